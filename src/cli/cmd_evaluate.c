@@ -1,0 +1,10 @@
+/* cmd_evaluate.c — `proteindiff evaluate`. Not implemented yet: it says so and exits non-zero. */
+#include "cli/commands.h"
+
+pd_status pd_cmd_evaluate(pd_app *app, int argc, char **argv)
+{
+    (void)app;
+    (void)argc;
+    (void)argv;
+    return pd_not_implemented("evaluate", "issue 8");
+}

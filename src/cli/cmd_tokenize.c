@@ -1,0 +1,10 @@
+/* cmd_tokenize.c — `proteindiff tokenize`. Not implemented yet: it says so and exits non-zero. */
+#include "cli/commands.h"
+
+pd_status pd_cmd_tokenize(pd_app *app, int argc, char **argv)
+{
+    (void)app;
+    (void)argc;
+    (void)argv;
+    return pd_not_implemented("tokenize", "issue 9");
+}

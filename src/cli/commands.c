@@ -1,0 +1,42 @@
+/* commands.c — the table of subcommands: names, one-line summaries and usage texts. */
+#include "cli/commands.h"
+
+const pd_command pd_commands[] = {
+    {"featurize", pd_cmd_featurize, "structures (PDB/mmCIF, .gz) -> one parallel-HDF5 dataset",
+     "usage: proteindiff featurize RUN.cfg [--force] [--set KEY=VALUE ...]\n\n"
+     "Rank 0 expands data.inputs (files, folders, globs, list files) and balances them over the\n"
+     "ranks; every rank parses and featurizes its share (backbone arrays, distogram images,\n"
+     "side-chain divergence voxels) and all ranks write data.dataset collectively.\n"
+     "The file is written as NAME.partial and renamed when complete; an existing complete\n"
+     "dataset is left alone unless --force is given.\n\n"
+     "  --force           rebuild even if data.dataset is complete"},
+    {"train", pd_cmd_train, "train one stage: sc_vae, bb_vae, diffusion or tokenizer",
+     "usage: proteindiff train RUN.cfg --stage sc_vae|bb_vae|diffusion|tokenizer [--resume]\n\n"
+     "Trains one stage on data.dataset with the strategy in parallel.strategy, writing\n"
+     "run.dir/metrics.jsonl and checkpoints in run.dir/checkpoints/."},
+    {"design", pd_cmd_design, "inverse folding: sequences for a backbone",
+     "usage: proteindiff design RUN.cfg --structure FILE|DIR [--chains A,B] [--fixed \"A1-20 A45\"]\n"
+     "         [--samples N] [--temperatures \"0.1 0.3\"] [--seed S] --out designs.fasta"},
+    {"tokenize", pd_cmd_tokenize, "structures -> discrete structure tokens (VQ-VAE codes)",
+     "usage: proteindiff tokenize RUN.cfg --checkpoint C --out tokens.h5"},
+    {"evaluate", pd_cmd_evaluate, "recovery and perplexity on the test split",
+     "usage: proteindiff evaluate RUN.cfg\n\nWrites run.dir/evaluate.json."},
+    {"export", pd_cmd_export, "dataset -> distogram PNGs by length bin, FASTA",
+     "usage: proteindiff export DATASET.h5 [--png DIR] [--fasta FILE]"},
+    {"inspect", pd_cmd_inspect, "summary of any proteindiff HDF5 file",
+     "usage: proteindiff inspect FILE.h5\n\n"
+     "Prints entries, residues, splits, failures and a length histogram; refuses files whose\n"
+     "offsets or shapes are inconsistent."},
+    {"run", pd_cmd_run, "the whole pipeline from one run file",
+     "usage: proteindiff run RUN.cfg [--set KEY=VALUE ...]\n\n"
+     "featurize -> sc_vae -> bb_vae -> diffusion -> evaluate, skipping stages whose outputs are\n"
+     "complete (re-runnable after an interruption)."},
+    {"config", pd_cmd_config, "check a run file, print the effective settings or the reference",
+     "usage: proteindiff config RUN.cfg [--set KEY=VALUE ...]   validate and print effective settings\n"
+     "       proteindiff config --reference                     every key, as Markdown\n"
+     "       proteindiff config --defaults                      a run file with every default"},
+    {"version", pd_cmd_version, "version and build configuration",
+     "usage: proteindiff version"},
+};
+
+const int pd_n_commands = (int)(sizeof pd_commands / sizeof pd_commands[0]);

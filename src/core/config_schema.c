@@ -1,0 +1,118 @@
+/* config_schema.c — every run-file key proteindiff knows, with type, default, range and
+ * meaning. The loader validates against this table and `proteindiff config --reference`
+ * prints it as docs/run-file.md. Add a key here before reading it anywhere. */
+#include "core/config.h"
+
+#define NR 1, 0 /* no numeric range */
+
+const char *const pd_cfg_stages[] = {"sc_vae", "bb_vae", "diffusion", "tokenizer"};
+const int pd_cfg_n_stages = 4;
+
+const pd_cfg_key pd_cfg_schema[] = {
+    /* ---- run */
+    {"run.dir", PD_CFG_STRING, "\"runs/default\"", NR, NULL, 0,
+     "Folder for every output of a run: metrics, checkpoints, designs, logs."},
+    {"run.threads", PD_CFG_INT, "0", 0, 1024, NULL, 0,
+     "Threads per rank for OpenBLAS and OpenMP loops; 0 = cores on the node / ranks on the node."},
+    {"run.device", PD_CFG_STRING, "\"cpu\"", NR, "cpu|cuda", 0,
+     "Compute backend. `cuda` needs a build configured --with-cuda and one GPU per rank."},
+    {"run.progress_interval", PD_CFG_FLOAT, "10.0", 0.1, 3600, NULL, 0,
+     "Seconds between progress lines when output is not a terminal (batch logs)."},
+
+    /* ---- data */
+    {"data.inputs", PD_CFG_STRING_LIST, "[]", NR, NULL, 0,
+     "Structure files, folders, globs, or list files (*.txt, one path per line). "
+     "PDB/mmCIF, gzipped or not (.pdb .ent .cif .mmcif, optionally .gz)."},
+    {"data.dataset", PD_CFG_STRING, "\"dataset.h5\"", NR, NULL, 0,
+     "The dataset HDF5 path: written by featurize, read by every later stage."},
+    {"data.split_file", PD_CFG_STRING, "\"\"", NR, NULL, 0,
+     "Optional explicit split: lines `<entry name> train|valid|test`. Empty = hash split."},
+    {"data.valid_fraction", PD_CFG_FLOAT, "0.05", 0, 1, NULL, 0,
+     "Fraction of entries in the valid split (FNV-1a-64 hash of the entry name)."},
+    {"data.test_fraction", PD_CFG_FLOAT, "0.05", 0, 1, NULL, 0,
+     "Fraction of entries in the test split (FNV-1a-64 hash of the entry name)."},
+
+    /* ---- featurize */
+    {"featurize.unit", PD_CFG_STRING, "\"chain\"", NR, "chain|assembly", 0,
+     "Unit of data: one protein chain, or all protein chains of the first model together."},
+    {"featurize.min_len", PD_CFG_INT, "40", 1, 100000, NULL, 0,
+     "Entries with fewer residues are skipped (recorded in /failed)."},
+    {"featurize.max_len", PD_CFG_INT, "1024", 1, 100000, NULL, 0,
+     "Entries with more residues are skipped (recorded in /failed)."},
+    {"featurize.voxel_size", PD_CFG_INT, "16", 2, 64, NULL, 0,
+     "Side of the per-residue divergence voxel grid V (a power of two)."},
+    {"featurize.voxel_cell", PD_CFG_FLOAT, "0.75", 0.05, 10, NULL, 0,
+     "Voxel cell edge in Angstrom."},
+    {"featurize.compression", PD_CFG_INT, "0", 0, 9, NULL, 0,
+     "gzip level for /voxels/divergence (0 = none); compressed writes are collective filtered writes."},
+    {"featurize.files_per_round", PD_CFG_INT, "16", 1, 100000, NULL, 0,
+     "Files each rank featurizes before a collective write; bounds memory whatever the input size."},
+    {"featurize.charges", PD_CFG_STRING, "\"\"", NR, NULL, 0,
+     "ff19SB united-atom charge table (TSV); empty = the built-in copy of the table."},
+
+    /* ---- parallel */
+    {"parallel.strategy", PD_CFG_STRING, "\"ddp\"", NR, "ddp|zero1|zero2|fsdp|hsdp", 0,
+     "Parameter/gradient/optimizer sharding strategy for training."},
+    {"parallel.shard_group", PD_CFG_INT, "0", 0, 1 << 20, NULL, 0,
+     "Ranks per shard group for fsdp/hsdp; 0 = ranks per node."},
+    {"parallel.bucket_mb", PD_CFG_FLOAT, "25", 0.01, 4096, NULL, 0,
+     "Gradient bucket size in MiB for ddp allreduce overlapping backward."},
+
+    /* ---- train (each also settable per stage as train.<stage>.<name>) */
+    {"train.steps", PD_CFG_INT, "1000", 0, 1e12, NULL, 1, "Optimizer steps."},
+    {"train.seed", PD_CFG_INT, "1234", 0, 9.2e18, NULL, 1, "Seed of every random choice (counter-based RNG)."},
+    {"train.batch_residues", PD_CFG_INT, "4096", 1, 1e12, NULL, 1,
+     "Global batch size in residues (independent of the number of ranks)."},
+    {"train.lr", PD_CFG_FLOAT, "3e-4", 0, 10, NULL, 1, "Peak learning rate (AdamW)."},
+    {"train.min_lr_ratio", PD_CFG_FLOAT, "0.1", 0, 1, NULL, 1, "Final learning rate as a fraction of the peak (cosine)."},
+    {"train.warmup", PD_CFG_INT, "100", 0, 1e12, NULL, 1, "Linear warmup steps."},
+    {"train.weight_decay", PD_CFG_FLOAT, "0.01", 0, 10, NULL, 1, "Decoupled weight decay (matrices only)."},
+    {"train.beta1", PD_CFG_FLOAT, "0.9", 0, 1, NULL, 1, "AdamW beta1."},
+    {"train.beta2", PD_CFG_FLOAT, "0.999", 0, 1, NULL, 1, "AdamW beta2."},
+    {"train.grad_clip", PD_CFG_FLOAT, "1.0", 0, 1e9, NULL, 1, "Clip gradients to this global norm (0 = off)."},
+    {"train.val_every", PD_CFG_INT, "200", 0, 1e12, NULL, 1, "Evaluate on the valid split every K steps (0 = only at the end)."},
+    {"train.log_every", PD_CFG_INT, "10", 1, 1e12, NULL, 1, "Progress line every K steps (metrics.jsonl gets every step)."},
+    {"train.checkpoint_every", PD_CFG_INT, "500", 0, 1e12, NULL, 1, "Checkpoint every K steps (0 = only at the end)."},
+    {"train.keep_checkpoints", PD_CFG_INT, "3", 1, 1000, NULL, 1, "Keep the newest M checkpoints."},
+    {"train.resume", PD_CFG_BOOL, "false", NR, NULL, 1, "Continue from the newest complete checkpoint in run.dir."},
+
+    /* ---- models (SPEC.md section 7; CPU-sized defaults) */
+    {"model.sc_vae.width", PD_CFG_INT, "8", 1, 4096, NULL, 0, "First conv width, doubling per stage."},
+    {"model.sc_vae.latent", PD_CFG_INT, "16", 1, 4096, NULL, 0, "Side-chain latent size."},
+    {"model.sc_vae.beta_kl", PD_CFG_FLOAT, "1e-3", 0, 1e6, NULL, 0, "KL weight."},
+    {"model.bb_vae.width", PD_CFG_INT, "64", 1, 8192, NULL, 0, "Node/edge width of the message-passing encoder."},
+    {"model.bb_vae.layers", PD_CFG_INT, "3", 1, 256, NULL, 0, "Message-passing layers."},
+    {"model.bb_vae.neighbors", PD_CFG_INT, "16", 1, 256, NULL, 0, "k nearest neighbours by CA distance (self included)."},
+    {"model.bb_vae.latent", PD_CFG_INT, "32", 1, 8192, NULL, 0, "Backbone latent size."},
+    {"model.bb_vae.decoder_layers", PD_CFG_INT, "2", 1, 256, NULL, 0, "Post-LN transformer decoder layers."},
+    {"model.bb_vae.heads", PD_CFG_INT, "4", 1, 256, NULL, 0, "Decoder attention heads."},
+    {"model.bb_vae.beta_kl", PD_CFG_FLOAT, "1e-3", 0, 1e6, NULL, 0, "KL weight."},
+    {"model.diffusion.depth", PD_CFG_INT, "4", 1, 256, NULL, 0, "DiT blocks."},
+    {"model.diffusion.width", PD_CFG_INT, "128", 1, 16384, NULL, 0, "DiT width."},
+    {"model.diffusion.heads", PD_CFG_INT, "4", 1, 256, NULL, 0, "DiT attention heads."},
+    {"model.diffusion.timesteps", PD_CFG_INT, "1000", 2, 100000, NULL, 0, "Diffusion steps T (cosine schedule)."},
+    {"model.diffusion.target", PD_CFG_STRING, "\"eps\"", NR, "eps|x0", 0, "What the denoiser predicts."},
+    {"model.tokenizer.levels", PD_CFG_INT, "3", 1, 12, NULL, 0, "Hierarchy levels n (image side padded to a multiple of 2^n)."},
+    {"model.tokenizer.width", PD_CFG_INT, "128", 1, 16384, NULL, 0, "Transformer width."},
+    {"model.tokenizer.mlp", PD_CFG_INT, "256", 1, 65536, NULL, 0, "MLP hidden width."},
+    {"model.tokenizer.heads", PD_CFG_INT, "4", 1, 256, NULL, 0, "Attention heads."},
+    {"model.tokenizer.latent_dim", PD_CFG_INT, "64", 1, 16384, NULL, 0, "Q/K/V projection size."},
+    {"model.tokenizer.rope_dim", PD_CFG_INT, "8", 0, 16384, NULL, 0, "Rotary dims per head."},
+    {"model.tokenizer.codebook", PD_CFG_INT, "512", 2, 1 << 20, NULL, 0, "Codes per level."},
+    {"model.tokenizer.blocks", PD_CFG_INT, "1", 0, 64, NULL, 0, "Transformer blocks per level."},
+    {"model.tokenizer.beta", PD_CFG_FLOAT, "0.25", 0, 100, NULL, 0, "Commitment loss weight."},
+    {"model.tokenizer.ema_decay", PD_CFG_FLOAT, "0.99", 0, 1, NULL, 0, "EMA codebook decay."},
+
+    /* ---- design */
+    {"design.sampler", PD_CFG_STRING, "\"ddim\"", NR, "ddim|ddpm", 0, "Diffusion sampler."},
+    {"design.steps", PD_CFG_INT, "50", 1, 100000, NULL, 0, "Sampler steps (DDIM)."},
+    {"design.samples", PD_CFG_INT, "4", 1, 1000000, NULL, 0, "Sequences per structure and temperature."},
+    {"design.temperatures", PD_CFG_FLOAT_LIST, "[0.1]", 0, 100, NULL, 0, "Sampling temperatures (0 = argmax)."},
+    {"design.seed", PD_CFG_INT, "1", 0, 9.2e18, NULL, 0, "Seed of the design samplers."},
+
+    /* ---- debug (used by tests) */
+    {"debug.fail_rank", PD_CFG_INT, "-1", -1, 1 << 20, NULL, 0,
+     "Force an error on this rank after start-up (tests the collective failure path); -1 = off."},
+};
+
+const int pd_cfg_schema_len = (int)(sizeof pd_cfg_schema / sizeof pd_cfg_schema[0]);

@@ -1,0 +1,1 @@
+# src/features/local.mk — sources of src/features (see DESIGN.md for what belongs here).

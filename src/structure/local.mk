@@ -1,0 +1,1 @@
+# src/structure/local.mk — sources of src/structure (see DESIGN.md for what belongs here).

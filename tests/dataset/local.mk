@@ -1,0 +1,1 @@
+# tests/dataset/local.mk — tests of src/dataset.

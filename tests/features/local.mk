@@ -1,0 +1,1 @@
+# tests/features/local.mk — tests of src/features.

@@ -1,0 +1,1 @@
+# tests/nn/local.mk — tests of src/nn.

@@ -1,0 +1,1 @@
+# tests/parallel/local.mk — tests of src/parallel.

@@ -1,0 +1,1 @@
+# tests/structure/local.mk — tests of src/structure.
