@@ -1,0 +1,1 @@
+# tests/nn/conv.mk — tests of the convolution/normalisation/VQ ops.
