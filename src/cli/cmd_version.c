@@ -7,6 +7,9 @@
 
 #include "cli/commands.h"
 #include "config.h"
+#ifdef PD_HAVE_CUDA
+#include "../cuda/device.h"
+#endif
 
 pd_status pd_cmd_version(pd_app *app, int argc, char **argv)
 {
@@ -20,7 +23,7 @@ pd_status pd_cmd_version(pd_app *app, int argc, char **argv)
     for (int i = 0; i < len; i++) if (mpiver[i] == '\n' || mpiver[i] == ',') { mpiver[i] = '\0'; break; }
     printf("proteindiff %s\n", PACKAGE_VERSION);
 #ifdef PD_HAVE_CUDA
-    printf("  backends : cpu, cuda\n");
+    printf("  backends : cpu, cuda (%d GPU(s) visible)\n", pd_cuda_device_count());
 #else
     printf("  backends : cpu (configure --with-cuda for GPUs)\n");
 #endif
