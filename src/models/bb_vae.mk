@@ -1,0 +1,1 @@
+# src/models/bb_vae.mk — the bb_vae model.

@@ -1,0 +1,1 @@
+# src/models/sc_vae.mk — the sc_vae model.

@@ -1,0 +1,1 @@
+# tests/models/sc_vae.mk — tests of the sc_vae model.
