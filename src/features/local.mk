@@ -1,1 +1,18 @@
-# src/features/local.mk — sources of src/features (see DESIGN.md for what belongs here).
+# src/features/local.mk — sources of src/features (see DESIGN.md for what belongs here):
+# geometry, distograms, voxels, the featurize entry point, entry lists and the dataset split.
+libproteindiff_a_SOURCES += \
+	src/features/entry.h src/features/entry.c \
+	src/features/geometry.h src/features/geometry.c \
+	src/features/distogram.h src/features/distogram.c \
+	src/features/half.h src/features/half.c \
+	src/features/voxels.h src/features/voxels.c \
+	src/features/featurize.h src/features/featurize.c \
+	src/features/split.h src/features/split.c
+
+# tools/bench/bench-features: parse / distogram / voxel throughput over a folder of structures.
+# EXTRA_PROGRAMS is first defined here; a later fragment must use +=. Build with
+# `make tools/bench/bench-features`.
+EXTRA_PROGRAMS = tools/bench/bench-features
+tools_bench_bench_features_SOURCES = tools/bench/bench_features.c
+tools_bench_bench_features_LDADD = libproteindiff.a $(PD_LIBS)
+CLEANFILES += tools/bench/bench-features

@@ -1,1 +1,27 @@
-# src/nn/local.mk — sources of src/nn (see DESIGN.md for what belongs here).
+# src/nn/local.mk — sources of src/nn: tensors, arena, tape, the core op set, parameter store,
+# optimizer, gradient checker. Every source that uses pd_real goes into PD_NN_SOURCES: it is
+# compiled into libproteindiff.a as float AND into tests/nn/libpdnn64.a as double (-DPD_REAL_DOUBLE)
+# for the finite-difference checks. Other src/nn fragments (conv.mk) add their files with
+# `PD_NN_SOURCES += ...` (not to the library's source list directly).
+PD_NN_SOURCES = \
+	src/nn/real.h src/nn/half.h src/nn/pointwise.h src/nn/blas.c \
+	src/nn/arena.c src/nn/arena.h \
+	src/nn/tensor.c src/nn/tensor.h \
+	src/nn/tape.c src/nn/tape.h \
+	src/nn/ops.h src/nn/ops_internal.h \
+	src/nn/ops_gemm.c src/nn/ops_elementwise.c src/nn/ops_activation.c \
+	src/nn/ops_reduce.c src/nn/ops_shape.c src/nn/ops_index.c \
+	src/nn/ops_layernorm.c src/nn/ops_attention.c src/nn/ops_vae.c src/nn/ops_loss.c \
+	src/nn/params.c src/nn/params.h src/nn/params_h5.c \
+	src/nn/optim.c src/nn/optim_h5.c src/nn/optim.h \
+	src/nn/gradcheck.c src/nn/gradcheck.h
+libproteindiff_a_SOURCES += $(PD_NN_SOURCES)
+
+# tools/bench/bench-nn: op GFLOP/s against bare sgemm, block step times (`make tools/bench/bench-nn`;
+# compare the step times with tools/bench/bench-nn-torch.py).
+EXTRA_PROGRAMS += tools/bench/bench-nn
+tools_bench_bench_nn_SOURCES = tools/bench/bench-nn.c tests/nn/blocks.c tests/nn/blocks.h
+tools_bench_bench_nn_LDADD = libproteindiff.a $(PD_LIBS)
+tools_bench_bench_nn_LDFLAGS = $(OPENMP_CFLAGS)
+CLEANFILES += tools/bench/bench-nn
+EXTRA_DIST += tools/bench/bench-nn-torch.py

@@ -1,0 +1,32 @@
+/* arena.h — bump allocator for activations, gradients and saved state of one step: every
+ * allocation is 64-byte aligned, memory grows by chunks, reset() frees nothing but rewinds,
+ * and the peak is reported so a run can print its activation footprint. */
+#ifndef PD_NN_ARENA_H
+#define PD_NN_ARENA_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+
+typedef struct pd_arena_chunk pd_arena_chunk;
+
+typedef struct pd_arena {
+    pd_arena_chunk *chunks;  /* list of chunks, newest first */
+    pd_arena_chunk *current; /* the chunk being filled */
+    size_t chunk_bytes;      /* minimum size of a new chunk */
+    size_t used;             /* bytes handed out since the last reset (incl. alignment) */
+    size_t peak;             /* max of `used` over the arena's life */
+    size_t reserved;         /* bytes held in chunks */
+} pd_arena;
+
+/* chunk_bytes = 0 picks 64 MiB. */
+void pd_arena_init(pd_arena *a, size_t chunk_bytes);
+void pd_arena_free(pd_arena *a);
+/* Uninitialised, 64-byte aligned; NULL (with PD_ERR_NOMEM recorded) when memory runs out. */
+void *pd_arena_alloc(pd_arena *a, size_t bytes);
+void *pd_arena_calloc(pd_arena *a, size_t bytes);
+/* Rewind to empty; chunks are kept (merged into one on the next growth-free step). */
+void pd_arena_reset(pd_arena *a);
+size_t pd_arena_peak(const pd_arena *a);
+
+#endif

@@ -1,0 +1,104 @@
+/* ops_layernorm.c — LayerNorm over the last dim, with optional weight and bias
+ * (torch.nn.LayerNorm(D, elementwise_affine=..., bias=...)). Statistics are saved per row. */
+#include "nn/ops.h"
+
+#include <string.h>
+
+#include "nn/ops_internal.h"
+
+typedef struct layernorm_saved { pd_real *mean, *rstd; } layernorm_saved;
+
+static void layernorm_backward(pd_graph *g, pd_node *n)
+{
+    const layernorm_saved *s = n->saved;
+    pd_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *y = n->out;
+    int64_t D = pd_tensor_cols(x), R = pd_tensor_rows(x);
+    const pd_real *gy = y->grad;
+    pd_real *gx = pd_grad(g, x), *gw = pd_grad(g, w), *gb = pd_grad(g, b);
+    if (gx) {
+#pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
+        for (int64_t r = 0; r < R; r++) {
+            const pd_real *xr = x->data + r * D, *gyr = gy + r * D;
+            pd_real mu = s->mean[r], rs = s->rstd[r];
+            pd_real sum_d = 0, sum_dx = 0;
+            for (int64_t j = 0; j < D; j++) {
+                pd_real d = gyr[j] * (w ? w->data[j] : 1);
+                sum_d += d;
+                sum_dx += d * (xr[j] - mu) * rs;
+            }
+            sum_d /= (pd_real)D;
+            sum_dx /= (pd_real)D;
+            for (int64_t j = 0; j < D; j++) {
+                pd_real d = gyr[j] * (w ? w->data[j] : 1);
+                pd_real xh = (xr[j] - mu) * rs;
+                gx[r * D + j] += rs * (d - sum_d - xh * sum_dx);
+            }
+        }
+    }
+    if (gw || gb) {
+        /* Column blocks: each weight element is summed over rows by one thread, in row order. */
+        const int64_t block = 16;
+        int64_t n_blocks = (D + block - 1) / block;
+#pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK && n_blocks > 1)
+        for (int64_t cb = 0; cb < n_blocks; cb++) {
+            int64_t c0 = cb * block, c1 = c0 + block < D ? c0 + block : D;
+            pd_real accw[16] = {0}, accb[16] = {0};
+            for (int64_t r = 0; r < R; r++) {
+                const pd_real *xr = x->data + r * D, *gyr = gy + r * D;
+                for (int64_t j = c0; j < c1; j++) {
+                    accw[j - c0] += gyr[j] * (xr[j] - s->mean[r]) * s->rstd[r];
+                    accb[j - c0] += gyr[j];
+                }
+            }
+            for (int64_t j = c0; j < c1; j++) {
+                if (gw) gw[j] += accw[j - c0];
+                if (gb) gb[j] += accb[j - c0];
+            }
+        }
+    }
+}
+
+pd_tensor *pd_layernorm(pd_graph *g, pd_tensor *x, pd_tensor *weight, pd_tensor *bias, double eps)
+{
+    if (!pd_graph_ok(g, x)) return NULL;
+    int64_t D = pd_tensor_cols(x), R = pd_tensor_rows(x);
+    if ((weight && (weight->ndim != 1 || weight->shape[0] != D)) || (bias && (bias->ndim != 1 || bias->shape[0] != D)))
+        return pd_graph_fail(g, "layernorm: input %s with weight %s and bias %s: both must be [%lld]",
+                             pd_shape_of(x).s, pd_shape_of(weight).s, pd_shape_of(bias).s, (long long)D);
+    pd_tensor *y = pd_tensor_new_like(g, x);
+    if (!y) return NULL;
+    int record = pd_graph_grad_enabled(g) &&
+                 (x->requires_grad || (weight && weight->requires_grad) || (bias && bias->requires_grad));
+    pd_real *mean = record ? pd_graph_alloc(g, (size_t)R * sizeof(pd_real)) : NULL;
+    pd_real *rstd = record ? pd_graph_alloc(g, (size_t)R * sizeof(pd_real)) : NULL;
+    if (record && (!mean || !rstd)) return NULL;
+#pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
+    for (int64_t r = 0; r < R; r++) {
+        const pd_real *xr = x->data + r * D;
+        pd_real *yr = y->data + r * D;
+        pd_real mu = 0, var = 0;
+        for (int64_t j = 0; j < D; j++) mu += xr[j];
+        mu /= (pd_real)D;
+        for (int64_t j = 0; j < D; j++) var += (xr[j] - mu) * (xr[j] - mu);
+        var /= (pd_real)D;
+        pd_real rs = 1 / pd_sqrt(var + (pd_real)eps);
+        for (int64_t j = 0; j < D; j++) {
+            pd_real v = (xr[j] - mu) * rs;
+            if (weight) v *= weight->data[j];
+            if (bias) v += bias->data[j];
+            yr[j] = v;
+        }
+        if (mean) {
+            mean[r] = mu;
+            rstd[r] = rs;
+        }
+    }
+    pd_node *n = pd_record(g, "layernorm", layernorm_backward, y, 3, (pd_tensor *[]){x, weight, bias});
+    if (n) {
+        layernorm_saved *s = pd_node_save(g, n, sizeof *s);
+        if (!s) return NULL;
+        s->mean = mean;
+        s->rstd = rstd;
+    }
+    return y;
+}

@@ -1,0 +1,108 @@
+/* ops_vae.c — the VAE pieces: reparameterisation z = mu + sigma * eps (eps from the counter
+ * RNG, so the same residue gets the same noise on any number of ranks) and the KL divergence
+ * to the standard normal, normalised by a given (global) count. */
+#include "nn/ops.h"
+
+#include "core/rng.h"
+#include "nn/ops_internal.h"
+
+static void reparam_backward(pd_graph *g, pd_node *n)
+{
+    pd_tensor *mu = n->in[0], *lv = n->in[1], *eps = n->in[2], *z = n->out;
+    pd_real *gmu = pd_grad(g, mu), *glv = pd_grad(g, lv), *geps = pd_grad(g, eps);
+    int64_t N = z->numel;
+#pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK)
+    for (int64_t i = 0; i < N; i++) {
+        pd_real gz = z->grad[i], sd = pd_exp((pd_real)0.5 * lv->data[i]);
+        if (gmu) gmu[i] += gz;
+        if (glv) glv[i] += gz * eps->data[i] * sd * (pd_real)0.5;
+        if (geps) geps[i] += gz * sd;
+    }
+}
+
+pd_tensor *pd_reparameterize_eps(pd_graph *g, pd_tensor *mu, pd_tensor *logvar, pd_tensor *eps)
+{
+    if (!pd_graph_ok(g, mu) || !pd_graph_ok(g, logvar) || !pd_graph_ok(g, eps)) return NULL;
+    if (!pd_shape_equal(mu, logvar) || !pd_shape_equal(mu, eps))
+        return pd_graph_fail(g, "reparameterize: mu %s, logvar %s and eps %s must have one shape", pd_shape_of(mu).s,
+                             pd_shape_of(logvar).s, pd_shape_of(eps).s);
+    pd_tensor *z = pd_tensor_new_like(g, mu);
+    if (!z) return NULL;
+    int64_t N = z->numel;
+#pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK)
+    for (int64_t i = 0; i < N; i++) z->data[i] = mu->data[i] + pd_exp((pd_real)0.5 * logvar->data[i]) * eps->data[i];
+    pd_record(g, "reparameterize", reparam_backward, z, 3, (pd_tensor *[]){mu, logvar, eps});
+    return z;
+}
+
+pd_tensor *pd_reparameterize(pd_graph *g, pd_tensor *mu, pd_tensor *logvar, uint64_t seed, uint64_t step,
+                             const uint64_t *row_ids)
+{
+    if (!pd_graph_ok(g, mu)) return NULL;
+    pd_tensor *eps = pd_tensor_new_like(g, mu);
+    if (!eps) return NULL;
+    int64_t D = pd_tensor_cols(mu), R = pd_tensor_rows(mu);
+#pragma omp parallel for schedule(static) if (mu->numel > PD_OMP_MIN_WORK)
+    for (int64_t r = 0; r < R; r++) {
+        pd_rng rng;
+        pd_rng_init(&rng, seed, step, row_ids ? row_ids[r] : (uint64_t)r, PD_RNG_NOISE);
+        for (int64_t j = 0; j < D; j++) eps->data[r * D + j] = (pd_real)pd_rng_normal(&rng);
+    }
+    return pd_reparameterize_eps(g, mu, logvar, eps);
+}
+
+/* ---- KL(N(mu, exp(logvar)) || N(0, 1)) ---- */
+
+typedef struct kl_saved { const uint8_t *row_valid; pd_real inv_norm; } kl_saved;
+
+static void kl_backward(pd_graph *g, pd_node *n)
+{
+    const kl_saved *s = n->saved;
+    pd_tensor *mu = n->in[0], *lv = n->in[1];
+    pd_real *gmu = pd_grad(g, mu), *glv = pd_grad(g, lv);
+    pd_real go = n->out->grad[0] * s->inv_norm;
+    int64_t D = pd_tensor_cols(mu), R = pd_tensor_rows(mu);
+#pragma omp parallel for schedule(static) if (mu->numel > PD_OMP_MIN_WORK)
+    for (int64_t r = 0; r < R; r++) {
+        if (s->row_valid && !s->row_valid[r]) continue;
+        for (int64_t j = 0; j < D; j++) {
+            int64_t i = r * D + j;
+            if (gmu) gmu[i] += go * mu->data[i];
+            if (glv) glv[i] += go * (pd_real)0.5 * (pd_exp(lv->data[i]) - 1);
+        }
+    }
+}
+
+pd_tensor *pd_kl_normal(pd_graph *g, pd_tensor *mu, pd_tensor *logvar, const uint8_t *row_valid, double normaliser)
+{
+    if (!pd_graph_ok(g, mu) || !pd_graph_ok(g, logvar)) return NULL;
+    if (!pd_shape_equal(mu, logvar))
+        return pd_graph_fail(g, "kl_normal: mu %s and logvar %s differ", pd_shape_of(mu).s, pd_shape_of(logvar).s);
+    int64_t D = pd_tensor_cols(mu), R = pd_tensor_rows(mu), valid = 0;
+    double total = 0;
+    for (int64_t r = 0; r < R; r++) {
+        if (row_valid && !row_valid[r]) continue;
+        valid++;
+        for (int64_t j = 0; j < D; j++) {
+            double m = mu->data[r * D + j], l = logvar->data[r * D + j];
+            total += -0.5 * (1 + l - m * m - exp(l));
+        }
+    }
+    double norm = normaliser > 0 ? normaliser : (double)(valid ? valid : 1);
+    pd_tensor *y = pd_tensor_new1(g, 1);
+    if (!y) return NULL;
+    y->data[0] = (pd_real)(total / norm);
+    pd_node *n = pd_record(g, "kl_normal", kl_backward, y, 2, (pd_tensor *[]){mu, logvar});
+    if (n) {
+        kl_saved *s = pd_node_save(g, n, sizeof *s);
+        if (!s) return NULL;
+        if (row_valid) {
+            uint8_t *copy = pd_graph_alloc(g, (size_t)R);
+            if (!copy) return NULL;
+            for (int64_t r = 0; r < R; r++) copy[r] = row_valid[r];
+            s->row_valid = copy;
+        }
+        s->inv_norm = (pd_real)(1.0 / norm);
+    }
+    return y;
+}

@@ -1,0 +1,361 @@
+/* tape.c — the graph: arena-backed tensors, the reverse-mode tape, sticky errors and the FSDP
+ * unit markers (see tape.h for how ops use it). */
+#include "nn/tape.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pd_graph {
+    pd_arena arena;
+    pd_node *nodes;       /* the tape, in recording order (heap, grows) */
+    int n_nodes, cap_nodes;
+    int grad_enabled;
+    int training;
+    pd_status status;     /* sticky: first failure of this step */
+    int current_unit;     /* unit between pd_unit_begin/end, -1 outside */
+    pd_unit_hooks hooks;
+    int has_hooks;
+};
+
+pd_status pd_graph_create(pd_graph **out, size_t arena_chunk_bytes)
+{
+    pd_graph *g = pd_calloc(1, sizeof *g);
+    if (!g) return PD_ERR_NOMEM;
+    pd_arena_init(&g->arena, arena_chunk_bytes);
+    g->grad_enabled = 1;
+    g->training = 1;
+    g->current_unit = -1;
+    *out = g;
+    return PD_OK;
+}
+
+void pd_graph_destroy(pd_graph *g)
+{
+    if (!g) return;
+    pd_arena_free(&g->arena);
+    free(g->nodes);
+    free(g);
+}
+
+void pd_graph_reset(pd_graph *g)
+{
+    pd_arena_reset(&g->arena);
+    g->n_nodes = 0;
+    g->status = PD_OK;
+    g->current_unit = -1;
+}
+
+pd_arena *pd_graph_arena(pd_graph *g) { return &g->arena; }
+
+int pd_graph_set_grad(pd_graph *g, int enabled)
+{
+    int old = g->grad_enabled;
+    g->grad_enabled = enabled != 0;
+    return old;
+}
+
+int pd_graph_grad_enabled(const pd_graph *g) { return g->grad_enabled; }
+
+int pd_graph_set_training(pd_graph *g, int training)
+{
+    int old = g->training;
+    g->training = training != 0;
+    return old;
+}
+
+int pd_graph_training(const pd_graph *g) { return g->training; }
+
+void pd_graph_set_unit_hooks(pd_graph *g, const pd_unit_hooks *hooks)
+{
+    if (hooks) {
+        g->hooks = *hooks;
+        g->has_hooks = 1;
+    } else {
+        memset(&g->hooks, 0, sizeof g->hooks);
+        g->has_hooks = 0;
+    }
+}
+
+/* ---- errors ---- */
+
+pd_status pd_graph_status(const pd_graph *g) { return g->status; }
+
+pd_tensor *pd_graph_fail(pd_graph *g, const char *fmt, ...)
+{
+    if (g->status != PD_OK) return NULL;   /* keep the first message */
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    g->status = pd_fail(PD_ERR, "%s", msg);
+    return NULL;
+}
+
+void pd_graph_set_status(pd_graph *g, pd_status s)
+{
+    if (g->status == PD_OK) g->status = s;
+}
+
+int pd_graph_ok(pd_graph *g, const pd_tensor *x)
+{
+    if (g->status != PD_OK) return 0;
+    if (!x) {
+        pd_graph_fail(g, "an op received a NULL input tensor (an earlier op failed without setting the graph status?)");
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- tensors ---- */
+
+void *pd_graph_alloc(pd_graph *g, size_t bytes)
+{
+    void *p = pd_arena_alloc(&g->arena, bytes);
+    if (!p) pd_graph_set_status(g, PD_ERR_NOMEM);
+    return p;
+}
+
+static pd_tensor *tensor_header(pd_graph *g, int ndim, const int64_t *shape)
+{
+    if (g->status != PD_OK) return NULL;
+    if (ndim < 0 || ndim > PD_MAX_DIMS)
+        return pd_graph_fail(g, "tensor with %d dims: at most %d are supported", ndim, PD_MAX_DIMS);
+    pd_tensor *t = pd_graph_alloc(g, sizeof *t);
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) return pd_graph_fail(g, "tensor with negative dim %lld", (long long)shape[i]);
+        t->shape[i] = shape[i];
+    }
+    t->numel = pd_shape_numel(ndim, shape);
+    t->dtype = PD_DTYPE_F32;
+    t->param_index = -1;
+    return t;
+}
+
+pd_tensor *pd_tensor_new(pd_graph *g, int ndim, const int64_t *shape)
+{
+    pd_tensor *t = tensor_header(g, ndim, shape);
+    if (!t) return NULL;
+    t->data = pd_graph_alloc(g, (size_t)t->numel * sizeof(pd_real));
+    return t->data ? t : NULL;
+}
+
+pd_tensor *pd_tensor_zeros(pd_graph *g, int ndim, const int64_t *shape)
+{
+    pd_tensor *t = pd_tensor_new(g, ndim, shape);
+    if (t) memset(t->data, 0, (size_t)t->numel * sizeof(pd_real));
+    return t;
+}
+
+pd_tensor *pd_tensor_new_like(pd_graph *g, const pd_tensor *x) { return pd_tensor_new(g, x->ndim, x->shape); }
+
+pd_tensor *pd_tensor_new1(pd_graph *g, int64_t d0) { return pd_tensor_new(g, 1, (int64_t[]){d0}); }
+pd_tensor *pd_tensor_new2(pd_graph *g, int64_t d0, int64_t d1) { return pd_tensor_new(g, 2, (int64_t[]){d0, d1}); }
+pd_tensor *pd_tensor_new3(pd_graph *g, int64_t d0, int64_t d1, int64_t d2)
+{
+    return pd_tensor_new(g, 3, (int64_t[]){d0, d1, d2});
+}
+pd_tensor *pd_tensor_new4(pd_graph *g, int64_t d0, int64_t d1, int64_t d2, int64_t d3)
+{
+    return pd_tensor_new(g, 4, (int64_t[]){d0, d1, d2, d3});
+}
+
+pd_tensor *pd_tensor_from_floats(pd_graph *g, int ndim, const int64_t *shape, const float *src)
+{
+    pd_tensor *t = pd_tensor_new(g, ndim, shape);
+    if (!t) return NULL;
+    for (int64_t i = 0; i < t->numel; i++) t->data[i] = (pd_real)src[i];
+    return t;
+}
+
+pd_tensor *pd_tensor_wrap(pd_graph *g, int ndim, const int64_t *shape, pd_real *data)
+{
+    pd_tensor *t = tensor_header(g, ndim, shape);
+    if (!t) return NULL;
+    t->data = data;
+    return t;
+}
+
+/* ---- recording ---- */
+
+static pd_node *tape_push(pd_graph *g)
+{
+    if (g->n_nodes == g->cap_nodes) {
+        int cap = g->cap_nodes ? 2 * g->cap_nodes : 256;
+        pd_node *nodes = pd_realloc(g->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes) {
+            pd_graph_set_status(g, PD_ERR_NOMEM);
+            return NULL;
+        }
+        g->nodes = nodes;
+        g->cap_nodes = cap;
+    }
+    pd_node *n = &g->nodes[g->n_nodes++];
+    memset(n, 0, sizeof *n);
+    n->unit_id = g->current_unit;
+    return n;
+}
+
+pd_node *pd_record(pd_graph *g, const char *op, pd_backward_fn backward, pd_tensor *out, int n_in,
+                   pd_tensor *const *in)
+{
+    if (g->status != PD_OK || !out || !g->grad_enabled) return NULL;
+    if (n_in > PD_NODE_MAX_INPUTS) {
+        pd_graph_fail(g, "%s: %d inputs, the tape records at most %d", op, n_in, PD_NODE_MAX_INPUTS);
+        return NULL;
+    }
+    int any = 0;
+    for (int i = 0; i < n_in; i++)
+        if (in[i] && in[i]->requires_grad) any = 1;
+    if (!any) return NULL;
+    pd_node *n = tape_push(g);
+    if (!n) return NULL;
+    n->op = op;
+    n->backward = backward;
+    n->out = out;
+    n->n_in = n_in;
+    for (int i = 0; i < n_in; i++) n->in[i] = in[i];
+    out->requires_grad = 1;
+    out->grad = NULL;
+    return n;
+}
+
+void *pd_node_save(pd_graph *g, pd_node *n, size_t bytes)
+{
+    void *p = pd_graph_alloc(g, bytes);
+    if (!p) return NULL;
+    memset(p, 0, bytes);
+    n->saved = p;
+    return p;
+}
+
+pd_real *pd_grad(pd_graph *g, pd_tensor *t)
+{
+    if (!t || !t->requires_grad) return NULL;
+    if (!t->grad) {
+        t->grad = pd_arena_calloc(&g->arena, (size_t)t->numel * sizeof(pd_real));
+        if (!t->grad) pd_graph_set_status(g, PD_ERR_NOMEM);
+    }
+    return t->grad;
+}
+
+/* ---- autodiff ---- */
+
+pd_tensor *pd_detach(pd_graph *g, pd_tensor *x)
+{
+    if (!pd_graph_ok(g, x)) return NULL;
+    pd_tensor *t = tensor_header(g, x->ndim, x->shape);
+    if (!t) return NULL;
+    t->data = x->data;
+    t->name = "detach";
+    return t;
+}
+
+static pd_status run_tape(pd_graph *g, pd_tensor *out)
+{
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+        pd_node *n = &g->nodes[i];
+        if (!n->out) {   /* unit marker: its backward calls the hook */
+            n->backward(g, n);
+        } else if (n->out->grad) {  /* no gradient reached this node: nothing to propagate */
+            n->backward(g, n);
+        }
+        if (g->status != PD_OK) {
+            pd_error_context("backward of %s (tape node %d)", n->op, i);
+            return g->status;
+        }
+    }
+    (void)out;
+    return PD_OK;
+}
+
+pd_status pd_backward_seeded(pd_graph *g, pd_tensor *out, const pd_real *seed)
+{
+    if (g->status != PD_OK) return g->status;
+    if (!out) return pd_fail(PD_ERR, "backward: the loss tensor is NULL");
+    if (!out->requires_grad)
+        return pd_fail(PD_ERR, "backward: the loss does not depend on anything that requires grad "
+                               "(was grad disabled, or are all inputs detached?)");
+    pd_real *gout = pd_grad(g, out);
+    if (!gout) return g->status;
+    for (int64_t i = 0; i < out->numel; i++) gout[i] += seed ? seed[i] : 1;
+    return run_tape(g, out);
+}
+
+pd_status pd_backward(pd_graph *g, pd_tensor *loss)
+{
+    if (loss && loss->numel != 1) {
+        char s[64];
+        return pd_fail(PD_ERR, "backward: the loss must have one element, it has shape %s",
+                       pd_shape_str(loss, s, sizeof s));
+    }
+    return pd_backward_seeded(g, loss, NULL);
+}
+
+int pd_tape_length(const pd_graph *g) { return g->n_nodes; }
+
+/* ---- FSDP units ---- */
+
+static void unit_begin_backward(pd_graph *g, pd_node *n)
+{
+    if (g->has_hooks && g->hooks.after_backward) {
+        pd_status s = g->hooks.after_backward(g->hooks.user, n->unit_id);
+        if (s != PD_OK) pd_graph_set_status(g, s);
+    }
+}
+
+static void unit_end_backward(pd_graph *g, pd_node *n)
+{
+    if (g->has_hooks && g->hooks.before_backward) {
+        pd_status s = g->hooks.before_backward(g->hooks.user, n->unit_id);
+        if (s != PD_OK) pd_graph_set_status(g, s);
+    }
+}
+
+static void record_marker(pd_graph *g, const char *op, pd_backward_fn fn, int unit_id)
+{
+    if (!g->grad_enabled || g->status != PD_OK) return;
+    pd_node *n = tape_push(g);
+    if (!n) return;
+    n->op = op;
+    n->backward = fn;
+    n->unit_id = unit_id;
+}
+
+void pd_unit_begin(pd_graph *g, int unit_id)
+{
+    if (g->status != PD_OK) return;
+    if (g->current_unit >= 0) {
+        pd_graph_fail(g, "pd_unit_begin(%d) inside unit %d: units do not nest", unit_id, g->current_unit);
+        return;
+    }
+    if (g->has_hooks && g->hooks.before_forward) {
+        pd_status s = g->hooks.before_forward(g->hooks.user, unit_id);
+        if (s != PD_OK) {
+            pd_graph_set_status(g, s);
+            return;
+        }
+    }
+    record_marker(g, "unit_begin", unit_begin_backward, unit_id);
+    g->current_unit = unit_id;
+}
+
+void pd_unit_end(pd_graph *g, int unit_id)
+{
+    if (g->status != PD_OK) return;
+    if (g->current_unit != unit_id) {
+        pd_graph_fail(g, "pd_unit_end(%d) but the open unit is %d", unit_id, g->current_unit);
+        return;
+    }
+    g->current_unit = -1;
+    record_marker(g, "unit_end", unit_end_backward, unit_id);
+    if (g->has_hooks && g->hooks.after_forward) {
+        pd_status s = g->hooks.after_forward(g->hooks.user, unit_id);
+        if (s != PD_OK) pd_graph_set_status(g, s);
+    }
+}
