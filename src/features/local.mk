@@ -10,9 +10,8 @@ libproteindiff_a_SOURCES += \
 	src/features/split.h src/features/split.c
 
 # tools/bench/bench-features: parse / distogram / voxel throughput over a folder of structures.
-# EXTRA_PROGRAMS is first defined here; a later fragment must use +=. Build with
-# `make tools/bench/bench-features`.
-EXTRA_PROGRAMS = tools/bench/bench-features
-tools_bench_bench_features_SOURCES = tools/bench/bench_features.c
+# Built with everything else; run it by hand or through `make bench`.
+noinst_PROGRAMS += tools/bench/bench-features
+tools_bench_bench_features_SOURCES = tools/bench/bench-features.c
 tools_bench_bench_features_LDADD = libproteindiff.a $(PD_LIBS)
 CLEANFILES += tools/bench/bench-features

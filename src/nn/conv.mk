@@ -10,8 +10,8 @@ PD_NN_SOURCES += \
 	src/nn/vq_kernels.h src/nn/vq_nearest.c src/nn/vq_ema.c src/nn/vq.h src/nn/vq_ops.c
 
 # tools/bench/bench-conv: conv3d / conv-transpose GFLOP/s against raw sgemm (run it by hand:
-# tools/bench/bench-conv [BATCH]). noinst_PROGRAMS is first defined here; later fragments use +=.
-noinst_PROGRAMS = tools/bench/bench-conv
+# tools/bench/bench-conv [BATCH]).
+noinst_PROGRAMS += tools/bench/bench-conv
 tools_bench_bench_conv_SOURCES = tools/bench/bench-conv.c
 tools_bench_bench_conv_LDADD = libproteindiff.a $(PD_LIBS)
 tools_bench_bench_conv_LDFLAGS = $(OPENMP_CFLAGS)

@@ -4,7 +4,7 @@
 # for the finite-difference checks. Other src/nn fragments (conv.mk) add their files with
 # `PD_NN_SOURCES += ...` (not to the library's source list directly).
 PD_NN_SOURCES = \
-	src/nn/real.h src/nn/half.h src/nn/pointwise.h src/nn/blas.c \
+	src/nn/real.h src/nn/pointwise.h src/nn/blas.c \
 	src/nn/arena.c src/nn/arena.h \
 	src/nn/tensor.c src/nn/tensor.h \
 	src/nn/tape.c src/nn/tape.h \
@@ -19,7 +19,7 @@ libproteindiff_a_SOURCES += $(PD_NN_SOURCES)
 
 # tools/bench/bench-nn: op GFLOP/s against bare sgemm, block step times (`make tools/bench/bench-nn`;
 # compare the step times with tools/bench/bench-nn-torch.py).
-EXTRA_PROGRAMS += tools/bench/bench-nn
+noinst_PROGRAMS += tools/bench/bench-nn
 tools_bench_bench_nn_SOURCES = tools/bench/bench-nn.c tests/nn/blocks.c tests/nn/blocks.h
 tools_bench_bench_nn_LDADD = libproteindiff.a $(PD_LIBS)
 tools_bench_bench_nn_LDFLAGS = $(OPENMP_CFLAGS)

@@ -16,21 +16,21 @@
 
 static void test_half_known_values(void)
 {
-    CHECK(pd_float_to_half(1.0f) == 0x3c00);
-    CHECK(pd_float_to_half(-2.0f) == 0xc000);
-    CHECK(pd_float_to_half(65504.0f) == 0x7bff);      /* largest finite half */
-    CHECK(pd_float_to_half(65520.0f) == 0x7c00);      /* rounds up to infinity */
-    CHECK(pd_float_to_half(0x1p-24f) == 0x0001);      /* smallest subnormal */
-    CHECK(pd_float_to_half(0x1p-25f) == 0x0000);      /* tie to even: zero */
-    CHECK(pd_float_to_half(0.1f) == 0x2e66);
-    CHECK(pd_float_to_half(1.0f / 3.0f) == 0x3555);
-    CHECK(pd_float_to_half(1.0f + 0x1p-11f) == 0x3c00); /* tie, even stays */
-    CHECK(pd_float_to_half(1.0f + 3 * 0x1p-11f) == 0x3c02); /* tie, odd rounds up */
-    CHECK(pd_half_to_float(0x3555) == 0.333251953125f);
-    CHECK(pd_half_to_float(0x0001) == 0x1p-24f);
-    CHECK(isinf(pd_half_to_float(0x7c00)));
+    CHECK(pd_f32_to_f16(1.0f) == 0x3c00);
+    CHECK(pd_f32_to_f16(-2.0f) == 0xc000);
+    CHECK(pd_f32_to_f16(65504.0f) == 0x7bff);      /* largest finite half */
+    CHECK(pd_f32_to_f16(65520.0f) == 0x7c00);      /* rounds up to infinity */
+    CHECK(pd_f32_to_f16(0x1p-24f) == 0x0001);      /* smallest subnormal */
+    CHECK(pd_f32_to_f16(0x1p-25f) == 0x0000);      /* tie to even: zero */
+    CHECK(pd_f32_to_f16(0.1f) == 0x2e66);
+    CHECK(pd_f32_to_f16(1.0f / 3.0f) == 0x3555);
+    CHECK(pd_f32_to_f16(1.0f + 0x1p-11f) == 0x3c00); /* tie, even stays */
+    CHECK(pd_f32_to_f16(1.0f + 3 * 0x1p-11f) == 0x3c02); /* tie, odd rounds up */
+    CHECK(pd_f16_to_f32(0x3555) == 0.333251953125f);
+    CHECK(pd_f16_to_f32(0x0001) == 0x1p-24f);
+    CHECK(isinf(pd_f16_to_f32(0x7c00)));
     for (uint32_t h = 0; h < 0x7c00; h++) /* every finite half survives the round trip */
-        if (pd_float_to_half(pd_half_to_float((uint16_t)h)) != h) {
+        if (pd_f32_to_f16(pd_f16_to_f32((uint16_t)h)) != h) {
             CHECK_MSG(0, "half 0x%04x does not round-trip", h);
             break;
         }
@@ -128,7 +128,7 @@ static double disagreement(long n, const uint16_t *a, const uint16_t *b, double 
     long bad = 0;
     *max_abs = 0;
     for (long c = 0; c < n; c++) {
-        double x = pd_half_to_float(a[c]), y = pd_half_to_float(b[c]), d = fabs(x - y);
+        double x = pd_f16_to_f32(a[c]), y = pd_f16_to_f32(b[c]), d = fabs(x - y);
         if (d > *max_abs)
             *max_abs = d;
         if (d > 1e-2 + 2e-3 * fabs(x))

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "core/rng.h"
-#include "nn/half.h"
+#include "core/half.h"
 #include "nn/ops.h"
 #include "nn/optim.h"
 #include "nn/params.h"

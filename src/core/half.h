@@ -1,8 +1,8 @@
 /* half.h — per-element conversions between f32 and the 16-bit storage formats (bf16 with
  * round-to-nearest-even, IEEE binary16). Header-only so the CPU code, featurize's float16
  * voxels and a CUDA build (where PD_HOST_DEVICE means __host__ __device__) share one formula. */
-#ifndef PD_NN_HALF_H
-#define PD_NN_HALF_H
+#ifndef PD_CORE_HALF_H
+#define PD_CORE_HALF_H
 
 #include <stdint.h>
 #include <string.h>
