@@ -3,7 +3,7 @@
 #ifndef PD_NN_POINTWISE_H
 #define PD_NN_POINTWISE_H
 
-#include "nn/half.h"
+#include "core/half.h"
 #include "nn/real.h"
 
 #define PD_SQRT1_2 0.70710678118654752440
