@@ -1,0 +1,1 @@
+# cuda/ops.mk — CUDA kernels of the op set (built only with --with-cuda).

@@ -1,0 +1,1 @@
+# src/models/diffusion.mk — the diffusion model.

@@ -1,0 +1,1 @@
+# src/models/tokenizer.mk — the tokenizer model.

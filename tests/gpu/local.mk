@@ -1,0 +1,1 @@
+# tests/gpu/local.mk — GPU tests: they SKIP (exit 77) where no GPU is visible.

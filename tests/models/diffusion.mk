@@ -1,0 +1,1 @@
+# tests/models/diffusion.mk — tests of the diffusion model.

@@ -1,0 +1,1 @@
+# tests/models/tokenizer.mk — tests of the tokenizer model.
