@@ -37,7 +37,7 @@ int pd_edit_distance(const char *a, const char *b)
     return d;
 }
 
-static const char *type_name(pd_cfg_type t)
+const char *pd_cfg_type_name(pd_cfg_type t)
 {
     switch (t) {
     case PD_CFG_INT: return "an integer";
@@ -188,7 +188,7 @@ static pd_status set_from_setting(pd_cfg_value *v, config_setting_t *s, const ch
         }
         goto ok;
     }
-    return pd_fail(PD_ERR_CONFIG, "%s: '%s' must be %s (%s)", where, v->path, type_name(v->key->type), v->key->doc);
+    return pd_fail(PD_ERR_CONFIG, "%s: '%s' must be %s (%s)", where, v->path, pd_cfg_type_name(v->key->type), v->key->doc);
 ok:
     v->has_value = 1;
     return check_value(where, v);
@@ -461,7 +461,7 @@ static const pd_cfg_value *must(const pd_config *cfg, const char *path, pd_cfg_t
 {
     const pd_cfg_value *v = find_value(cfg, path);
     if (!v || v->key->type != t) {
-        fprintf(stderr, "internal error: run-file key '%s' is not in the schema as %s\n", path, type_name(t));
+        fprintf(stderr, "internal error: run-file key '%s' is not in the schema as %s\n", path, pd_cfg_type_name(t));
         abort();
     }
     return v;
@@ -542,137 +542,4 @@ pd_status pd_config_check_inputs(const pd_config *cfg)
             return pd_fail(PD_ERR_CONFIG, "%s: 'data.inputs' entry \"%s\" matches no file or folder", w, v->list[i]);
     }
     return PD_OK;
-}
-
-/* ------------------------------------------------------------------ printing */
-
-typedef struct { char *buf; size_t len, cap; } sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < b->cap - b->len) { b->len += (size_t)n; return; }
-        b->cap = b->cap * 2 + (size_t)(n > 0 ? n : 256);
-        b->buf = realloc(b->buf, b->cap);
-    }
-}
-
-static void sb_quoted(sbuf *b, const char *s)
-{
-    sb_printf(b, "\"");
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') sb_printf(b, "\\%c", *s);
-        else sb_printf(b, "%c", *s);
-    }
-    sb_printf(b, "\"");
-}
-
-static void sb_value(sbuf *b, const pd_cfg_value *v)
-{
-    switch (v->key->type) {
-    case PD_CFG_INT: sb_printf(b, "%lld", v->i); break;
-    case PD_CFG_FLOAT: {
-        char t[64];
-        snprintf(t, sizeof t, "%.17g", v->f);
-        if (!strpbrk(t, ".eEn")) strcat(t, ".0");
-        sb_printf(b, "%s", t);
-        break;
-    }
-    case PD_CFG_BOOL: sb_printf(b, "%s", v->b ? "true" : "false"); break;
-    case PD_CFG_STRING: sb_quoted(b, v->s ? v->s : ""); break;
-    case PD_CFG_STRING_LIST:
-        sb_printf(b, "[");
-        for (int i = 0; i < v->n; i++) { if (i) sb_printf(b, ", "); sb_quoted(b, v->list[i]); }
-        sb_printf(b, "]");
-        break;
-    case PD_CFG_FLOAT_LIST:
-        sb_printf(b, "[");
-        for (int i = 0; i < v->n; i++) {
-            char t[64];
-            snprintf(t, sizeof t, "%.17g", v->flist[i]);
-            if (!strpbrk(t, ".eEn")) strcat(t, ".0");
-            sb_printf(b, "%s%s", i ? ", " : "", t);
-        }
-        sb_printf(b, "]");
-        break;
-    }
-}
-
-static int cmp_path(const void *a, const void *b)
-{
-    const pd_cfg_value *x = *(const pd_cfg_value *const *)a, *y = *(const pd_cfg_value *const *)b;
-    return strcmp(x->path, y->path);
-}
-
-char *pd_config_effective_text(const pd_config *cfg)
-{
-    const pd_cfg_value **sorted = malloc(cfg->n * sizeof *sorted);
-    int m = 0;
-    for (int i = 0; i < cfg->n; i++)
-        if (cfg->values[i].has_value) sorted[m++] = &cfg->values[i];
-    qsort(sorted, m, sizeof *sorted, cmp_path);
-    sbuf b = {malloc(1024), 0, 1024};
-    b.buf[0] = '\0';
-    sb_printf(&b, "# effective configuration (run file: %s)\n", cfg->file);
-    char open[8][64];
-    int depth = 0;
-    for (int i = 0; i < m; i++) {
-        char comps[8][64];
-        int nc = 0;
-        char tmp[512];
-        snprintf(tmp, sizeof tmp, "%s", sorted[i]->path);
-        for (char *save = NULL, *t = strtok_r(tmp, ".", &save); t && nc < 8; t = strtok_r(NULL, ".", &save))
-            snprintf(comps[nc++], 64, "%s", t);
-        int common = 0;
-        while (common < depth && common < nc - 1 && strcmp(open[common], comps[common]) == 0) common++;
-        while (depth > common) { depth--; sb_printf(&b, "%*s};\n", depth * 2, ""); }
-        while (depth < nc - 1) {
-            sb_printf(&b, "%*s%s = {\n", depth * 2, "", comps[depth]);
-            snprintf(open[depth], 64, "%s", comps[depth]);
-            depth++;
-        }
-        sb_printf(&b, "%*s%s = ", depth * 2, "", comps[nc - 1]);
-        sb_value(&b, sorted[i]);
-        const pd_cfg_value *v = sorted[i];
-        if (v->origin == PD_ORIGIN_FILE) sb_printf(&b, ";  # %s:%d\n", cfg->file, v->line);
-        else if (v->origin == PD_ORIGIN_OVERRIDE) sb_printf(&b, ";  # --set\n");
-        else sb_printf(&b, ";\n");
-    }
-    while (depth > 0) { depth--; sb_printf(&b, "%*s};\n", depth * 2, ""); }
-    free(sorted);
-    return b.buf;
-}
-
-void pd_config_write_reference(FILE *out)
-{
-    fprintf(out, "# Run-file reference\n\n"
-                 "Generated by `proteindiff config --reference` from the table the loader validates against\n"
-                 "(`src/core/config_schema.c`). Run files use libconfig syntax: `group = { key = value; };`.\n"
-                 "Every key can be overridden on the command line with `--set KEY=VALUE`.\n"
-                 "Keys marked *per stage* may also be set as `train.<stage>.<name>` for the stages ");
-    for (int s = 0; s < pd_cfg_n_stages; s++) fprintf(out, "%s`%s`", s ? ", " : "", pd_cfg_stages[s]);
-    fprintf(out, "; the stage value wins.\n");
-    char group[64] = "";
-    for (int i = 0; i < pd_cfg_schema_len; i++) {
-        const pd_cfg_key *k = &pd_cfg_schema[i];
-        const char *dot = strchr(k->path, '.');
-        size_t gl = dot ? (size_t)(dot - k->path) : strlen(k->path);
-        if (strncmp(group, k->path, gl) != 0 || group[gl] != '\0') {
-            snprintf(group, sizeof group, "%.*s", (int)gl, k->path);
-            fprintf(out, "\n## `%s`\n\n| key | type | default | allowed | meaning |\n|---|---|---|---|---|\n", group);
-        }
-        char allowed[128] = "";
-        if (k->choices) snprintf(allowed, sizeof allowed, "%s", k->choices);
-        else if (k->min <= k->max) snprintf(allowed, sizeof allowed, "%g to %g", k->min, k->max);
-        char choices_md[160];
-        snprintf(choices_md, sizeof choices_md, "%s", allowed);
-        for (char *p = choices_md; *p; p++) if (*p == '|') *p = '/';
-        fprintf(out, "| `%s` | %s | `%s` | %s | %s%s |\n", k->path, type_name(k->type), k->def, choices_md, k->doc,
-                k->per_stage ? " *(per stage)*" : "");
-    }
 }

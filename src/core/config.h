@@ -90,6 +90,8 @@ pd_status pd_config_check_inputs(const pd_config *cfg);
 char *pd_config_effective_text(const pd_config *cfg);
 /* The run-file reference in Markdown, generated from the schema. */
 void pd_config_write_reference(FILE *out);
+/* "an integer", "a list of strings", ... for messages. */
+const char *pd_cfg_type_name(pd_cfg_type t);
 /* Levenshtein distance, exposed for tests and for command-name suggestions. */
 int pd_edit_distance(const char *a, const char *b);
 
