@@ -1,0 +1,1 @@
+# tests/train/local.mk — tests of the training engine (real ranks, parity, resume).
