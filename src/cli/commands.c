@@ -9,6 +9,8 @@ const pd_command pd_commands[] = {
      "side-chain divergence voxels) and all ranks write data.dataset collectively.\n"
      "The file is written as NAME.partial and renamed when complete; an existing complete\n"
      "dataset is left alone unless --force is given.\n\n"
+     "Rounds of featurize.files_per_round files per rank bound the memory; entries are written in\n"
+     "sorted input order, so the file's content does not depend on the number of ranks.\n\n"
      "  --force           rebuild even if data.dataset is complete"},
     {"train", pd_cmd_train, "train one stage: sc_vae, bb_vae, diffusion or tokenizer",
      "usage: proteindiff train RUN.cfg --stage sc_vae|bb_vae|diffusion|tokenizer [--resume]\n\n"
@@ -22,11 +24,16 @@ const pd_command pd_commands[] = {
     {"evaluate", pd_cmd_evaluate, "recovery and perplexity on the test split",
      "usage: proteindiff evaluate RUN.cfg\n\nWrites run.dir/evaluate.json."},
     {"export", pd_cmd_export, "dataset -> distogram PNGs by length bin, FASTA",
-     "usage: proteindiff export DATASET.h5 [--png DIR] [--fasta FILE]"},
+     "usage: proteindiff export DATASET.h5 [--png DIR] [--fasta FILE]\n\n"
+     "  --png DIR      each entry's distogram as DIR/bin_<lo>_<hi>/<name>.png (L x L, RGB, 8 bit),\n"
+     "                 length bins 40-64, 65-128, then 64 wide (SPEC.md section 3)\n"
+     "  --fasta FILE   one record per entry: >name length=L source=PATH, chains separated by '/'\n\n"
+     "The dataset is validated first; an inconsistent file is refused (docs/dataset-format.md)."},
     {"inspect", pd_cmd_inspect, "summary of any proteindiff HDF5 file",
      "usage: proteindiff inspect FILE.h5\n\n"
-     "Prints entries, residues, splits, failures and a length histogram; refuses files whose\n"
-     "offsets or shapes are inconsistent."},
+     "Prints entries, residues, splits, failures (grouped by reason), a length histogram by\n"
+     "export bin and the attributes; refuses files whose offsets or shapes are inconsistent and\n"
+     "unfinished (.partial) files. Checkpoints and token files get their attributes and datasets."},
     {"run", pd_cmd_run, "the whole pipeline from one run file",
      "usage: proteindiff run RUN.cfg [--set KEY=VALUE ...]\n\n"
      "featurize -> sc_vae -> bb_vae -> diffusion -> evaluate, skipping stages whose outputs are\n"

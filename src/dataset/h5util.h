@@ -1,0 +1,37 @@
+/* h5util.h — the few HDF5 idioms every dataset file needs (error messages from the HDF5
+ * error stack, float16 and fixed-length string types, scalar attributes, growable chunked
+ * datasets), written once so the writer and the reader stay short. */
+#ifndef PD_DATASET_H5UTIL_H
+#define PD_DATASET_H5UTIL_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+/* Silence HDF5's own stderr dump; our messages carry the innermost HDF5 reason instead. */
+void pd_h5_quiet(void);
+/* pd_fail(code, "<what>: <innermost HDF5 error>") and return code. */
+pd_status pd_h5_fail(pd_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* IEEE-754 binary16, little endian (h5py reads it as float16). Caller closes. */
+hid_t pd_h5_float16_type(void);
+/* Fixed-length, NUL-padded UTF-8 string of `width` bytes. Caller closes. */
+hid_t pd_h5_string_type(size_t width);
+
+pd_status pd_h5_attr_write_string(hid_t obj, const char *name, const char *value);
+pd_status pd_h5_attr_write_int(hid_t obj, const char *name, long long value);
+pd_status pd_h5_attr_write_double(hid_t obj, const char *name, double value);
+/* Read attributes; a missing attribute is PD_ERR_FORMAT naming it. *value is malloc'd. */
+pd_status pd_h5_attr_read_string(hid_t obj, const char *name, char **value);
+pd_status pd_h5_attr_read_int(hid_t obj, const char *name, long long *value);
+pd_status pd_h5_attr_read_double(hid_t obj, const char *name, double *value);
+int pd_h5_attr_exists(hid_t obj, const char *name);
+
+/* Create a dataset whose first dimension starts at 0 and grows without limit, chunked by
+ * `chunk_rows` along it; `inner` are the fixed trailing dimensions (n_inner of them).
+ * gzip level > 0 adds the deflate filter. Adds the `description` attribute. */
+pd_status pd_h5_create_growable(hid_t file, const char *path, hid_t type, int n_inner, const hsize_t *inner,
+                                hsize_t chunk_rows, int gzip_level, const char *description, hid_t *out);
+
+#endif
