@@ -1,0 +1,466 @@
+/* sc_vae.c — the side-chain VAE + amino-acid classifier of SPEC §7 as forward code on the op
+ * set: parameters (one FSDP unit per encoder/decoder stage), encoder trunk, latent head,
+ * decoder, classifier on the detached reconstruction, and the per-residue loss. */
+#include "models/sc_vae.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/conv.h"
+#include "nn/norm.h"
+#include "nn/ops.h"
+
+/* How a stage's first layer changes the grid. */
+typedef enum stage_kind {
+    STAGE_SAME,      /* Conv3d k=2 stride 1 'same' (pad 0 before, 1 after) */
+    STAGE_DOWN,      /* Conv3d k=2 stride 2: side halves */
+    STAGE_UP,        /* ConvTranspose3d k=2 stride 2: side doubles */
+    STAGE_POINTWISE  /* Conv3d k=1 */
+} stage_kind;
+
+/* Residual block at constant width C: y = x + GN2(conv2(SiLU(GN1(conv1(x))))), convs k=2 'same'. */
+typedef struct res_block {
+    pd_tensor *conv1_w, *conv1_b, *gn1_w, *gn1_b;
+    pd_tensor *conv2_w, *conv2_b, *gn2_w, *gn2_b;
+    int groups;
+} res_block;
+
+/* One stage: first layer (kind) -> GroupNorm -> SiLU -> residual block; one FSDP unit. */
+typedef struct stage {
+    stage_kind kind;
+    int unit;
+    pd_tensor *w, *b, *gn_w, *gn_b;
+    int groups;
+    res_block res;
+} stage;
+
+/* A bare pointwise projection in its own unit (latent head, output layer, classifier). */
+typedef struct projection {
+    int unit;
+    pd_tensor *w, *b;
+} projection;
+
+struct pd_sc_vae {
+    pd_sc_vae_config cfg;
+    int levels;              /* log2(V): down stages in the encoder, up stages in the decoder */
+    int top_channels;        /* width * V: channels at 1³ */
+    pd_params params;
+    stage enc_stem;          /* 1 -> width at V³ */
+    stage *enc_down;         /* [levels]: C_k -> C_{k+1}, side halves */
+    projection enc_head;     /* C_top -> 2 * latent (μ, log σ²) at 1³ */
+    stage dec_proj;          /* latent -> C_top at 1³ (1×1 conv) */
+    stage *dec_up;           /* [levels]: C_top -> ... -> width, side doubles */
+    projection dec_out;      /* width -> 1 (1×1 conv) */
+    projection cls;          /* Linear C_top -> 20 on the trunk features of the reconstruction */
+};
+
+/* ---- configuration ------------------------------------------------------------------------- */
+
+static int is_power_of_two(long long v) { return v >= 1 && (v & (v - 1)) == 0; }
+
+void pd_sc_vae_config_default(pd_sc_vae_config *c)
+{
+    c->voxel = 16;
+    c->width = 8;
+    c->latent = 16;
+    c->beta_kl = 1e-3;
+    c->max_groups = 8;
+    c->gn_eps = 1e-5;
+}
+
+pd_status pd_sc_vae_config_check(const pd_sc_vae_config *c)
+{
+    if (!is_power_of_two(c->voxel) || c->voxel < 2)
+        return pd_fail(PD_ERR_CONFIG, "sc_vae: voxel size V = %d must be a power of two >= 2 (featurize.voxel_size)",
+                       c->voxel);
+    if (c->width < 1) return pd_fail(PD_ERR_CONFIG, "sc_vae: width %d must be >= 1 (model.sc_vae.width)", c->width);
+    if (c->latent < 1) return pd_fail(PD_ERR_CONFIG, "sc_vae: latent %d must be >= 1 (model.sc_vae.latent)", c->latent);
+    if (!(c->beta_kl >= 0)) return pd_fail(PD_ERR_CONFIG, "sc_vae: beta_kl %g must be >= 0 (model.sc_vae.beta_kl)", c->beta_kl);
+    if (c->max_groups < 1) return pd_fail(PD_ERR_CONFIG, "sc_vae: max_groups %d must be >= 1", c->max_groups);
+    if ((long long)c->width * c->voxel > (1LL << 20))
+        return pd_fail(PD_ERR_CONFIG, "sc_vae: width %d x V %d channels at the bottleneck is too large; lower model.sc_vae.width",
+                       c->width, c->voxel);
+    return PD_OK;
+}
+
+pd_status pd_sc_vae_config_from(const pd_config *cfg, pd_sc_vae_config *out)
+{
+    pd_sc_vae_config_default(out);
+    out->voxel = (int)pd_cfg_int(cfg, "featurize.voxel_size");
+    out->width = (int)pd_cfg_int(cfg, "model.sc_vae.width");
+    out->latent = (int)pd_cfg_int(cfg, "model.sc_vae.latent");
+    out->beta_kl = pd_cfg_float(cfg, "model.sc_vae.beta_kl");
+    pd_status s = pd_sc_vae_config_check(out);
+    if (s != PD_OK) pd_error_context("run file %s", cfg->file ? cfg->file : "<none>");
+    return s;
+}
+
+int pd_sc_vae_groups(const pd_sc_vae_config *c, int channels)
+{
+    int cap = channels / 4 < c->max_groups ? channels / 4 : c->max_groups;   /* >= 4 channels per group */
+    for (int g = cap; g > 1; g--)
+        if (channels % g == 0) return g;
+    return 1;
+}
+
+/* ---- parameters ------------------------------------------------------------------------------ */
+
+/* Shape and PyTorch fan-in of a stage's first layer. ConvTranspose3d stores [Cin, Cout, k, k, k]
+ * and PyTorch takes its fan-in from dim 1 (Cout · k³). */
+static void first_layer_shape(stage_kind kind, int cin, int cout, int64_t shape[5], double *fan_in)
+{
+    int k = kind == STAGE_POINTWISE ? 1 : 2;
+    if (kind == STAGE_UP) {
+        shape[0] = cin;
+        shape[1] = cout;
+        *fan_in = (double)cout * k * k * k;
+    } else {
+        shape[0] = cout;
+        shape[1] = cin;
+        *fan_in = (double)cin * k * k * k;
+    }
+    shape[2] = shape[3] = shape[4] = k;
+}
+
+static pd_tensor *declare(pd_params *P, const char *prefix, const char *name, int ndim, const int64_t *shape,
+                          pd_init init, double arg)
+{
+    char full[256];
+    snprintf(full, sizeof full, "%s.%s", prefix, name);
+    return pd_param_new(P, full, ndim, shape, init, arg);
+}
+
+static void declare_gn(pd_params *P, const char *prefix, const char *name, int c, pd_tensor **w, pd_tensor **b)
+{
+    char n[64];
+    snprintf(n, sizeof n, "%s.weight", name);
+    *w = declare(P, prefix, n, 1, (int64_t[]){c}, PD_INIT_ONES, 0);
+    snprintf(n, sizeof n, "%s.bias", name);
+    *b = declare(P, prefix, n, 1, (int64_t[]){c}, PD_INIT_ZEROS, 0);
+}
+
+static void declare_res(pd_params *P, const pd_sc_vae_config *cfg, const char *prefix, int c, res_block *r)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s.res", prefix);
+    int64_t wshape[5] = {c, c, 2, 2, 2};
+    double fan_in = (double)c * 8;
+    r->conv1_w = declare(P, p, "conv1.weight", 5, wshape, PD_INIT_TORCH_DEFAULT, fan_in);
+    r->conv1_b = declare(P, p, "conv1.bias", 1, (int64_t[]){c}, PD_INIT_TORCH_DEFAULT, fan_in);
+    declare_gn(P, p, "gn1", c, &r->gn1_w, &r->gn1_b);
+    r->conv2_w = declare(P, p, "conv2.weight", 5, wshape, PD_INIT_TORCH_DEFAULT, fan_in);
+    r->conv2_b = declare(P, p, "conv2.bias", 1, (int64_t[]){c}, PD_INIT_TORCH_DEFAULT, fan_in);
+    declare_gn(P, p, "gn2", c, &r->gn2_w, &r->gn2_b);
+    r->groups = pd_sc_vae_groups(cfg, c);
+}
+
+static void declare_stage(pd_params *P, const pd_sc_vae_config *cfg, const char *prefix, stage_kind kind, int cin,
+                          int cout, stage *s)
+{
+    s->kind = kind;
+    s->unit = pd_params_unit_begin(P, prefix);
+    int64_t shape[5];
+    double fan_in;
+    first_layer_shape(kind, cin, cout, shape, &fan_in);
+    s->w = declare(P, prefix, "conv.weight", 5, shape, PD_INIT_TORCH_DEFAULT, fan_in);
+    s->b = declare(P, prefix, "conv.bias", 1, (int64_t[]){cout}, PD_INIT_TORCH_DEFAULT, fan_in);
+    declare_gn(P, prefix, "gn", cout, &s->gn_w, &s->gn_b);
+    s->groups = pd_sc_vae_groups(cfg, cout);
+    declare_res(P, cfg, prefix, cout, &s->res);
+    pd_params_unit_end(P);
+}
+
+/* A 1×1 conv ([cout, cin, 1, 1, 1]) or, for the classifier, a Linear ([cout, cin]). */
+static void declare_projection(pd_params *P, const char *prefix, int cin, int cout, int linear, projection *p)
+{
+    p->unit = pd_params_unit_begin(P, prefix);
+    int64_t shape[5] = {cout, cin, 1, 1, 1};
+    p->w = declare(P, prefix, "weight", linear ? 2 : 5, shape, PD_INIT_TORCH_DEFAULT, cin);
+    p->b = declare(P, prefix, "bias", 1, (int64_t[]){cout}, PD_INIT_TORCH_DEFAULT, cin);
+    pd_params_unit_end(P);
+}
+
+static int ilog2(int v)
+{
+    int l = 0;
+    while ((1 << l) < v) l++;
+    return l;
+}
+
+pd_status pd_sc_vae_create_padded(pd_sc_vae **out, const pd_sc_vae_config *c, uint64_t seed, int64_t pad_multiple)
+{
+    *out = NULL;
+    PD_TRY(pd_sc_vae_config_check(c));
+    pd_sc_vae *m = pd_calloc(1, sizeof *m);
+    if (!m) return PD_ERR_NOMEM;
+    m->cfg = *c;
+    m->levels = ilog2(c->voxel);
+    m->top_channels = c->width * c->voxel;
+    m->enc_down = pd_calloc((size_t)m->levels, sizeof *m->enc_down);
+    m->dec_up = pd_calloc((size_t)m->levels, sizeof *m->dec_up);
+    if (!m->enc_down || !m->dec_up) {
+        pd_sc_vae_destroy(m);
+        return PD_ERR_NOMEM;
+    }
+    pd_params *P = &m->params;
+    pd_params_init(P);
+    char prefix[64];
+    declare_stage(P, c, "enc.stem", STAGE_SAME, 1, c->width, &m->enc_stem);
+    for (int k = 0; k < m->levels; k++) {
+        snprintf(prefix, sizeof prefix, "enc.down.%d", k);
+        declare_stage(P, c, prefix, STAGE_DOWN, c->width << k, c->width << (k + 1), &m->enc_down[k]);
+    }
+    declare_projection(P, "enc.head", m->top_channels, 2 * c->latent, 0, &m->enc_head);
+    declare_stage(P, c, "dec.proj", STAGE_POINTWISE, c->latent, m->top_channels, &m->dec_proj);
+    for (int i = 0; i < m->levels; i++) {
+        snprintf(prefix, sizeof prefix, "dec.up.%d", i);
+        int cin = c->width << (m->levels - i), cout = c->width << (m->levels - i - 1);
+        declare_stage(P, c, prefix, STAGE_UP, cin, cout, &m->dec_up[i]);
+    }
+    declare_projection(P, "dec.out", c->width, 1, 0, &m->dec_out);
+    declare_projection(P, "cls", m->top_channels, PD_SC_VAE_CLASSES, 1, &m->cls);
+    pd_status s = pd_params_finalize(P, pad_multiple);
+    if (s != PD_OK) {
+        pd_error_context("sc_vae parameters");
+        pd_sc_vae_destroy(m);
+        return s;
+    }
+    pd_params_init_values(P, seed);
+    *out = m;
+    return PD_OK;
+}
+
+pd_status pd_sc_vae_create(pd_sc_vae **m, const pd_sc_vae_config *c, uint64_t seed)
+{
+    return pd_sc_vae_create_padded(m, c, seed, 1);
+}
+
+void pd_sc_vae_destroy(pd_sc_vae *m)
+{
+    if (!m) return;
+    pd_params_free(&m->params);
+    free(m->enc_down);
+    free(m->dec_up);
+    free(m);
+}
+
+pd_params *pd_sc_vae_params(pd_sc_vae *m) { return &m->params; }
+const pd_sc_vae_config *pd_sc_vae_get_config(const pd_sc_vae *m) { return &m->cfg; }
+
+/* ---- forward --------------------------------------------------------------------------------- */
+
+static pd_tensor *res_forward(pd_graph *g, const res_block *r, double eps, pd_tensor *x)
+{
+    pd_tensor *h = pd_conv_k2(g, x, r->conv1_w, r->conv1_b, 1);
+    h = pd_silu(g, pd_groupnorm(g, h, r->groups, r->gn1_w, r->gn1_b, eps));
+    h = pd_conv_k2(g, h, r->conv2_w, r->conv2_b, 1);
+    h = pd_groupnorm(g, h, r->groups, r->gn2_w, r->gn2_b, eps);
+    return pd_add(g, x, h);
+}
+
+static pd_tensor *stage_forward(pd_graph *g, const stage *s, double eps, pd_tensor *x)
+{
+    pd_unit_begin(g, s->unit);
+    pd_tensor *h = NULL;
+    switch (s->kind) {
+    case STAGE_SAME: h = pd_conv_k2(g, x, s->w, s->b, 1); break;
+    case STAGE_DOWN: h = pd_conv_k2(g, x, s->w, s->b, 2); break;
+    case STAGE_UP: h = pd_conv_transpose_k2(g, x, s->w, s->b); break;
+    case STAGE_POINTWISE: h = pd_conv_pointwise(g, x, s->w, s->b); break;
+    }
+    h = pd_silu(g, pd_groupnorm(g, h, s->groups, s->gn_w, s->gn_b, eps));
+    h = res_forward(g, &s->res, eps, h);
+    pd_unit_end(g, s->unit);
+    return h;
+}
+
+/* Stem and down stages: [N, 1, V, V, V] -> features [N, C_top, 1, 1, 1]. Shared by the encoder and the
+ * classifier (same weights; gradients of both uses accumulate). */
+static pd_tensor *trunk_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *x)
+{
+    double eps = m->cfg.gn_eps;
+    pd_tensor *h = stage_forward(g, &m->enc_stem, eps, x);
+    for (int k = 0; k < m->levels; k++) h = stage_forward(g, &m->enc_down[k], eps, h);
+    return h;
+}
+
+static pd_tensor *check_voxels(pd_graph *g, const pd_sc_vae *m, pd_tensor *voxels)
+{
+    if (!pd_graph_ok(g, voxels)) return NULL;
+    int64_t V = m->cfg.voxel;
+    if (voxels->ndim != 5 || voxels->shape[1] != 1 || voxels->shape[2] != V || voxels->shape[3] != V ||
+        voxels->shape[4] != V) {
+        char buf[96];
+        return pd_graph_fail(g, "sc_vae: voxels %s must be [N, 1, %lld, %lld, %lld] (featurize.voxel_size = %lld)",
+                             pd_shape_str(voxels, buf, sizeof buf), (long long)V, (long long)V, (long long)V,
+                             (long long)V);
+    }
+    return voxels;
+}
+
+/* Encoder: voxels -> (μ, log σ²), each [N, latent]. */
+static int encode_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *voxels, pd_tensor **mu, pd_tensor **logvar)
+{
+    *mu = *logvar = NULL;
+    pd_tensor *h = trunk_forward(g, m, check_voxels(g, m, voxels));
+    if (!h) return 0;
+    /* parameters are used only inside their unit, never through views made there: an FSDP
+     * engine frees the gathered copy at the unit's end */
+    pd_unit_begin(g, m->enc_head.unit);
+    pd_tensor *stats = pd_conv_pointwise(g, h, m->enc_head.w, m->enc_head.b);
+    pd_unit_end(g, m->enc_head.unit);
+    stats = pd_reshape(g, stats, 2, (int64_t[]){h->shape[0], 2 * (int64_t)m->cfg.latent});
+    pd_tensor *parts[2];
+    if (!stats) return 0;
+    if (pd_split(g, stats, 1, 2, (int64_t[]){m->cfg.latent, m->cfg.latent}, parts) != PD_OK) return 0;
+    *mu = parts[0];
+    *logvar = parts[1];
+    return 1;
+}
+
+/* Decoder: z [N, latent] -> voxels [N, 1, V, V, V]. */
+static pd_tensor *decode_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *z)
+{
+    if (!pd_graph_ok(g, z)) return NULL;
+    if (z->ndim != 2 || z->shape[1] != m->cfg.latent) {
+        char buf[96];
+        return pd_graph_fail(g, "sc_vae: latents %s must be [N, %d]", pd_shape_str(z, buf, sizeof buf), m->cfg.latent);
+    }
+    double eps = m->cfg.gn_eps;
+    pd_tensor *h = pd_reshape(g, z, 5, (int64_t[]){z->shape[0], m->cfg.latent, 1, 1, 1});
+    h = stage_forward(g, &m->dec_proj, eps, h);
+    for (int i = 0; i < m->levels; i++) h = stage_forward(g, &m->dec_up[i], eps, h);
+    pd_unit_begin(g, m->dec_out.unit);
+    h = pd_conv_pointwise(g, h, m->dec_out.w, m->dec_out.b);
+    pd_unit_end(g, m->dec_out.unit);
+    return h;
+}
+
+/* Classifier on (already detached, when training) voxels -> logits [N, 20]. */
+static pd_tensor *classify_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *voxels)
+{
+    pd_tensor *h = trunk_forward(g, m, voxels);
+    if (!h) return NULL;
+    h = pd_reshape(g, h, 2, (int64_t[]){h->shape[0], m->top_channels});
+    pd_unit_begin(g, m->cls.unit);
+    pd_tensor *logits = pd_linear(g, h, m->cls.w, m->cls.b);
+    pd_unit_end(g, m->cls.unit);
+    return logits;
+}
+
+/* Labelled and correctly classified residues of a batch. */
+static void count_correct(const pd_tensor *logits, const int32_t *aa, int64_t n, pd_sc_vae_terms *t)
+{
+    t->n_labelled = t->n_correct = 0;
+    for (int64_t r = 0; r < n; r++) {
+        if (aa[r] < 0) continue;
+        const pd_real *row = logits->data + r * PD_SC_VAE_CLASSES;
+        int best = 0;
+        for (int c = 1; c < PD_SC_VAE_CLASSES; c++)
+            if (row[c] > row[best]) best = c;
+        t->n_labelled++;
+        t->n_correct += best == aa[r];
+    }
+    t->acc = t->n_labelled ? (double)t->n_correct / (double)t->n_labelled : 0;
+}
+
+/* The loss given either eps (tests) or the counter RNG (seed, step, row_ids). */
+static pd_tensor *loss_forward(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, const int32_t *aa, pd_tensor *eps,
+                               const uint64_t *row_ids, uint64_t seed, uint64_t step, double normaliser,
+                               pd_sc_vae_terms *terms)
+{
+    if (terms) memset(terms, 0, sizeof *terms);
+    if (!check_voxels(g, m, voxels)) return NULL;
+    int64_t n = voxels->shape[0];
+    if (!aa) return pd_graph_fail(g, "sc_vae: loss needs the amino acids (aa[N], -1 to skip a residue)");
+    for (int64_t r = 0; r < n; r++)
+        if (aa[r] < -1 || aa[r] >= PD_SC_VAE_CLASSES)
+            return pd_graph_fail(g, "sc_vae: residue %lld has amino acid %d, expected 0..%d or -1", (long long)r,
+                                 (int)aa[r], PD_SC_VAE_CLASSES - 1);
+    if (normaliser <= 0) normaliser = (double)n;
+    double cells = (double)m->cfg.voxel * m->cfg.voxel * m->cfg.voxel;
+
+    pd_tensor *mu, *logvar;
+    if (!encode_forward(g, m, voxels, &mu, &logvar)) return NULL;
+    pd_tensor *z;
+    if (!pd_graph_training(g)) z = mu;
+    else if (eps) z = pd_reparameterize_eps(g, mu, logvar, eps);
+    else z = pd_reparameterize(g, mu, logvar, seed, step, row_ids);
+    pd_tensor *recon = decode_forward(g, m, z);
+    pd_tensor *logits = classify_forward(g, m, pd_detach(g, recon));
+
+    pd_tensor *mse = pd_mse(g, recon, voxels, NULL, normaliser * cells);
+    pd_tensor *kl = pd_kl_normal(g, mu, logvar, NULL, normaliser);
+    pd_tensor *ce = pd_cross_entropy(g, logits, aa, -1, normaliser);
+    pd_tensor *loss = pd_add(g, pd_add(g, mse, pd_scale(g, kl, m->cfg.beta_kl)), ce);
+    if (!loss) return NULL;
+    if (terms) {
+        terms->mse = mse->data[0];
+        terms->kl = kl->data[0];
+        terms->ce = ce->data[0];
+        terms->loss = loss->data[0];
+        terms->n = n;
+        count_correct(logits, aa, n, terms);
+    }
+    return loss;
+}
+
+pd_tensor *pd_sc_vae_loss(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, const int32_t *aa, const uint64_t *row_ids,
+                          uint64_t seed, uint64_t step, double normaliser, pd_sc_vae_terms *terms)
+{
+    return loss_forward(g, m, voxels, aa, NULL, row_ids, seed, step, normaliser, terms);
+}
+
+pd_tensor *pd_sc_vae_loss_eps(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, const int32_t *aa, pd_tensor *eps,
+                              double normaliser, pd_sc_vae_terms *terms)
+{
+    if (!pd_graph_ok(g, eps)) return pd_graph_ok(g, voxels) ? pd_graph_fail(g, "sc_vae: eps is NULL") : NULL;
+    return loss_forward(g, m, voxels, aa, eps, NULL, 0, 0, normaliser, terms);
+}
+
+/* ---- inference --------------------------------------------------------------------------------- */
+
+pd_status pd_sc_vae_encode(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, pd_tensor **mu, pd_tensor **logvar)
+{
+    int grad = pd_graph_set_grad(g, 0);
+    pd_tensor *mu_t, *logvar_t;
+    int ok = encode_forward(g, m, voxels, &mu_t, &logvar_t);
+    pd_graph_set_grad(g, grad);
+    if (!ok || pd_graph_status(g) != PD_OK) {
+        pd_error_context("sc_vae encode");
+        return pd_graph_status(g) != PD_OK ? pd_graph_status(g) : PD_ERR;
+    }
+    if (mu) *mu = mu_t;
+    if (logvar) *logvar = logvar_t;
+    return PD_OK;
+}
+
+pd_status pd_sc_vae_decode_classify(pd_graph *g, pd_sc_vae *m, pd_tensor *z, pd_tensor **voxels, pd_tensor **logits)
+{
+    int grad = pd_graph_set_grad(g, 0);
+    pd_tensor *recon = decode_forward(g, m, z);
+    pd_tensor *l = logits ? classify_forward(g, m, recon) : NULL;
+    pd_graph_set_grad(g, grad);
+    pd_status s = pd_graph_status(g);
+    if (s != PD_OK || !recon || (logits && !l)) {
+        pd_error_context("sc_vae decode/classify");
+        return s != PD_OK ? s : PD_ERR;
+    }
+    if (voxels) *voxels = recon;
+    if (logits) *logits = l;
+    return PD_OK;
+}
+
+pd_status pd_sc_vae_classify(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, pd_tensor **logits)
+{
+    int grad = pd_graph_set_grad(g, 0);
+    pd_tensor *l = classify_forward(g, m, check_voxels(g, m, voxels));
+    pd_graph_set_grad(g, grad);
+    pd_status s = pd_graph_status(g);
+    if (s != PD_OK || !l) {
+        pd_error_context("sc_vae classify");
+        return s != PD_OK ? s : PD_ERR;
+    }
+    *logits = l;
+    return PD_OK;
+}
