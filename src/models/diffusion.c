@@ -1,0 +1,479 @@
+/* diffusion.c — the latent DiT of SPEC §7 as forward code on the op set: parameters (one FSDP
+ * unit per block), the padded per-entry layout, input/condition MLPs, adaLN-Zero blocks, the
+ * final adaLN layer, the noised training loss, inference prediction and the sampler adapter. */
+#include "models/diffusion.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "nn/ops.h"
+
+typedef struct linear_layer { pd_tensor *w, *b; } linear_layer;
+
+typedef struct dit_block {
+    int unit;
+    linear_layer ada;            /* W -> 6W: shift/scale/gate of attention, then of the MLP */
+    linear_layer qkv, proj;      /* W -> 3W (q | k | v, heads packed), W -> W */
+    linear_layer fc1, fc2;       /* W -> 4W -> W */
+} dit_block;
+
+struct pd_diffusion {
+    pd_diffusion_config cfg;
+    pd_schedule schedule;
+    pd_params params;
+    int unit_embed, unit_final;
+    linear_layer x_fc1, x_fc2;   /* [sc + bb] -> W -> W */
+    pd_tensor *aa_table;         /* [22, W] */
+    linear_layer c_fc1, c_fc2;   /* [256 + W] -> W -> W */
+    dit_block *blocks;           /* [depth] */
+    linear_layer final_ada;      /* W -> 2W: shift, scale */
+    linear_layer final_out;      /* W -> sc_latent */
+};
+
+/* ---- configuration ----------------------------------------------------------------------------- */
+
+void pd_diffusion_config_default(pd_diffusion_config *c)
+{
+    c->depth = 4;
+    c->width = 128;
+    c->heads = 4;
+    c->timesteps = 1000;
+    c->sc_latent = 16;
+    c->bb_latent = 32;
+    c->target = PD_TARGET_EPS;
+}
+
+pd_status pd_diffusion_config_check(const pd_diffusion_config *c)
+{
+    if (c->depth < 1) return pd_fail(PD_ERR_CONFIG, "diffusion: depth %d must be >= 1 (model.diffusion.depth)", c->depth);
+    if (c->width < 1) return pd_fail(PD_ERR_CONFIG, "diffusion: width %d must be >= 1 (model.diffusion.width)", c->width);
+    if (c->heads < 1 || c->width % c->heads != 0)
+        return pd_fail(PD_ERR_CONFIG, "diffusion: %d heads do not divide width %d (model.diffusion.heads, model.diffusion.width)",
+                       c->heads, c->width);
+    if (c->timesteps < 2)
+        return pd_fail(PD_ERR_CONFIG, "diffusion: %d timesteps, need >= 2 (model.diffusion.timesteps)", c->timesteps);
+    if (c->sc_latent < 1) return pd_fail(PD_ERR_CONFIG, "diffusion: sc latent %d must be >= 1 (model.sc_vae.latent)", c->sc_latent);
+    if (c->bb_latent < 1) return pd_fail(PD_ERR_CONFIG, "diffusion: bb latent %d must be >= 1 (model.bb_vae.latent)", c->bb_latent);
+    if (c->target != PD_TARGET_EPS && c->target != PD_TARGET_X0)
+        return pd_fail(PD_ERR_CONFIG, "diffusion: unknown target %d (model.diffusion.target)", (int)c->target);
+    return PD_OK;
+}
+
+pd_status pd_diffusion_config_from(const pd_config *cfg, pd_diffusion_config *c)
+{
+    pd_diffusion_config_default(c);
+    c->depth = (int)pd_cfg_int(cfg, "model.diffusion.depth");
+    c->width = (int)pd_cfg_int(cfg, "model.diffusion.width");
+    c->heads = (int)pd_cfg_int(cfg, "model.diffusion.heads");
+    c->timesteps = (int)pd_cfg_int(cfg, "model.diffusion.timesteps");
+    c->sc_latent = (int)pd_cfg_int(cfg, "model.sc_vae.latent");
+    c->bb_latent = (int)pd_cfg_int(cfg, "model.bb_vae.latent");
+    pd_status s = pd_diffusion_target_parse(pd_cfg_str(cfg, "model.diffusion.target"), &c->target);
+    if (s == PD_OK) s = pd_diffusion_config_check(c);
+    if (s != PD_OK) pd_error_context("run file %s", cfg->file ? cfg->file : "<none>");
+    return s;
+}
+
+/* ---- parameters ---------------------------------------------------------------------------------- */
+
+static void declare_linear(pd_params *P, const char *name, int in, int out, pd_init init, double arg, linear_layer *l)
+{
+    char full[128];
+    snprintf(full, sizeof full, "%s.weight", name);
+    l->w = pd_param_new(P, full, 2, (int64_t[]){out, in}, init, arg);
+    snprintf(full, sizeof full, "%s.bias", name);
+    l->b = pd_param_new(P, full, 1, (int64_t[]){out}, PD_INIT_ZEROS, 0);
+}
+
+pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, uint64_t seed, int64_t pad_multiple)
+{
+    *out = NULL;
+    PD_TRY(pd_diffusion_config_check(c));
+    pd_diffusion *m = pd_calloc(1, sizeof *m);
+    if (!m) return PD_ERR_NOMEM;
+    m->cfg = *c;
+    pd_params_init(&m->params);
+    m->blocks = pd_calloc((size_t)c->depth, sizeof *m->blocks);
+    pd_status s = m->blocks ? pd_schedule_cosine(&m->schedule, c->timesteps) : PD_ERR_NOMEM;
+    if (s != PD_OK) {
+        pd_diffusion_destroy(m);
+        return s;
+    }
+    pd_params *P = &m->params;
+    int W = c->width;
+    m->unit_embed = pd_params_unit_begin(P, "embed");
+    declare_linear(P, "x_embed.fc1", c->sc_latent + c->bb_latent, W, PD_INIT_XAVIER_UNIFORM, 1.0, &m->x_fc1);
+    declare_linear(P, "x_embed.fc2", W, W, PD_INIT_XAVIER_UNIFORM, 1.0, &m->x_fc2);
+    m->aa_table = pd_param_new(P, "aa_embed.weight", 2, (int64_t[]){PD_DIFFUSION_TOKENS, W}, PD_INIT_NORMAL, 0.02);
+    declare_linear(P, "c_embed.fc1", PD_DIFFUSION_FREQ_DIM + W, W, PD_INIT_NORMAL, 0.02, &m->c_fc1);
+    declare_linear(P, "c_embed.fc2", W, W, PD_INIT_NORMAL, 0.02, &m->c_fc2);
+    pd_params_unit_end(P);
+    for (int l = 0; l < c->depth; l++) {
+        dit_block *B = &m->blocks[l];
+        char unit[32], name[64];
+        snprintf(unit, sizeof unit, "blocks.%d", l);
+        B->unit = pd_params_unit_begin(P, unit);
+        snprintf(name, sizeof name, "%s.adaLN", unit);
+        declare_linear(P, name, W, 6 * W, PD_INIT_ZEROS, 0, &B->ada);
+        snprintf(name, sizeof name, "%s.attn.qkv", unit);
+        declare_linear(P, name, W, 3 * W, PD_INIT_XAVIER_UNIFORM, 1.0, &B->qkv);
+        snprintf(name, sizeof name, "%s.attn.proj", unit);
+        declare_linear(P, name, W, W, PD_INIT_XAVIER_UNIFORM, 1.0, &B->proj);
+        snprintf(name, sizeof name, "%s.mlp.fc1", unit);
+        declare_linear(P, name, W, PD_DIFFUSION_MLP_RATIO * W, PD_INIT_XAVIER_UNIFORM, 1.0, &B->fc1);
+        snprintf(name, sizeof name, "%s.mlp.fc2", unit);
+        declare_linear(P, name, PD_DIFFUSION_MLP_RATIO * W, W, PD_INIT_XAVIER_UNIFORM, 1.0, &B->fc2);
+        pd_params_unit_end(P);
+    }
+    m->unit_final = pd_params_unit_begin(P, "final");
+    declare_linear(P, "final.adaLN", W, 2 * W, PD_INIT_ZEROS, 0, &m->final_ada);
+    declare_linear(P, "final.linear", W, c->sc_latent, PD_INIT_ZEROS, 0, &m->final_out);
+    pd_params_unit_end(P);
+    s = pd_params_finalize(P, pad_multiple > 0 ? pad_multiple : 1);
+    if (s != PD_OK) {
+        pd_error_context("diffusion parameters");
+        pd_diffusion_destroy(m);
+        return s;
+    }
+    pd_params_init_values(P, seed);
+    *out = m;
+    return PD_OK;
+}
+
+void pd_diffusion_destroy(pd_diffusion *m)
+{
+    if (!m) return;
+    pd_params_free(&m->params);
+    pd_schedule_free(&m->schedule);
+    free(m->blocks);
+    free(m);
+}
+
+pd_params *pd_diffusion_params(pd_diffusion *m) { return &m->params; }
+const pd_diffusion_config *pd_diffusion_get_config(const pd_diffusion *m) { return &m->cfg; }
+const pd_schedule *pd_diffusion_get_schedule(const pd_diffusion *m) { return &m->schedule; }
+
+/* ---- layout: packed residues <-> padded [B, L] ------------------------------------------------ */
+
+typedef struct layout {
+    int64_t B, L, N;
+    int64_t *slot;          /* [N] padded row of each packed residue */
+    uint8_t *key_valid;     /* [B*L] real and valid residues */
+    int32_t *entry_of;      /* [B*L] entry of each padded row */
+} layout;
+
+static int make_layout(pd_graph *g, int n_entries, const int64_t *offset, const uint8_t *valid, layout *lay)
+{
+    if (n_entries < 1 || !offset) {
+        pd_graph_fail(g, "diffusion: a batch needs >= 1 entry and its residue offsets (got %d entries)", n_entries);
+        return 0;
+    }
+    int64_t L = 1;
+    for (int b = 0; b < n_entries; b++) {
+        int64_t len = offset[b + 1] - offset[b];
+        if (len < 1 || offset[b] < 0) {
+            pd_graph_fail(g, "diffusion: entry %d has residue rows [%lld, %lld): every entry needs >= 1 residue", b,
+                          (long long)offset[b], (long long)offset[b + 1]);
+            return 0;
+        }
+        if (len > L) L = len;
+    }
+    lay->B = n_entries;
+    lay->L = L;
+    lay->N = offset[n_entries] - offset[0];
+    lay->slot = pd_graph_alloc(g, (size_t)lay->N * sizeof *lay->slot);
+    lay->key_valid = pd_graph_alloc(g, (size_t)(lay->B * L));
+    lay->entry_of = pd_graph_alloc(g, (size_t)(lay->B * L) * sizeof *lay->entry_of);
+    if (!lay->slot || !lay->key_valid || !lay->entry_of) {
+        pd_graph_fail(g, "diffusion: out of memory for the layout of %lld residues", (long long)lay->N);
+        return 0;
+    }
+    memset(lay->key_valid, 0, (size_t)(lay->B * L));
+    for (int b = 0; b < n_entries; b++) {
+        for (int64_t i = 0; i < L; i++) lay->entry_of[b * L + i] = b;
+        for (int64_t r = offset[b]; r < offset[b + 1]; r++) {
+            int64_t row = r - offset[0], p = b * L + (r - offset[b]);
+            lay->slot[row] = p;
+            lay->key_valid[p] = valid ? valid[row] != 0 : 1;
+        }
+    }
+    return 1;
+}
+
+/* Packed rows [N, D] (float) -> a padded [B, L, D] tensor, zeros in the padding. */
+static pd_tensor *pad_rows(pd_graph *g, const layout *lay, const float *src, int D)
+{
+    pd_tensor *t = pd_tensor_zeros(g, 3, (int64_t[]){lay->B, lay->L, D});
+    if (!t) return NULL;
+    for (int64_t r = 0; r < lay->N; r++)
+        for (int j = 0; j < D; j++) t->data[lay->slot[r] * D + j] = (pd_real)src[r * D + j];
+    return t;
+}
+
+/* ---- forward ------------------------------------------------------------------------------------ */
+
+void pd_diffusion_timestep_features(double t, float out[PD_DIFFUSION_FREQ_DIM])
+{
+    int half = PD_DIFFUSION_FREQ_DIM / 2;
+    for (int j = 0; j < half; j++) {
+        double f = exp(-log(PD_DIFFUSION_MAX_PERIOD) * j / half);
+        out[j] = (float)cos(t * f);
+        out[half + j] = (float)sin(t * f);
+    }
+}
+
+static pd_tensor *linear(pd_graph *g, pd_tensor *x, const linear_layer *l) { return pd_linear(g, x, l->w, l->b); }
+
+pd_tensor *pd_diffusion_block(pd_graph *g, pd_diffusion *m, int block, pd_tensor *x, pd_tensor *silu_c,
+                              const uint8_t *key_valid)
+{
+    if (!pd_graph_ok(g, x) || !pd_graph_ok(g, silu_c)) return NULL;
+    if (block < 0 || block >= m->cfg.depth) return pd_graph_fail(g, "diffusion: block %d of %d", block, m->cfg.depth);
+    const dit_block *B = &m->blocks[block];
+    int64_t W = m->cfg.width;
+    pd_unit_begin(g, B->unit);
+    pd_tensor *mod[6];
+    pd_tensor *ada = linear(g, silu_c, &B->ada);
+    if (!ada || pd_split(g, ada, -1, 6, (int64_t[]){W, W, W, W, W, W}, mod) != PD_OK) {
+        pd_unit_end(g, B->unit);
+        return NULL;
+    }
+    pd_tensor *h = pd_modulate(g, pd_layernorm(g, x, NULL, NULL, PD_DIFFUSION_LN_EPS), mod[0], mod[1]);
+    pd_tensor *qkv = linear(g, h, &B->qkv), *q[3] = {NULL, NULL, NULL};
+    if (!qkv || pd_split(g, qkv, -1, 3, (int64_t[]){W, W, W}, q) != PD_OK) {
+        pd_unit_end(g, B->unit);
+        return NULL;
+    }
+    pd_tensor *att = linear(g, pd_attention(g, q[0], q[1], q[2], m->cfg.heads, key_valid, 0), &B->proj);
+    x = pd_add(g, x, pd_mul(g, mod[2], att));
+    h = pd_modulate(g, pd_layernorm(g, x, NULL, NULL, PD_DIFFUSION_LN_EPS), mod[3], mod[4]);
+    h = linear(g, pd_silu(g, linear(g, h, &B->fc1)), &B->fc2);
+    x = pd_add(g, x, pd_mul(g, mod[5], h));
+    pd_unit_end(g, B->unit);
+    return x;
+}
+
+/* The whole network on a padded batch: x_t [B, L, sc], bb [B, L, bb], t per entry, tokens per
+ * padded row (-1 in padding). Returns pred [B, L, sc]. */
+static pd_tensor *dit_forward(pd_graph *g, pd_diffusion *m, const layout *lay, pd_tensor *x_t, pd_tensor *bb,
+                              const int32_t *t, const int32_t *tokens_padded)
+{
+    const pd_diffusion_config *c = &m->cfg;
+    int64_t BL = lay->B * lay->L;
+    pd_tensor *freq = pd_tensor_new2(g, BL, PD_DIFFUSION_FREQ_DIM);
+    float *feat = pd_graph_alloc(g, PD_DIFFUSION_FREQ_DIM * sizeof *feat);
+    if (!freq || !feat) return NULL;
+    for (int64_t b = 0; b < lay->B; b++) {
+        pd_diffusion_timestep_features(t[b], feat);
+        for (int64_t i = 0; i < lay->L; i++)
+            for (int j = 0; j < PD_DIFFUSION_FREQ_DIM; j++)
+                freq->data[(b * lay->L + i) * PD_DIFFUSION_FREQ_DIM + j] = (pd_real)feat[j];
+    }
+
+    pd_unit_begin(g, m->unit_embed);
+    pd_tensor *x = pd_concat(g, 2, (pd_tensor *[]){x_t, bb}, -1);
+    x = linear(g, pd_silu(g, linear(g, x, &m->x_fc1)), &m->x_fc2);
+    pd_tensor *aa = pd_embedding(g, m->aa_table, tokens_padded, BL);
+    pd_tensor *cond = pd_concat(g, 2, (pd_tensor *[]){freq, aa}, -1);
+    cond = linear(g, pd_silu(g, linear(g, cond, &m->c_fc1)), &m->c_fc2);
+    pd_unit_end(g, m->unit_embed);
+    /* every adaLN linear reads SiLU(c) (DiT: Sequential(SiLU, Linear)); computed once */
+    pd_tensor *silu_c = pd_reshape(g, pd_silu(g, cond), 3, (int64_t[]){lay->B, lay->L, c->width});
+
+    for (int l = 0; l < c->depth; l++) x = pd_diffusion_block(g, m, l, x, silu_c, lay->key_valid);
+
+    pd_unit_begin(g, m->unit_final);
+    pd_tensor *mod[2] = {NULL, NULL};
+    pd_tensor *ada = linear(g, silu_c, &m->final_ada);
+    pd_tensor *pred = NULL;
+    if (ada && pd_split(g, ada, -1, 2, (int64_t[]){c->width, c->width}, mod) == PD_OK) {
+        pd_tensor *h = pd_modulate(g, pd_layernorm(g, x, NULL, NULL, PD_DIFFUSION_LN_EPS), mod[0], mod[1]);
+        pred = linear(g, h, &m->final_out);
+    }
+    pd_unit_end(g, m->unit_final);
+    return pred;
+}
+
+/* ---- loss ----------------------------------------------------------------------------------------- */
+
+static int check_tokens(pd_graph *g, int64_t N, const int32_t *tokens)
+{
+    for (int64_t r = 0; r < N; r++)
+        if (tokens[r] < 0 || tokens[r] >= PD_DIFFUSION_TOKENS) {
+            pd_graph_fail(g, "diffusion: residue %lld has token %d, expected 0..%d (20 unknown, 21 <mask>)", (long long)r,
+                          (int)tokens[r], PD_DIFFUSION_TOKENS - 1);
+            return 0;
+        }
+    return 1;
+}
+
+static int32_t *pad_tokens(pd_graph *g, const layout *lay, const int32_t *tokens)
+{
+    int32_t *p = pd_graph_alloc(g, (size_t)(lay->B * lay->L) * sizeof *p);
+    if (!p) return NULL;
+    for (int64_t i = 0; i < lay->B * lay->L; i++) p[i] = -1;
+    for (int64_t r = 0; r < lay->N; r++) p[lay->slot[r]] = tokens[r];
+    return p;
+}
+
+pd_status pd_diffusion_draw(const pd_diffusion *m, const pd_diffusion_batch *b, uint64_t seed, uint64_t step, int32_t *t,
+                            int32_t *tokens, float *noise)
+{
+    int D = m->cfg.sc_latent;
+    int64_t base = b->offset[0];
+    for (int e = 0; e < b->n_entries; e++) {
+        pd_rng rng;
+        pd_rng_init(&rng, seed, step, b->entry_keys ? b->entry_keys[e] : (uint64_t)e, PD_RNG_NOISE);
+        t[e] = (int32_t)pd_rng_below(&rng, (uint64_t)m->cfg.timesteps);
+        double p = pd_rng_uniform(&rng);
+        for (int64_t r = b->offset[e]; r < b->offset[e + 1]; r++) {
+            int aa = b->aa[r - base];
+            if (aa < 0 || aa > PD_DIFFUSION_TOKEN_UNKNOWN)
+                return pd_fail(PD_ERR, "diffusion: entry %d residue %lld has amino acid %d, expected 0..20", e,
+                               (long long)(r - b->offset[e]), aa);
+            tokens[r - base] = pd_rng_uniform(&rng) < p ? aa : PD_DIFFUSION_TOKEN_MASK;
+        }
+        for (int64_t r = b->offset[e]; r < b->offset[e + 1]; r++)
+            for (int j = 0; j < D; j++) noise[(r - base) * D + j] = (float)pd_rng_normal(&rng);
+    }
+    return PD_OK;
+}
+
+pd_tensor *pd_diffusion_loss_given(pd_graph *g, pd_diffusion *m, const pd_diffusion_batch *b, const int32_t *t,
+                                   const int32_t *tokens, const float *noise, double normaliser,
+                                   pd_diffusion_terms *terms)
+{
+    if (terms) memset(terms, 0, sizeof *terms);
+    if (pd_graph_status(g) != PD_OK) return NULL;
+    if (!b || !b->sc_mu || !b->bb_mu || !t || !tokens || !noise)
+        return pd_graph_fail(g, "diffusion: loss needs sc_mu, bb_mu, t, tokens and noise");
+    layout lay;
+    if (!make_layout(g, b->n_entries, b->offset, b->valid, &lay)) return NULL;
+    if (!check_tokens(g, lay.N, tokens)) return NULL;
+    const pd_diffusion_config *c = &m->cfg;
+    int D = c->sc_latent;
+    for (int e = 0; e < b->n_entries; e++)
+        if (t[e] < 0 || t[e] >= c->timesteps)
+            return pd_graph_fail(g, "diffusion: entry %d has timestep %d, expected 0..%d", e, (int)t[e], c->timesteps - 1);
+
+    /* x_t = sqrt(ᾱ_t) x0 + sqrt(1 - ᾱ_t) ε on the SC-VAE encoder means (never the clean latent) */
+    float *x_t = pd_graph_alloc(g, (size_t)(lay.N * D) * sizeof *x_t);
+    if (!x_t) return pd_graph_fail(g, "diffusion: out of memory for %lld noisy latents", (long long)lay.N);
+    for (int e = 0; e < b->n_entries; e++) {
+        double ab = pd_schedule_alpha_bar(&m->schedule, t[e]), sa = sqrt(ab), sb = sqrt(1 - ab);
+        for (int64_t r = b->offset[e] - b->offset[0]; r < b->offset[e + 1] - b->offset[0]; r++)
+            for (int j = 0; j < D; j++) x_t[r * D + j] = (float)(sa * b->sc_mu[r * D + j] + sb * noise[r * D + j]);
+    }
+    pd_tensor *xt_pad = pad_rows(g, &lay, x_t, D);
+    pd_tensor *bb_pad = pad_rows(g, &lay, b->bb_mu, c->bb_latent);
+    pd_tensor *target = pad_rows(g, &lay, c->target == PD_TARGET_EPS ? noise : b->sc_mu, D);
+    int32_t *tok = pad_tokens(g, &lay, tokens);
+    if (!xt_pad || !bb_pad || !target || !tok) return NULL;
+
+    pd_tensor *pred = dit_forward(g, m, &lay, xt_pad, bb_pad, t, tok);
+    int64_t n_valid = 0;
+    for (int64_t i = 0; i < lay.B * lay.L; i++) n_valid += lay.key_valid[i];
+    if (normaliser <= 0) normaliser = n_valid > 0 ? (double)n_valid : 1.0;
+    pd_tensor *loss = pd_mse(g, pred, target, lay.key_valid, normaliser * D);
+    if (!loss) return NULL;
+    if (terms) {
+        terms->loss = loss->data[0];
+        terms->sum_sq = loss->data[0] * normaliser * D;
+        terms->n_residues = n_valid;
+        terms->n_entries = b->n_entries;
+        for (int64_t r = 0; r < lay.N; r++)
+            terms->n_revealed += lay.key_valid[lay.slot[r]] && tokens[r] != PD_DIFFUSION_TOKEN_MASK;
+    }
+    return loss;
+}
+
+pd_tensor *pd_diffusion_loss(pd_graph *g, pd_diffusion *m, const pd_diffusion_batch *b, uint64_t seed, uint64_t step,
+                             double normaliser, pd_diffusion_terms *terms)
+{
+    if (terms) memset(terms, 0, sizeof *terms);
+    if (pd_graph_status(g) != PD_OK) return NULL;
+    if (!b || b->n_entries < 1 || !b->offset || !b->aa)
+        return pd_graph_fail(g, "diffusion: loss needs a batch with >= 1 entry, offsets and amino acids");
+    int64_t N = b->offset[b->n_entries] - b->offset[0];
+    int32_t *t = pd_graph_alloc(g, (size_t)b->n_entries * sizeof *t);
+    int32_t *tokens = pd_graph_alloc(g, (size_t)(N > 0 ? N : 1) * sizeof *tokens);
+    float *noise = pd_graph_alloc(g, (size_t)(N > 0 ? N * m->cfg.sc_latent : 1) * sizeof *noise);
+    if (!t || !tokens || !noise) return pd_graph_fail(g, "diffusion: out of memory for the draws of %lld residues", (long long)N);
+    pd_status s = pd_diffusion_draw(m, b, seed, step, t, tokens, noise);
+    if (s != PD_OK) {
+        pd_graph_set_status(g, s);
+        return NULL;
+    }
+    return pd_diffusion_loss_given(g, m, b, t, tokens, noise, normaliser, terms);
+}
+
+/* ---- inference -------------------------------------------------------------------------------------- */
+
+pd_status pd_diffusion_predict(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const float *x_t,
+                               const int32_t *t, float *pred)
+{
+    int grad = pd_graph_set_grad(g, 0);
+    pd_tensor *out = NULL;
+    layout lay = {0};
+    int D = m->cfg.sc_latent;
+    int t_ok = 1;
+    for (int e = 0; t && e < c->n_entries; e++) t_ok &= t[e] >= 0 && t[e] < m->cfg.timesteps;
+    if (!c->bb_mu || !c->tokens || !x_t || !t || !t_ok)
+        pd_graph_fail(g, "diffusion predict: needs bb_mu, tokens, x_t and a timestep in 0..%d per entry",
+                      m->cfg.timesteps - 1);
+    if (pd_graph_status(g) == PD_OK && make_layout(g, c->n_entries, c->offset, c->valid, &lay) &&
+        check_tokens(g, lay.N, c->tokens)) {
+        int32_t *tok = pad_tokens(g, &lay, c->tokens);
+        pd_tensor *xt_pad = pad_rows(g, &lay, x_t, D), *bb_pad = pad_rows(g, &lay, c->bb_mu, m->cfg.bb_latent);
+        if (tok && xt_pad && bb_pad) out = dit_forward(g, m, &lay, xt_pad, bb_pad, t, tok);
+    }
+    pd_graph_set_grad(g, grad);
+    pd_status s = pd_graph_status(g);
+    if (s != PD_OK || !out) {
+        pd_error_context("diffusion predict");
+        return s != PD_OK ? s : PD_ERR;
+    }
+    for (int64_t r = 0; r < lay.N; r++)
+        for (int j = 0; j < D; j++) pred[r * D + j] = (float)out->data[lay.slot[r] * D + j];
+    return PD_OK;
+}
+
+typedef struct sample_ctx {
+    pd_graph *g;
+    pd_diffusion *m;
+    const pd_diffusion_cond *cond;
+    int32_t *t;        /* [n_entries], all equal */
+} sample_ctx;
+
+static pd_status denoise_with_dit(void *user, int t, const float *x_t, float *pred)
+{
+    sample_ctx *s = user;
+    for (int e = 0; e < s->cond->n_entries; e++) s->t[e] = t;
+    pd_graph_reset(s->g);
+    return pd_diffusion_predict(s->g, s->m, s->cond, x_t, s->t, pred);
+}
+
+pd_status pd_diffusion_sample(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const pd_sampler_config *sc,
+                              uint64_t seed, const uint64_t *row_ids, float *x0)
+{
+    if (!c || c->n_entries < 1 || !c->offset)
+        return pd_fail(PD_ERR, "diffusion sample: conditioning needs >= 1 entry and residue offsets");
+    sample_ctx ctx = {.g = g, .m = m, .cond = c, .t = pd_malloc((size_t)c->n_entries * sizeof(int32_t))};
+    if (!ctx.t) return PD_ERR_NOMEM;
+    pd_sampler_problem p = {
+        .rows = c->offset[c->n_entries] - c->offset[0],
+        .dim = m->cfg.sc_latent,
+        .schedule = &m->schedule,
+        .target = m->cfg.target,
+        .denoise = denoise_with_dit,
+        .user = &ctx,
+        .seed = seed,
+        .row_ids = row_ids,
+    };
+    pd_status s = pd_sample(&p, sc, x0);
+    free(ctx.t);
+    pd_graph_reset(g);
+    return s;
+}

@@ -1,0 +1,122 @@
+/* diffusion.h — stage 3 of SPEC §7: the latent diffusion transformer (DiT with adaLN-Zero)
+ * that denoises per-residue side-chain latents given backbone latents, the timestep and the
+ * amino acids that are known; its training loss, inference prediction and the sampler adapter.
+ * Forward code on the op set; the engine owns steps, batches and ranks; `design` drives the
+ * sampler. Architecture, formulas and verification: docs/models/diffusion.md. */
+#ifndef PD_MODELS_DIFFUSION_H
+#define PD_MODELS_DIFFUSION_H
+
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "models/samplers.h"
+#include "models/schedule.h"
+#include "nn/params.h"
+#include "nn/tape.h"
+
+/* Amino-acid tokens of the conditioning embedding: 0..19 the standard amino acids (§1 order),
+ * 20 a residue whose amino acid is known to be non-standard/unknown, 21 <mask> (to design). */
+#define PD_DIFFUSION_TOKENS 22
+#define PD_DIFFUSION_TOKEN_UNKNOWN 20
+#define PD_DIFFUSION_TOKEN_MASK 21
+/* Sinusoidal timestep features (DiT's TimestepEmbedder: 256 = 128 cos + 128 sin, period 1e4). */
+#define PD_DIFFUSION_FREQ_DIM 256
+#define PD_DIFFUSION_MAX_PERIOD 10000.0
+#define PD_DIFFUSION_MLP_RATIO 4
+#define PD_DIFFUSION_LN_EPS 1e-6
+
+typedef struct pd_diffusion_config {
+    int depth;              /* DiT blocks (model.diffusion.depth) */
+    int width;              /* W (model.diffusion.width) */
+    int heads;              /* attention heads, must divide W (model.diffusion.heads) */
+    int timesteps;          /* T (model.diffusion.timesteps) */
+    int sc_latent;          /* what is denoised (model.sc_vae.latent) */
+    int bb_latent;          /* conditioning per residue (model.bb_vae.latent) */
+    pd_diffusion_target target;   /* model.diffusion.target */
+} pd_diffusion_config;
+
+/* Schema defaults: depth 4, width 128, heads 4, T 1000, latents 16 / 32, target eps. */
+void pd_diffusion_config_default(pd_diffusion_config *c);
+/* From a run file (model.diffusion.*, model.sc_vae.latent, model.bb_vae.latent). */
+pd_status pd_diffusion_config_from(const pd_config *cfg, pd_diffusion_config *c);
+pd_status pd_diffusion_config_check(const pd_diffusion_config *c);
+
+typedef struct pd_diffusion pd_diffusion;
+
+/* Declare the parameters (unit "embed", one unit "blocks.<l>" per block, unit "final"),
+ * finalize padded for a shard group of pad_multiple ranks (1: none) and initialise from seed
+ * (DiT's init: Xavier-uniform linears with zero bias, N(0, 0.02) conditioning MLP and amino-acid
+ * table, and zeros for every adaLN linear and the output linear: adaLN-Zero). */
+pd_status pd_diffusion_create(pd_diffusion **m, const pd_diffusion_config *c, uint64_t seed, int64_t pad_multiple);
+void pd_diffusion_destroy(pd_diffusion *m);
+pd_params *pd_diffusion_params(pd_diffusion *m);
+const pd_diffusion_config *pd_diffusion_get_config(const pd_diffusion *m);
+const pd_schedule *pd_diffusion_get_schedule(const pd_diffusion *m);
+
+/* A training batch: whole entries, residues packed entry after entry. */
+typedef struct pd_diffusion_batch {
+    int n_entries;
+    const int64_t *offset;        /* [n_entries + 1] first residue row of each entry */
+    const float *sc_mu;           /* [N, sc_latent] SC-VAE encoder means of the true residues: x0 */
+    const float *bb_mu;           /* [N, bb_latent] BB-VAE encoder means */
+    const uint8_t *aa;            /* [N] 0..19, 20 = unknown */
+    const uint8_t *valid;         /* [N] 1 = the residue takes part (attention key, loss); NULL: all */
+    const uint64_t *entry_keys;   /* [n_entries] RNG key of each entry (its global dataset index or
+                                   * name hash, so any rank count draws the same); NULL: 0..B-1 */
+} pd_diffusion_batch;
+
+/* What one loss call measured (local to this batch). */
+typedef struct pd_diffusion_terms {
+    double loss;            /* the returned value: sum_sq / (normaliser · sc_latent) */
+    double sum_sq;          /* Σ over valid residues and latent dims of (pred - target)² */
+    int64_t n_residues;     /* valid residues (the local normaliser) */
+    int64_t n_revealed;     /* valid residues whose amino acid was shown to the model */
+    int n_entries;
+} pd_diffusion_terms;
+
+/* Training/validation loss. Per entry (stream keyed by (seed, step, entry key, PD_RNG_NOISE)):
+ * t ~ U{0..T-1}, p ~ U(0,1); per residue in order: reveal its amino acid if u < p (else
+ * <mask>); then per residue its sc_latent normals ε. x_t = sqrt(ᾱ_t) sc_mu + sqrt(1-ᾱ_t) ε;
+ * target ε or sc_mu. Loss = Σ_valid ‖pred - target‖² / (normaliser · sc_latent); normaliser is
+ * the global count of valid residues (0: this batch's). Returns [1] (NULL if the graph failed:
+ * pd_graph_status says why); call pd_backward on it. */
+pd_tensor *pd_diffusion_loss(pd_graph *g, pd_diffusion *m, const pd_diffusion_batch *b, uint64_t seed, uint64_t step,
+                             double normaliser, pd_diffusion_terms *terms);
+/* The same with the randomness given: t [n_entries], tokens [N] 0..21, noise [N, sc_latent]. */
+pd_tensor *pd_diffusion_loss_given(pd_graph *g, pd_diffusion *m, const pd_diffusion_batch *b, const int32_t *t,
+                                   const int32_t *tokens, const float *noise, double normaliser,
+                                   pd_diffusion_terms *terms);
+/* The draws pd_diffusion_loss makes (same arrays as pd_diffusion_loss_given takes). */
+pd_status pd_diffusion_draw(const pd_diffusion *m, const pd_diffusion_batch *b, uint64_t seed, uint64_t step, int32_t *t,
+                            int32_t *tokens, float *noise);
+
+/* Conditioning of inference: the backbone latents and, per residue, the token to show. */
+typedef struct pd_diffusion_cond {
+    int n_entries;
+    const int64_t *offset;        /* [n_entries + 1] */
+    const float *bb_mu;           /* [N, bb_latent] */
+    const int32_t *tokens;        /* [N] fixed amino acid 0..19, 20 unknown, 21 <mask> (designed) */
+    const uint8_t *valid;         /* [N] or NULL */
+} pd_diffusion_cond;
+
+/* Network prediction without gradients: x_t [N, sc_latent], timestep t[b] per entry ->
+ * pred [N, sc_latent] (eps or x0 as the model's target). Uses g's arena (reset it after). */
+pd_status pd_diffusion_predict(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const float *x_t,
+                               const int32_t *t, float *pred);
+
+/* Sample clean side-chain latents x0 [N, sc_latent] for every residue of the conditioning with
+ * the configured sampler (every entry at the same timestep per step). Noise keyed as in
+ * samplers.h by (seed, stage, row_ids[i] (NULL: i)). Resets g before every network call. */
+pd_status pd_diffusion_sample(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const pd_sampler_config *sc,
+                              uint64_t seed, const uint64_t *row_ids, float *x0);
+
+/* ---- pieces exposed for tests ---- */
+/* The sinusoidal features of timestep t: out[j] = cos(t·f_j), out[128+j] = sin(t·f_j),
+ * f_j = exp(-ln(10000)·j/128), j < 128. */
+void pd_diffusion_timestep_features(double t, float out[PD_DIFFUSION_FREQ_DIM]);
+/* One DiT block on x [B, L, W] with the SiLU of the condition, silu_c [B, L, W]. */
+pd_tensor *pd_diffusion_block(pd_graph *g, pd_diffusion *m, int block, pd_tensor *x, pd_tensor *silu_c,
+                              const uint8_t *key_valid);
+
+#endif
