@@ -4,11 +4,13 @@
 
 #include <math.h>
 
+#include "nn/pointwise_norm.h"
+
 static void apply_affine(const pd_real *x, int64_t N, int64_t C, int64_t S, const pd_real *gamma,
                          const pd_real *beta, int64_t c, double mu, double r, pd_real *y)
 {
-    const pd_real scale = (pd_real)(r * (gamma ? gamma[c] : 1.0));
-    const pd_real shift = (pd_real)((beta ? beta[c] : 0.0) - mu * r * (gamma ? gamma[c] : 1.0));
+    const pd_real scale = pd_norm_scale(r, gamma ? gamma[c] : 1.0);
+    const pd_real shift = pd_norm_shift(mu, r, gamma ? gamma[c] : 1.0, beta ? beta[c] : 0.0);
     for (int64_t n = 0; n < N; n++) {
         const pd_real *xc = x + (n * C + c) * S;
         pd_real *yc = y + (n * C + c) * S;
@@ -38,12 +40,12 @@ pd_status pd_batchnorm_forward_train(const pd_real *x, int64_t N, int64_t C, int
             const pd_real *xc = x + (n * C + c) * S;
             for (int64_t s = 0; s < S; s++) ss += (xc[s] - mu) * (xc[s] - mu);
         }
-        const double var = ss / (double)m, r = 1.0 / sqrt(var + eps);
+        const double var = ss / (double)m, r = pd_norm_rstd(var, eps);
         mean[c] = (pd_real)mu;
         rstd[c] = (pd_real)r;
-        if (running_mean) running_mean[c] = (pd_real)((1.0 - momentum) * running_mean[c] + momentum * mu);
+        if (running_mean) running_mean[c] = pd_batchnorm_running_mean(running_mean[c], momentum, mu);
         if (running_var)
-            running_var[c] = (pd_real)((1.0 - momentum) * running_var[c] + momentum * var * (double)m / (double)(m - 1));
+            running_var[c] = pd_batchnorm_running_var(running_var[c], momentum, var, m);
         apply_affine(x, N, C, S, gamma, beta, c, mu, r, y);
     }
     return PD_OK;
@@ -54,7 +56,7 @@ void pd_batchnorm_forward_eval(const pd_real *x, int64_t N, int64_t C, int64_t S
                                const pd_real *running_var, pd_real *y, pd_real *mean, pd_real *rstd)
 {
     for (int64_t c = 0; c < C; c++) {
-        const double mu = running_mean[c], r = 1.0 / sqrt((double)running_var[c] + eps);
+        const double mu = running_mean[c], r = pd_norm_rstd((double)running_var[c], eps);
         if (mean) mean[c] = (pd_real)mu;
         if (rstd) rstd[c] = (pd_real)r;
         apply_affine(x, N, C, S, gamma, beta, c, mu, r, y);
@@ -86,9 +88,9 @@ void pd_batchnorm_backward(const pd_real *x, const pd_real *dy, int64_t N, int64
             pd_real *dxc = dx + (n * C + c) * S;
             if (training) {
                 for (int64_t s = 0; s < S; s++)
-                    dxc[s] += (pd_real)(r * (dyc[s] * gm - mean_g - (xc[s] - mu) * r * mean_gx));
+                    dxc[s] += pd_norm_grad_x(r, dyc[s], gm, mean_g, xc[s], mu, mean_gx);
             } else {
-                for (int64_t s = 0; s < S; s++) dxc[s] += (pd_real)(dyc[s] * gm * r);
+                for (int64_t s = 0; s < S; s++) dxc[s] += pd_norm_grad_x_const(r, dyc[s], gm);
             }
         }
     }

@@ -4,6 +4,8 @@
 
 #include <math.h>
 
+#include "nn/pointwise_norm.h"
+
 void pd_groupnorm_forward(const pd_real *x, int64_t N, int64_t C, int64_t S, int64_t G, const pd_real *gamma,
                           const pd_real *beta, double eps, pd_real *y, pd_real *mean, pd_real *rstd)
 {
@@ -17,14 +19,14 @@ void pd_groupnorm_forward(const pd_real *x, int64_t N, int64_t C, int64_t S, int
         const double mu = sum / (double)m;
         double ss = 0;
         for (int64_t i = 0; i < m; i++) ss += (xg[i] - mu) * (xg[i] - mu);
-        const double r = 1.0 / sqrt(ss / (double)m + eps);
+        const double r = pd_norm_rstd(ss / (double)m, eps);
         mean[ng] = (pd_real)mu;
         rstd[ng] = (pd_real)r;
         pd_real *yg = y + (n * C + g * cpg) * S;
         for (int64_t cc = 0; cc < cpg; cc++) {
             const int64_t c = g * cpg + cc;
-            const pd_real scale = (pd_real)(r * (gamma ? gamma[c] : 1.0));
-            const pd_real shift = (pd_real)((beta ? beta[c] : 0.0) - mu * r * (gamma ? gamma[c] : 1.0));
+            const pd_real scale = pd_norm_scale(r, gamma ? gamma[c] : 1.0);
+            const pd_real shift = pd_norm_shift(mu, r, gamma ? gamma[c] : 1.0, beta ? beta[c] : 0.0);
             const pd_real *xc = xg + cc * S;
             pd_real *yc = yg + cc * S;
             for (int64_t s = 0; s < S; s++) yc[s] = xc[s] * scale + shift;
@@ -74,8 +76,7 @@ void pd_groupnorm_backward(const pd_real *x, const pd_real *dy, int64_t N, int64
             const double gm = gamma ? gamma[g * cpg + cc] : 1.0;
             for (int64_t s = 0; s < S; s++) {
                 const int64_t i = base + cc * S + s;
-                const double xh = (x[i] - mu) * r;
-                dx[i] += (pd_real)(r * (dy[i] * gm - mean_g - xh * mean_gx));
+                dx[i] += pd_norm_grad_x(r, dy[i], gm, mean_g, x[i], mu, mean_gx);
             }
         }
     }

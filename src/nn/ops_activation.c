@@ -1,37 +1,12 @@
 /* ops_activation.c — GELU (exact and tanh), SiLU, ReLU, sigmoid, softmax and log-softmax over
- * the last dim. Per-element formulas come from pointwise.h (shared with CUDA). */
+ * the last dim. Per-element formulas come from pointwise_ops.h (shared with CUDA). */
 #include "nn/ops.h"
 
 #include "nn/ops_internal.h"
-#include "nn/pointwise.h"
+#include "nn/pointwise_ops.h"
 
-typedef enum { ACT_GELU, ACT_GELU_TANH, ACT_SILU, ACT_RELU, ACT_SIGMOID } act_kind;
-typedef struct act_saved { act_kind kind; } act_saved;
-
-static pd_real act_value(act_kind k, pd_real x)
-{
-    switch (k) {
-    case ACT_GELU: return pd_gelu_f(x);
-    case ACT_GELU_TANH: return pd_gelu_tanh_f(x);
-    case ACT_SILU: return pd_silu_f(x);
-    case ACT_RELU: return x > 0 ? x : 0;
-    case ACT_SIGMOID: return pd_sigmoid_f(x);
-    }
-    return 0;
-}
-
-/* Derivative from the input x (and output y where that is cheaper). */
-static pd_real act_derivative(act_kind k, pd_real x, pd_real y)
-{
-    switch (k) {
-    case ACT_GELU: return pd_gelu_df(x);
-    case ACT_GELU_TANH: return pd_gelu_tanh_df(x);
-    case ACT_SILU: return pd_silu_df(x);
-    case ACT_RELU: return x > 0 ? 1 : 0;
-    case ACT_SIGMOID: return y * (1 - y);
-    }
-    return 0;
-}
+/* Values and derivatives are pd_act_value / pd_act_derivative (pointwise_ops.h, shared with CUDA). */
+typedef struct act_saved { pd_act_kind kind; } act_saved;
 
 static void act_backward(pd_graph *g, pd_node *n)
 {
@@ -41,17 +16,17 @@ static void act_backward(pd_graph *g, pd_node *n)
     if (!gx) return;
     int64_t N = x->numel;
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK / 4)
-    for (int64_t i = 0; i < N; i++) gx[i] += y->grad[i] * act_derivative(s->kind, x->data[i], y->data[i]);
+    for (int64_t i = 0; i < N; i++) gx[i] += y->grad[i] * pd_act_derivative(s->kind, x->data[i], y->data[i]);
 }
 
-static pd_tensor *activation(pd_graph *g, act_kind kind, const char *name, pd_tensor *x)
+static pd_tensor *activation(pd_graph *g, pd_act_kind kind, const char *name, pd_tensor *x)
 {
     if (!pd_graph_ok(g, x)) return NULL;
     pd_tensor *y = pd_tensor_new_like(g, x);
     if (!y) return NULL;
     int64_t N = x->numel;
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK / 4)
-    for (int64_t i = 0; i < N; i++) y->data[i] = act_value(kind, x->data[i]);
+    for (int64_t i = 0; i < N; i++) y->data[i] = pd_act_value(kind, x->data[i]);
     pd_node *n = pd_record(g, name, act_backward, y, 1, (pd_tensor *[]){x});
     if (n) {
         act_saved *s = pd_node_save(g, n, sizeof *s);
@@ -61,11 +36,11 @@ static pd_tensor *activation(pd_graph *g, act_kind kind, const char *name, pd_te
     return y;
 }
 
-pd_tensor *pd_gelu(pd_graph *g, pd_tensor *x) { return activation(g, ACT_GELU, "gelu", x); }
-pd_tensor *pd_gelu_tanh(pd_graph *g, pd_tensor *x) { return activation(g, ACT_GELU_TANH, "gelu_tanh", x); }
-pd_tensor *pd_silu(pd_graph *g, pd_tensor *x) { return activation(g, ACT_SILU, "silu", x); }
-pd_tensor *pd_relu(pd_graph *g, pd_tensor *x) { return activation(g, ACT_RELU, "relu", x); }
-pd_tensor *pd_sigmoid(pd_graph *g, pd_tensor *x) { return activation(g, ACT_SIGMOID, "sigmoid", x); }
+pd_tensor *pd_gelu(pd_graph *g, pd_tensor *x) { return activation(g, PD_ACT_GELU, "gelu", x); }
+pd_tensor *pd_gelu_tanh(pd_graph *g, pd_tensor *x) { return activation(g, PD_ACT_GELU_TANH, "gelu_tanh", x); }
+pd_tensor *pd_silu(pd_graph *g, pd_tensor *x) { return activation(g, PD_ACT_SILU, "silu", x); }
+pd_tensor *pd_relu(pd_graph *g, pd_tensor *x) { return activation(g, PD_ACT_RELU, "relu", x); }
+pd_tensor *pd_sigmoid(pd_graph *g, pd_tensor *x) { return activation(g, PD_ACT_SIGMOID, "sigmoid", x); }
 
 /* ---- softmax / log-softmax over the last dim ---- */
 
@@ -80,7 +55,7 @@ static void softmax_backward(pd_graph *g, pd_node *n)
         const pd_real *yr = y->data + r * C, *gyr = y->grad + r * C;
         pd_real dot = 0;
         for (int64_t c = 0; c < C; c++) dot += yr[c] * gyr[c];
-        for (int64_t c = 0; c < C; c++) gx[r * C + c] += yr[c] * (gyr[c] - dot);
+        for (int64_t c = 0; c < C; c++) gx[r * C + c] += pd_softmax_grad(yr[c], gyr[c], dot);
     }
 }
 
@@ -95,7 +70,7 @@ static void log_softmax_backward(pd_graph *g, pd_node *n)
         const pd_real *yr = y->data + r * C, *gyr = y->grad + r * C;
         pd_real sum = 0;
         for (int64_t c = 0; c < C; c++) sum += gyr[c];
-        for (int64_t c = 0; c < C; c++) gx[r * C + c] += gyr[c] - pd_exp(yr[c]) * sum;
+        for (int64_t c = 0; c < C; c++) gx[r * C + c] += pd_log_softmax_grad(yr[c], gyr[c], sum);
     }
 }
 
@@ -114,11 +89,11 @@ static pd_tensor *softmax_like(pd_graph *g, pd_tensor *x, int take_log)
         pd_real sum = 0;
         for (int64_t c = 0; c < C; c++) sum += pd_exp(xr[c] - mx);
         if (take_log) {
-            pd_real lse = mx + pd_log(sum);
+            pd_real lse = pd_log_sum_exp(mx, sum);
             for (int64_t c = 0; c < C; c++) yr[c] = xr[c] - lse;
         } else {
             pd_real inv = 1 / sum;
-            for (int64_t c = 0; c < C; c++) yr[c] = pd_exp(xr[c] - mx) * inv;
+            for (int64_t c = 0; c < C; c++) yr[c] = pd_softmax_value(xr[c], mx, inv);
         }
     }
     pd_record(g, take_log ? "log_softmax" : "softmax", take_log ? log_softmax_backward : softmax_backward, y, 1,

@@ -10,6 +10,7 @@
 #endif
 
 #include "nn/ops_internal.h"
+#include "nn/pointwise_index.h"
 
 /* ---- rotary embedding ---- */
 
@@ -28,8 +29,8 @@ static void rope_apply(pd_tensor *x, pd_real *dst, const pd_real *src, const pd_
             const pd_real *s = src + r * C + h * Dh;
             pd_real *d = dst + r * C + h * Dh;
             for (int j = 0; j < half; j++) {
-                pd_real a = s[j], b = s[j + half], c = cr[j], sn = transpose ? -sr[j] : sr[j];
-                pd_real ya = a * c - b * sn, yb = b * c + a * sn;
+                pd_real ya, yb;
+                pd_rope_rotate(s[j], s[j + half], cr[j], transpose ? -sr[j] : sr[j], &ya, &yb);
                 if (transpose) {
                     d[j] += ya;
                     d[j + half] += yb;
@@ -72,7 +73,7 @@ pd_tensor *pd_rope(pd_graph *g, pd_tensor *x, const int32_t *pos, int n_heads, i
     for (int64_t r = 0; r < rows; r++) {
         double p = pos ? (double)pos[r] : (double)(r % L);
         for (int j = 0; j < half; j++) {
-            double theta = p * pow(base, -2.0 * j / rope_dim);
+            double theta = pd_rope_theta(p, base, j, rope_dim);
             cos_t[r * half + j] = (pd_real)cos(theta);
             sin_t[r * half + j] = (pd_real)sin(theta);
         }

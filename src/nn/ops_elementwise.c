@@ -5,8 +5,9 @@
 #include <string.h>
 
 #include "nn/ops_internal.h"
+#include "nn/pointwise_ops.h"
 
-typedef enum { EW_ADD, EW_SUB, EW_MUL } ew_kind;
+/* Per-element formulas (value and gradients) live in pointwise_ops.h, shared with CUDA. */
 
 /* How a and b map onto the broadcast output: per output dim, the stride of each operand
  * (0 where it is broadcast). Rows are the output's last dim. */
@@ -52,12 +53,7 @@ static void ew_row_offsets(const ew_layout *L, int64_t row, int64_t *oa, int64_t
     *ob = b;
 }
 
-static pd_real ew_apply(ew_kind k, pd_real x, pd_real y)
-{
-    return k == EW_ADD ? x + y : k == EW_SUB ? x - y : x * y;
-}
-
-typedef struct ew_saved { ew_kind kind; ew_layout L; } ew_saved;
+typedef struct ew_saved { pd_binary_kind kind; ew_layout L; } ew_saved;
 
 static int operand_is_full(const ew_layout *L, const pd_tensor *t)
 {
@@ -77,8 +73,8 @@ static void ew_backward(pd_graph *g, pd_node *n)
         int64_t N = y->numel;
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK)
         for (int64_t i = 0; i < N; i++) {
-            if (ga) ga[i] += s->kind == EW_MUL ? gy[i] * b->data[i] : gy[i];
-            if (gb) gb[i] += s->kind == EW_ADD ? gy[i] : s->kind == EW_SUB ? -gy[i] : gy[i] * a->data[i];
+            if (ga) ga[i] += pd_binary_grad_a(s->kind, gy[i], b->data[i]);
+            if (gb) gb[i] += pd_binary_grad_b(s->kind, gy[i], a->data[i]);
         }
         return;
     }
@@ -98,10 +94,10 @@ static void ew_backward(pd_graph *g, pd_node *n)
             for (int64_t c = 0; c < cols; c++) {
                 pd_real d;
                 if (pass == 0) {
-                    d = s->kind == EW_MUL ? gyr[c] * b->data[ob + c * cb] : gyr[c];
+                    d = pd_binary_grad_a(s->kind, gyr[c], b->data[ob + c * cb]);
                     gt[oa + c * ca] += d;
                 } else {
-                    d = s->kind == EW_ADD ? gyr[c] : s->kind == EW_SUB ? -gyr[c] : gyr[c] * a->data[oa + c * ca];
+                    d = pd_binary_grad_b(s->kind, gyr[c], a->data[oa + c * ca]);
                     gt[ob + c * cb] += d;
                 }
             }
@@ -109,7 +105,7 @@ static void ew_backward(pd_graph *g, pd_node *n)
     }
 }
 
-static pd_tensor *elementwise(pd_graph *g, ew_kind kind, const char *name, pd_tensor *a, pd_tensor *b)
+static pd_tensor *elementwise(pd_graph *g, pd_binary_kind kind, const char *name, pd_tensor *a, pd_tensor *b)
 {
     if (!pd_graph_ok(g, a) || !pd_graph_ok(g, b)) return NULL;
     ew_layout L;
@@ -120,7 +116,7 @@ static pd_tensor *elementwise(pd_graph *g, ew_kind kind, const char *name, pd_te
     if (L.same) {
         int64_t N = y->numel;
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK)
-        for (int64_t i = 0; i < N; i++) y->data[i] = ew_apply(kind, a->data[i], b->data[i]);
+        for (int64_t i = 0; i < N; i++) y->data[i] = pd_binary_value(kind, a->data[i], b->data[i]);
     } else {
         int64_t cols = L.shape[L.ndim - 1], rows = y->numel / (cols ? cols : 1);
         int64_t ca = L.sa[L.ndim - 1], cb = L.sb[L.ndim - 1];
@@ -129,7 +125,7 @@ static pd_tensor *elementwise(pd_graph *g, ew_kind kind, const char *name, pd_te
             int64_t oa, ob;
             ew_row_offsets(&L, r, &oa, &ob);
             for (int64_t c = 0; c < cols; c++)
-                y->data[r * cols + c] = ew_apply(kind, a->data[oa + c * ca], b->data[ob + c * cb]);
+                y->data[r * cols + c] = pd_binary_value(kind, a->data[oa + c * ca], b->data[ob + c * cb]);
         }
     }
     pd_node *n = pd_record(g, name, ew_backward, y, 2, (pd_tensor *[]){a, b});
@@ -142,9 +138,9 @@ static pd_tensor *elementwise(pd_graph *g, ew_kind kind, const char *name, pd_te
     return y;
 }
 
-pd_tensor *pd_add(pd_graph *g, pd_tensor *a, pd_tensor *b) { return elementwise(g, EW_ADD, "add", a, b); }
-pd_tensor *pd_sub(pd_graph *g, pd_tensor *a, pd_tensor *b) { return elementwise(g, EW_SUB, "sub", a, b); }
-pd_tensor *pd_mul(pd_graph *g, pd_tensor *a, pd_tensor *b) { return elementwise(g, EW_MUL, "mul", a, b); }
+pd_tensor *pd_add(pd_graph *g, pd_tensor *a, pd_tensor *b) { return elementwise(g, PD_BINARY_ADD, "add", a, b); }
+pd_tensor *pd_sub(pd_graph *g, pd_tensor *a, pd_tensor *b) { return elementwise(g, PD_BINARY_SUB, "sub", a, b); }
+pd_tensor *pd_mul(pd_graph *g, pd_tensor *a, pd_tensor *b) { return elementwise(g, PD_BINARY_MUL, "mul", a, b); }
 
 /* ---- y = alpha * x + c ---- */
 
@@ -201,9 +197,9 @@ static void modulate_backward(pd_graph *g, pd_node *n)
         for (int64_t r = c * per; r < (c + 1) * per; r++) {
             const pd_real *gyr = gy + r * D, *xr = x->data + r * D;
             for (int64_t j = 0; j < D; j++) {
-                if (gx) gx[r * D + j] += gyr[j] * (1 + sc[j]);
+                if (gx) gx[r * D + j] += pd_modulate_grad_x(gyr[j], sc[j]);
                 if (gsh) gsh[c * D + j] += gyr[j];
-                if (gsc) gsc[c * D + j] += gyr[j] * xr[j];
+                if (gsc) gsc[c * D + j] += pd_modulate_grad_scale(gyr[j], xr[j]);
             }
         }
     }
@@ -226,7 +222,7 @@ pd_tensor *pd_modulate(pd_graph *g, pd_tensor *x, pd_tensor *shift, pd_tensor *s
 #pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
     for (int64_t r = 0; r < rows; r++) {
         const pd_real *sh = shift->data + (r / per) * D, *sc = scale->data + (r / per) * D;
-        for (int64_t j = 0; j < D; j++) y->data[r * D + j] = x->data[r * D + j] * (1 + sc[j]) + sh[j];
+        for (int64_t j = 0; j < D; j++) y->data[r * D + j] = pd_modulate_value(x->data[r * D + j], sh[j], sc[j]);
     }
     pd_node *n = pd_record(g, "modulate", modulate_backward, y, 3, (pd_tensor *[]){x, shift, scale});
     if (n) {

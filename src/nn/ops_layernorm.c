@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nn/ops_internal.h"
+#include "nn/pointwise_norm.h"
 
 typedef struct layernorm_saved { pd_real *mean, *rstd; } layernorm_saved;
 
@@ -31,7 +32,7 @@ static void layernorm_backward(pd_graph *g, pd_node *n)
             for (int64_t j = 0; j < D; j++) {
                 pd_real d = gyr[j] * (w ? w->data[j] : 1);
                 pd_real xh = (xr[j] - mu) * rs;
-                gx[r * D + j] += rs * (d - sum_d - xh * sum_dx);
+                gx[r * D + j] += pd_layernorm_grad_x(rs, d, sum_d, xh, sum_dx);
             }
         }
     }
@@ -46,7 +47,7 @@ static void layernorm_backward(pd_graph *g, pd_node *n)
             for (int64_t r = 0; r < R; r++) {
                 const pd_real *xr = x->data + r * D, *gyr = gy + r * D;
                 for (int64_t j = c0; j < c1; j++) {
-                    accw[j - c0] += gyr[j] * (xr[j] - s->mean[r]) * s->rstd[r];
+                    accw[j - c0] += pd_layernorm_grad_w_term(gyr[j], xr[j], s->mean[r], s->rstd[r]);
                     accb[j - c0] += gyr[j];
                 }
             }
@@ -81,12 +82,10 @@ pd_tensor *pd_layernorm(pd_graph *g, pd_tensor *x, pd_tensor *weight, pd_tensor 
         mu /= (pd_real)D;
         for (int64_t j = 0; j < D; j++) var += (xr[j] - mu) * (xr[j] - mu);
         var /= (pd_real)D;
-        pd_real rs = 1 / pd_sqrt(var + (pd_real)eps);
+        pd_real rs = pd_layernorm_rstd(var, (pd_real)eps);
         for (int64_t j = 0; j < D; j++) {
-            pd_real v = (xr[j] - mu) * rs;
-            if (weight) v *= weight->data[j];
-            if (bias) v += bias->data[j];
-            yr[j] = v;
+            yr[j] = pd_layernorm_value(xr[j], mu, rs, weight != NULL, weight ? weight->data[j] : 0, bias != NULL,
+                                       bias ? bias->data[j] : 0);
         }
         if (mean) {
             mean[r] = mu;

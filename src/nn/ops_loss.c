@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nn/ops_internal.h"
+#include "nn/pointwise_ops.h"
 
 static const uint8_t *copy_mask(pd_graph *g, const uint8_t *m, int64_t n)
 {
@@ -30,7 +31,7 @@ static void mse_backward(pd_graph *g, pd_node *n)
     for (int64_t r = 0; r < R; r++) {
         if (s->row_valid && !s->row_valid[r]) continue;
         for (int64_t j = 0; j < D; j++) {
-            pd_real d = go * (p->data[r * D + j] - t->data[r * D + j]);
+            pd_real d = pd_mse_grad(go, p->data[r * D + j], t->data[r * D + j]);
             if (gp) gp[r * D + j] += d;
             if (gt) gt[r * D + j] -= d;
         }
@@ -83,7 +84,7 @@ static void ce_backward(pd_graph *g, pd_node *n)
         int32_t t = s->target[r];
         if (t == s->ignore_index) continue;
         const pd_real *xr = x->data + r * C;
-        for (int64_t c = 0; c < C; c++) gx[r * C + c] += go * (pd_exp(xr[c] - s->lse[r]) - (c == t ? 1 : 0));
+        for (int64_t c = 0; c < C; c++) gx[r * C + c] += pd_cross_entropy_grad(go, xr[c], s->lse[r], c == t);
     }
 }
 
@@ -107,7 +108,7 @@ pd_tensor *pd_cross_entropy(pd_graph *g, pd_tensor *logits, const int32_t *targe
         for (int64_t c = 1; c < C; c++) mx = xr[c] > mx ? xr[c] : mx;
         pd_real sum = 0;
         for (int64_t c = 0; c < C; c++) sum += pd_exp(xr[c] - mx);
-        lse[r] = mx + pd_log(sum);
+        lse[r] = pd_log_sum_exp(mx, sum);
         if (target[r] != ignore_index) total += (double)lse[r] - (double)xr[target[r]];
     }
     double norm = normaliser > 0 ? normaliser : (double)(valid ? valid : 1);

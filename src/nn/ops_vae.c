@@ -5,6 +5,7 @@
 
 #include "core/rng.h"
 #include "nn/ops_internal.h"
+#include "nn/pointwise_ops.h"
 
 static void reparam_backward(pd_graph *g, pd_node *n)
 {
@@ -13,9 +14,9 @@ static void reparam_backward(pd_graph *g, pd_node *n)
     int64_t N = z->numel;
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK)
     for (int64_t i = 0; i < N; i++) {
-        pd_real gz = z->grad[i], sd = pd_exp((pd_real)0.5 * lv->data[i]);
+        pd_real gz = z->grad[i], sd = pd_reparam_sd(lv->data[i]);
         if (gmu) gmu[i] += gz;
-        if (glv) glv[i] += gz * eps->data[i] * sd * (pd_real)0.5;
+        if (glv) glv[i] += pd_reparam_grad_logvar(gz, eps->data[i], sd);
         if (geps) geps[i] += gz * sd;
     }
 }
@@ -30,7 +31,7 @@ pd_tensor *pd_reparameterize_eps(pd_graph *g, pd_tensor *mu, pd_tensor *logvar, 
     if (!z) return NULL;
     int64_t N = z->numel;
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK)
-    for (int64_t i = 0; i < N; i++) z->data[i] = mu->data[i] + pd_exp((pd_real)0.5 * logvar->data[i]) * eps->data[i];
+    for (int64_t i = 0; i < N; i++) z->data[i] = pd_reparam_value(mu->data[i], logvar->data[i], eps->data[i]);
     pd_record(g, "reparameterize", reparam_backward, z, 3, (pd_tensor *[]){mu, logvar, eps});
     return z;
 }
@@ -67,8 +68,8 @@ static void kl_backward(pd_graph *g, pd_node *n)
         if (s->row_valid && !s->row_valid[r]) continue;
         for (int64_t j = 0; j < D; j++) {
             int64_t i = r * D + j;
-            if (gmu) gmu[i] += go * mu->data[i];
-            if (glv) glv[i] += go * (pd_real)0.5 * (pd_exp(lv->data[i]) - 1);
+            if (gmu) gmu[i] += pd_kl_grad_mu(go, mu->data[i]);
+            if (glv) glv[i] += pd_kl_grad_logvar(go, lv->data[i]);
         }
     }
 }
@@ -85,7 +86,7 @@ pd_tensor *pd_kl_normal(pd_graph *g, pd_tensor *mu, pd_tensor *logvar, const uin
         valid++;
         for (int64_t j = 0; j < D; j++) {
             double m = mu->data[r * D + j], l = logvar->data[r * D + j];
-            total += -0.5 * (1 + l - m * m - exp(l));
+            total += pd_kl_normal_term(m, l);
         }
     }
     double norm = normaliser > 0 ? normaliser : (double)(valid ? valid : 1);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nn/ops_internal.h"
+#include "nn/pointwise_optim.h"
 
 void pd_adamw_config_default(pd_adamw_config *c)
 {
@@ -62,27 +63,16 @@ void pd_adamw_step(pd_adamw *opt, pd_real *data, const pd_real *grad, double lr,
     const pd_adamw_config *c = &opt->cfg;
     int64_t n = opt->end - opt->begin;
     /* Decoupled weight decay first, as torch does: p *= 1 - lr * wd (decayed segments only). */
-    pd_real decay = (pd_real)(1.0 - lr * c->weight_decay);
+    const pd_adamw_scalars k = pd_adamw_scalars_at(c->beta1, c->beta2, c->eps, c->weight_decay, lr, opt->step, grad_scale);
+    pd_real decay = k.decay;
     for (int s = 0; s < opt->n_segments; s++) {
         int64_t b = opt->segments[s].begin, e = opt->segments[s].end;
 #pragma omp parallel for schedule(static) if (e - b > PD_OMP_MIN_WORK)
         for (int64_t i = b; i < e; i++) data[i] *= decay;
     }
-    double bc1 = 1.0 - pow(c->beta1, (double)opt->step);
-    double bc2 = 1.0 - pow(c->beta2, (double)opt->step);
-    pd_real step_size = (pd_real)(lr / bc1);
-    pd_real bc2_sqrt = (pd_real)sqrt(bc2);
-    pd_real b1 = (pd_real)c->beta1, b2 = (pd_real)c->beta2, eps = (pd_real)c->eps;
-    pd_real omb1 = (pd_real)(1.0 - c->beta1), omb2 = (pd_real)(1.0 - c->beta2), gs = (pd_real)grad_scale;
     pd_real *m = opt->m, *v = opt->v;
 #pragma omp parallel for schedule(static) if (n > PD_OMP_MIN_WORK)
-    for (int64_t i = 0; i < n; i++) {
-        pd_real gi = grad[i] * gs;
-        m[i] = m[i] * b1 + gi * omb1;
-        v[i] = v[i] * b2 + gi * gi * omb2;
-        pd_real denom = pd_sqrt(v[i]) / bc2_sqrt + eps;
-        data[i] -= step_size * (m[i] / denom);
-    }
+    for (int64_t i = 0; i < n; i++) pd_adamw_update(&k, &data[i], &m[i], &v[i], grad[i]);
 }
 
 double pd_grad_sumsq(const pd_real *grad, int64_t n)
@@ -94,9 +84,7 @@ double pd_grad_sumsq(const pd_real *grad, int64_t n)
 
 double pd_clip_factor(double global_norm, double max_norm)
 {
-    if (max_norm <= 0) return 1.0;
-    double f = max_norm / (global_norm + 1e-6);
-    return f < 1.0 ? f : 1.0;
+    return pd_clip_factor_of(global_norm, max_norm);
 }
 
 double pd_lr_at(const pd_lr_schedule *s, int64_t step)

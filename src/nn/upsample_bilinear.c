@@ -5,29 +5,19 @@
 
 #include <stdlib.h>
 
+#include "nn/pointwise_index.h"
+
 double pd_upsample_ratio(int64_t in, int64_t out, double scale_factor)
 {
     return scale_factor > 0 ? 1.0 / scale_factor : (double)in / (double)out;
 }
 
-typedef struct axis_taps {
-    int64_t i0, i1;
-    pd_real w0, w1;
-} axis_taps;
+/* The per-output tap formula is pd_bilinear_tap_at (pointwise_index.h, shared with CUDA). */
+typedef pd_bilinear_tap axis_taps;
 
 static void compute_taps(int64_t in, int64_t out, double ratio, axis_taps *t)
 {
-    const pd_real r = (pd_real)ratio;
-    for (int64_t o = 0; o < out; o++) {
-        pd_real src = r * ((pd_real)o + (pd_real)0.5) - (pd_real)0.5;
-        if (src < 0) src = 0;
-        int64_t i0 = (int64_t)src;
-        if (i0 > in - 1) i0 = in - 1;
-        t[o].i0 = i0;
-        t[o].i1 = i0 + (i0 < in - 1 ? 1 : 0);
-        t[o].w1 = src - (pd_real)i0;
-        t[o].w0 = (pd_real)1 - t[o].w1;
-    }
+    for (int64_t o = 0; o < out; o++) t[o] = pd_bilinear_tap_at(in, o, ratio);
 }
 
 pd_status pd_upsample_bilinear_forward(const pd_real *x, int64_t planes, int64_t H, int64_t W, int64_t Ho, int64_t Wo,

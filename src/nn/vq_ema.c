@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "nn/pointwise_index.h"
 
 pd_vq_ema_config pd_vq_ema_defaults(void)
 {
@@ -43,13 +44,13 @@ void pd_vq_ema_update(pd_vq_codebook *book, const pd_vq_ema_config *cfg, const d
     const double g = cfg->decay;
     double total = 0;
     for (int64_t k = 0; k < K; k++) {
-        book->ema_count[k] = (pd_real)(g * book->ema_count[k] + (1 - g) * counts[k]);
+        book->ema_count[k] = pd_vq_ema(book->ema_count[k], g, counts[k]);
         total += book->ema_count[k];
         for (int64_t d = 0; d < D; d++)
-            book->ema_sum[k * D + d] = (pd_real)(g * book->ema_sum[k * D + d] + (1 - g) * sums[k * D + d]);
+            book->ema_sum[k * D + d] = pd_vq_ema(book->ema_sum[k * D + d], g, sums[k * D + d]);
     }
     for (int64_t k = 0; k < K; k++) {
-        const double smoothed = (book->ema_count[k] + cfg->eps) / (total + (double)K * cfg->eps) * total;
+        const double smoothed = pd_vq_smoothed_count(book->ema_count[k], total, K, cfg->eps);
         for (int64_t d = 0; d < D; d++) book->embed[k * D + d] = (pd_real)(book->ema_sum[k * D + d] / smoothed);
     }
 }

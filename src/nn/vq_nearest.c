@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "nn/conv_patch.h"
+#include "nn/pointwise_index.h"
 
 /* Vectors per chunk: distance rows [rows, K] plus the gathered vectors [D, rows]. */
 static int64_t chunk_samples(const pd_vq_codebook *book, int64_t N, int64_t P)
@@ -63,9 +64,9 @@ pd_status pd_vq_nearest(const pd_vq_codebook *book, const pd_real *x, int64_t N,
             const pd_real x_sq = (pd_real)s;
             const pd_real *row = dots + r * K;
             int32_t best = 0;
-            pd_real best_dist = x_sq - 2 * row[0] + code_sq[0];
+            pd_real best_dist = pd_vq_distance(x_sq, row[0], code_sq[0]);
             for (int64_t k = 1; k < K; k++) {
-                const pd_real dist = x_sq - 2 * row[k] + code_sq[k];
+                const pd_real dist = pd_vq_distance(x_sq, row[k], code_sq[k]);
                 if (dist < best_dist) {
                     best_dist = dist;
                     best = (int32_t)k;

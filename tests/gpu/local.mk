@@ -1,1 +1,19 @@
-# tests/gpu/local.mk — GPU tests: they SKIP (exit 77) where no GPU is visible.
+# tests/gpu/local.mk — GPU tests: they SKIP (exit 77) where no GPU is visible or the build has
+# no CUDA. test_shared_formulas and test_bf16_emulation run on the CPU in every build: they
+# check the gather forms and index maps the CUDA kernels use, and the cost of BF16 mode.
+check_PROGRAMS += tests/gpu/test_shared_formulas tests/gpu/test_bf16_emulation tests/gpu/test_gpu_ops \
+	tests/gpu/test_gpu_nccl
+TESTS += tests/gpu/test_shared_formulas tests/gpu/test_bf16_emulation tests/gpu/test_gpu_ops tests/gpu/nccl.sh
+EXTRA_DIST += tests/gpu/nccl.sh
+tests_gpu_test_shared_formulas_SOURCES = tests/gpu/test_shared_formulas.c
+tests_gpu_test_shared_formulas_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_gpu_test_shared_formulas_LDADD = $(PD_TEST_LDADD)
+tests_gpu_test_bf16_emulation_SOURCES = tests/gpu/test_bf16_emulation.c
+tests_gpu_test_bf16_emulation_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_gpu_test_bf16_emulation_LDADD = $(PD_TEST_LDADD)
+tests_gpu_test_gpu_ops_SOURCES = tests/gpu/test_gpu_ops.c
+tests_gpu_test_gpu_ops_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests -I$(top_srcdir)
+tests_gpu_test_gpu_ops_LDADD = $(PD_TEST_LDADD)
+tests_gpu_test_gpu_nccl_SOURCES = tests/gpu/test_gpu_nccl.c
+tests_gpu_test_gpu_nccl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests -I$(top_srcdir)
+tests_gpu_test_gpu_nccl_LDADD = $(PD_TEST_LDADD)
