@@ -13,9 +13,18 @@ const pd_command pd_commands[] = {
      "sorted input order, so the file's content does not depend on the number of ranks.\n\n"
      "  --force           rebuild even if data.dataset is complete"},
     {"train", pd_cmd_train, "train one stage: sc_vae, bb_vae, diffusion or tokenizer",
-     "usage: proteindiff train RUN.cfg --stage sc_vae|bb_vae|diffusion|tokenizer [--resume]\n\n"
-     "Trains one stage on data.dataset with the strategy in parallel.strategy, writing\n"
-     "run.dir/metrics.jsonl and checkpoints in run.dir/checkpoints/."},
+     "usage: proteindiff train RUN.cfg --stage sc_vae|bb_vae|diffusion|tokenizer|probe [--resume]\n\n"
+     "Trains one stage on the train split of data.dataset, on 1 to N ranks (mpirun/srun), with\n"
+     "parallel.strategy = ddp|zero1|zero2|fsdp|hsdp (parallel.shard_group for hsdp). Global batches\n"
+     "of train.batch_residues residues are the same on any rank count; losses are normalised by\n"
+     "global counts, so N ranks follow the 1-rank trajectory. Writes run.dir/metrics.jsonl (one JSON\n"
+     "object per step, val_* every train.val_every steps) and run.dir/checkpoints/<stage>-step<N>.h5\n"
+     "every train.checkpoint_every steps and at the end (newest train.keep_checkpoints kept).\n"
+     "SIGTERM/SIGUSR1 write a checkpoint at the end of the current step and exit with status 130.\n"
+     "`probe` is a tiny built-in amino-acid-from-voxel classifier for testing the engine.\n\n"
+     "  --stage NAME      the stage to train\n"
+     "  --resume          continue from the newest complete checkpoint in run.dir/checkpoints\n"
+     "                    (also onto another rank count or strategy; same as train.resume = true)"},
     {"design", pd_cmd_design, "inverse folding: sequences for a backbone",
      "usage: proteindiff design RUN.cfg --structure FILE|DIR [--chains A,B] [--fixed \"A1-20 A45\"]\n"
      "         [--samples N] [--temperatures \"0.1 0.3\"] [--seed S] --out designs.fasta"},

@@ -113,6 +113,8 @@ const pd_cfg_key pd_cfg_schema[] = {
     /* ---- debug (used by tests) */
     {"debug.fail_rank", PD_CFG_INT, "-1", -1, 1 << 20, NULL, 0,
      "Force an error on this rank after start-up (tests the collective failure path); -1 = off."},
+    {"debug.checkpoint_stall", PD_CFG_FLOAT, "0", 0, 3600, NULL, 0,
+     "Seconds every checkpoint write pauses before the file is complete (tests killing a writer); 0 = off."},
 };
 
 const int pd_cfg_schema_len = (int)(sizeof pd_cfg_schema / sizeof pd_cfg_schema[0]);

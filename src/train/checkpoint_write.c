@@ -1,0 +1,170 @@
+/* checkpoint_write.c — one collective checkpoint write: every rank creates the same groups and
+ * datasets (parallel HDF5 requires it), the first replica's ranks write the flat ranges they
+ * own of the parameters and AdamW moments, rank 0 writes the small things; the file is tagged
+ * complete, closed, and renamed from .tmp by rank 0. See checkpoint.h. */
+#include <errno.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "core/log.h"
+#include "parallel/comm.h"
+#include "train/checkpoint.h"
+#include "train/checkpoint_h5.h"
+
+typedef struct store_ctx {
+    hid_t grp;
+    int rank;
+} store_ctx;
+
+static pd_status put_array(void *user, const char *name, int64_t n, const void *data, hid_t ftype, hid_t mtype)
+{
+    store_ctx *c = user;
+    hsize_t dims = (hsize_t)n;
+    hid_t space = H5Screate_simple(1, &dims, NULL);
+    hid_t ds = H5Dcreate2(c->grp, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    pd_status st = ds < 0 ? pd_fail(PD_ERR_IO, "cannot create stage state '%s' in the checkpoint", name) : PD_OK;
+    if (st == PD_OK && c->rank == 0 && n > 0 && H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        st = pd_fail(PD_ERR_IO, "cannot write stage state '%s' into the checkpoint", name);
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(space);
+    return st;
+}
+
+static pd_status put_f64(void *user, const char *name, int64_t n, const double *data)
+{
+    return put_array(user, name, n, data, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
+}
+
+static pd_status put_f32(void *user, const char *name, int64_t n, const float *data)
+{
+    return put_array(user, name, n, data, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT);
+}
+
+static pd_status write_string_dataset(hid_t loc, const char *name, const char *text, int rank)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, strlen(text) + 1);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t ds = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    pd_status st = ds < 0 ? pd_fail(PD_ERR_IO, "cannot create '%s' in the checkpoint", name) : PD_OK;
+    if (st == PD_OK && rank == 0 && H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) < 0)
+        st = pd_fail(PD_ERR_IO, "cannot write '%s' into the checkpoint", name);
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(space);
+    H5Tclose(type);
+    return st;
+}
+
+static pd_status write_meta(hid_t f, const pd_ckpt_meta *m)
+{
+    int bad = 0;
+    bad |= pd_h5_attr_str(f, "format", PD_CHECKPOINT_FORMAT) < 0;
+    bad |= pd_h5_attr_i64(f, "version", PD_CHECKPOINT_VERSION) < 0;
+    bad |= pd_h5_attr_str(f, "stage", m->stage) < 0;
+    bad |= pd_h5_attr_i64(f, "step", m->step) < 0;
+    bad |= pd_h5_attr_str(f, "strategy", m->strategy) < 0;
+    bad |= pd_h5_attr_i64(f, "nranks", m->nranks) < 0;
+    bad |= pd_h5_attr_double(f, "elapsed_seconds", m->elapsed) < 0;
+    bad |= pd_h5_attr_str(f, "created_by", "proteindiff " PACKAGE_VERSION) < 0;
+    hid_t g = H5Gcreate2(f, "sampler", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    bad |= g < 0;
+    if (g >= 0) {
+        bad |= pd_h5_attr_i64(g, "epoch", m->sampler.epoch) < 0;
+        bad |= pd_h5_attr_i64(g, "position", m->sampler.position) < 0;
+        bad |= pd_h5_attr_i64(g, "step", m->sampler.step) < 0;
+        bad |= pd_h5_attr_u64(g, "seed", m->sampler.seed) < 0;
+        bad |= pd_h5_attr_i64(g, "batch_residues", m->sampler.batch_residues) < 0;
+        bad |= pd_h5_attr_u64(g, "lengths_hash", m->sampler.lengths_hash) < 0;
+        H5Gclose(g);
+    }
+    g = H5Gcreate2(f, "rng", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    bad |= g < 0;
+    if (g >= 0) {
+        bad |= pd_h5_attr_u64(g, "seed", m->seed) < 0;
+        bad |= pd_h5_attr_str(g, "scheme", "Philox-4x32-10 keyed by (seed, step, item, purpose); no hidden state") < 0;
+        H5Gclose(g);
+    }
+    return bad ? pd_fail(PD_ERR_IO, "cannot write the checkpoint's metadata") : PD_OK;
+}
+
+/* Parameters and AdamW moments: every rank of the first replica writes its owned ranges. */
+static pd_status write_tensors(hid_t f, pd_engine *e)
+{
+    const pd_params *P = e->P;
+    PD_TRY(pd_h5_create_param_group(f, "params", P));
+    hid_t opt = H5Gcreate2(f, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (opt < 0) return pd_fail(PD_ERR_IO, "cannot create the checkpoint's optimizer group");
+    pd_status st = pd_h5_attr_i64(opt, "step", pd_engine_opt_step(e)) < 0 ? pd_fail(PD_ERR_IO, "optimizer step") : PD_OK;
+    if (st == PD_OK) st = pd_h5_create_param_group(opt, "m", P);
+    if (st == PD_OK) st = pd_h5_create_param_group(opt, "v", P);
+    H5Gclose(opt);
+    if (st != PD_OK || !pd_engine_writes_checkpoint(e)) return st;
+    for (int u = 0; st == PD_OK && u < e->n_units; u++) {
+        int64_t begin, n;
+        float *data, *m, *v;
+        pd_engine_owned(e, u, &begin, &n, &data, &m, &v);
+        st = pd_h5_write_flat_range(f, "params", P, begin, begin + n, data);
+        if (st == PD_OK) st = pd_h5_write_flat_range(f, "optimizer/m", P, begin, begin + n, m);
+        if (st == PD_OK) st = pd_h5_write_flat_range(f, "optimizer/v", P, begin, begin + n, v);
+    }
+    return st;
+}
+
+static pd_status write_all(hid_t f, const pd_ckpt_meta *meta, const char *config_text, pd_engine *e, pd_stage *s,
+                           int rank)
+{
+    PD_TRY(write_meta(f, meta));
+    PD_TRY(write_string_dataset(f, "config", config_text ? config_text : "", rank));
+    PD_TRY(write_tensors(f, e));
+    hid_t g = H5Gcreate2(f, "stage", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) return pd_fail(PD_ERR_IO, "cannot create the checkpoint's stage group");
+    pd_status st = PD_OK;
+    if (s->ops->save_state) {
+        store_ctx ctx = {g, rank};
+        pd_stage_store store = {put_f64, NULL, put_f32, NULL, &ctx};
+        st = s->ops->save_state(s, &store);
+    }
+    H5Gclose(g);
+    return st;
+}
+
+pd_status pd_checkpoint_write(const char *dir, const pd_ckpt_meta *meta, const char *config_text, pd_engine *e,
+                              pd_stage *s, MPI_Comm comm, int keep, double stall_seconds, char *path_out,
+                              size_t path_len)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    char path[4096], tmp[4200];
+    pd_checkpoint_path(dir, meta->stage, meta->step, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    pd_status st = f < 0 ? pd_fail(PD_ERR_IO, "cannot create checkpoint %s (is %s writable?)", tmp, dir) : PD_OK;
+    PD_TRY(pd_agree(comm, st));
+    st = write_all(f, meta, config_text, e, s, rank);
+    st = pd_agree(comm, st);
+    if (st == PD_OK && stall_seconds > 0) {
+        H5Fflush(f, H5F_SCOPE_GLOBAL);
+        struct timespec ts = {(time_t)stall_seconds, (long)((stall_seconds - (double)(time_t)stall_seconds) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    /* The last thing written: a reader treats any file without it as unfinished. */
+    if (st == PD_OK && pd_h5_attr_i64(f, "complete", 1) < 0) st = pd_fail(PD_ERR_IO, "cannot finish %s", tmp);
+    if (H5Fclose(f) < 0 && st == PD_OK) st = pd_fail(PD_ERR_IO, "cannot close checkpoint %s (disk full?)", tmp);
+    PD_TRY(pd_agree(comm, st));
+    if (rank == 0) {
+        if (rename(tmp, path) != 0)
+            st = pd_fail(PD_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        else
+            pd_checkpoint_prune(dir, meta->stage, keep);
+    }
+    PD_TRY(pd_agree(comm, st));
+    if (path_out) snprintf(path_out, path_len, "%s", path);
+    return PD_OK;
+}

@@ -1,0 +1,80 @@
+/* engine_update.c — the part of a step after the hooks: finishing gradient reduction per unit
+ * mode, the global gradient norm from owned slices, AdamW on owned slices and the all-gathers
+ * that give zero1/zero2 ranks their full parameters back; see engine.h. */
+#include <string.h>
+
+#include "train/engine.h"
+
+void pd_engine_begin_step(pd_engine *e)
+{
+    if (e->P->grad) memset(e->P->grad, 0, (size_t)e->P->total * sizeof(float));
+    if (e->shard_grad) memset(e->shard_grad, 0, e->layout.shard_total * sizeof(float));
+    memset(e->fwd_uses, 0, (size_t)e->n_units * sizeof *e->fwd_uses);
+    memset(e->bwd_uses, 0, (size_t)e->n_units * sizeof *e->bwd_uses);
+    e->next_bucket = 0;
+    for (int b = 0; b < e->n_buckets; b++)
+        e->bucket_pending[b] = e->buckets[b].last_unit - e->buckets[b].first_unit + 1;
+}
+
+pd_status pd_engine_finish_backward(pd_engine *e)
+{
+    const pd_plan *plan = &e->topo->plan;
+    if (e->n_buckets > 0) {
+        PD_TRY(pd_engine_launch_ready_buckets(e, 1));
+        for (int b = 0; b < e->n_buckets; b++) PD_TRY(pd_coll_wait(&e->requests[b]));
+    }
+    int any_shard_grad = 0;
+    for (int u = 0; u < e->n_units; u++) {
+        const pd_unit_layout *x = &e->layout.units[u];
+        if (e->mode[u] == PD_UNIT_ZERO1) {
+            float *unit = e->P->grad + x->offset, *mine = unit + (size_t)e->prank * x->shard_len;
+            PD_TRY(pd_coll_reduce_scatter_sum(e->cs->partition, unit, mine, x->shard_len, PD_DT_F32));
+            if (plan->replicate->size > 1)
+                PD_TRY(pd_coll_allreduce_sum(e->cs->replicate, mine, x->shard_len, PD_DT_F32));
+        } else if (e->mode[u] != PD_UNIT_REPLICATED) {
+            any_shard_grad = 1;
+        }
+    }
+    /* hsdp: the reduced slices summed across replicas, in one call. */
+    if (any_shard_grad && plan->replicate->size > 1)
+        PD_TRY(pd_coll_allreduce_sum(e->cs->replicate, e->shard_grad, e->layout.shard_total, PD_DT_F32));
+    return PD_OK;
+}
+
+static float *owned_grad(const pd_engine *e, int u)
+{
+    const pd_unit_layout *x = &e->layout.units[u];
+    switch (e->mode[u]) {
+    case PD_UNIT_REPLICATED: return e->P->grad + x->offset;
+    case PD_UNIT_ZERO1: return e->P->grad + x->offset + (size_t)e->prank * x->shard_len;
+    default: return e->shard_grad + x->shard_offset;
+    }
+}
+
+pd_status pd_engine_grad_sumsq(pd_engine *e, double *sumsq)
+{
+    double s = 0;
+    for (int u = 0; u < e->n_units; u++) s += pd_grad_sumsq(owned_grad(e, u), (int64_t)e->layout.units[u].shard_len);
+    if (e->psize > 1) PD_TRY(pd_coll_allreduce_sum(e->cs->partition, &s, 1, PD_DT_F64));
+    *sumsq = s;
+    return PD_OK;
+}
+
+pd_status pd_engine_apply(pd_engine *e, double lr, double grad_scale)
+{
+    for (int u = 0; u < e->n_units; u++) {
+        int64_t begin, n;
+        float *data, *m, *v;
+        pd_engine_owned(e, u, &begin, &n, &data, &m, &v);
+        pd_adamw_step(&e->opt[u], data, owned_grad(e, u), lr, grad_scale);
+    }
+    for (int u = 0; u < e->n_units; u++) {
+        if (e->mode[u] != PD_UNIT_ZERO1 && e->mode[u] != PD_UNIT_ZERO2) continue;
+        if (e->psize == 1) continue;
+        const pd_unit_layout *x = &e->layout.units[u];
+        float *unit = e->P->data + x->offset;
+        PD_TRY(pd_coll_all_gather(e->cs->partition, unit + (size_t)e->prank * x->shard_len, unit, x->shard_len,
+                                  PD_DT_F32));
+    }
+    return PD_OK;
+}

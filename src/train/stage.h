@@ -1,0 +1,123 @@
+/* stage.h — what the shared training loop needs from a stage (sc_vae, bb_vae, diffusion,
+ * tokenizer, ...): a model in one parameter store, batches read from the dataset, a loss
+ * normalised by a GLOBAL count, validation sums, and non-parameter state for checkpoints.
+ * A stage never sees ranks or strategies: the engine hands it global counts and sums. */
+#ifndef PD_TRAIN_STAGE_H
+#define PD_TRAIN_STAGE_H
+
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "dataset/reader.h"
+#include "nn/params.h"
+#include "nn/tape.h"
+
+#define PD_STAGE_MAX_TERMS 16
+#define PD_STAGE_MAX_METRICS 32
+
+/* Named values of one step. Loss terms are already divided by the global normaliser, so the
+ * engine sums them over ranks to get the global value. */
+typedef struct pd_stage_terms {
+    int n;
+    const char *name[PD_STAGE_MAX_TERMS];  /* static strings: "mse", "kl", "ce", ... */
+    double value[PD_STAGE_MAX_TERMS];
+} pd_stage_terms;
+
+/* Named validation metrics ("val_mse", "val_baseline_acc", ...). A metric may be a list
+ * (per-level values): n_values > 1 and values[] used. */
+typedef struct pd_stage_metric {
+    const char *name;
+    double value;
+    int n_values;
+    double values[16];
+} pd_stage_metric;
+
+typedef struct pd_stage_metrics {
+    int n;
+    pd_stage_metric m[PD_STAGE_MAX_METRICS];
+} pd_stage_metrics;
+
+/* Collective services the engine offers a stage's hooks (the stage does not know the ranks). */
+typedef struct pd_stage_comm {
+    /* Sum `n` doubles over every rank of the job, in place. */
+    pd_status (*sum_f64)(void *user, double *buf, int64_t n);
+    /* Rank 0's `n` bytes to every rank (e.g. the vectors a VQ codebook re-seeds from). */
+    pd_status (*broadcast)(void *user, void *buf, int64_t bytes);
+    void *user;
+} pd_stage_comm;
+
+/* Writing and reading arrays of a checkpoint's stage group (checkpoint.c implements them; in a
+ * multi-rank job every rank calls them with the same arguments and identical data). */
+typedef struct pd_stage_store {
+    pd_status (*put_f64)(void *user, const char *name, int64_t n, const double *data);
+    pd_status (*get_f64)(void *user, const char *name, int64_t n, double *data);
+    pd_status (*put_f32)(void *user, const char *name, int64_t n, const float *data);
+    pd_status (*get_f32)(void *user, const char *name, int64_t n, float *data);
+    void *user;
+} pd_stage_store;
+
+typedef struct pd_stage pd_stage;
+
+/* A batch: the entries this rank processes (indices into the dataset), and whatever the stage
+ * read for them. A phantom batch holds a copy of another rank's entry with weight 0: a rank
+ * without entries in a global batch still runs the forward (sharded strategies gather units
+ * there), and the engine zeroes its contribution. */
+typedef struct pd_stage_batch {
+    int64_t n_entries;
+    const int64_t *entries;   /* dataset entry indices */
+    int phantom;              /* 1: contribute nothing (loss scaled by 0, sums discarded) */
+    int64_t count;            /* this rank's count for global normalisation (0 if phantom) */
+    int64_t residues;         /* residues read (throughput) */
+    void *data;               /* the stage's own arrays */
+} pd_stage_batch;
+
+typedef struct pd_stage_ops {
+    const char *name;          /* "sc_vae" */
+    const char *count_name;    /* what the global normaliser counts: "residues", "pixels" */
+    /* Build the model from the run file with units padded for `pad_multiple` ranks and
+     * parameters initialised from `seed`; sets s->params and s->model. */
+    pd_status (*create)(pd_stage *s, const pd_config *cfg, uint64_t seed, int64_t pad_multiple);
+    void (*destroy)(pd_stage *s);
+    /* Read this rank's entries (b->entries) from the dataset; set b->data, b->count, b->residues. */
+    pd_status (*load_batch)(pd_stage *s, pd_dataset *ds, pd_stage_batch *b);
+    void (*free_batch)(pd_stage *s, pd_stage_batch *b);
+    /* The training loss of a batch on graph g (training mode), divided by `normaliser` (the
+     * global count); fills terms. NULL when the graph failed (pd_graph_status says why). */
+    pd_tensor *(*loss)(pd_stage *s, pd_graph *g, pd_stage_batch *b, int64_t step, double normaliser,
+                       pd_stage_terms *terms);
+    /* Optional: after each optimizer step (BatchNorm statistics, EMA codebooks). Every rank calls
+     * it; the stage sums what it needs over ranks with comm. b is this step's batch (phantom
+     * batches too: skip their data). */
+    pd_status (*after_step)(pd_stage *s, pd_graph *g, pd_stage_batch *b, int64_t step, const pd_stage_comm *comm);
+    /* Validation: sums (n_val_sums doubles) accumulated over the valid split's batches in eval
+     * mode on graph g, then summed over ranks by the engine and turned into metrics. */
+    int64_t (*n_val_sums)(pd_stage *s);
+    pd_status (*val_accumulate)(pd_stage *s, pd_graph *g, pd_stage_batch *b, double *sums);
+    void (*val_finish)(pd_stage *s, const double *sums, pd_stage_metrics *out);
+    /* Optional non-parameter state in checkpoints (identical on every rank). */
+    pd_status (*save_state)(pd_stage *s, const pd_stage_store *store);
+    pd_status (*load_state)(pd_stage *s, const pd_stage_store *store);
+} pd_stage_ops;
+
+struct pd_stage {
+    const pd_stage_ops *ops;
+    const pd_config *cfg;
+    uint64_t seed;
+    pd_params *params;   /* the model's store (owned by the model) */
+    void *model;         /* the stage's model object */
+    void *priv;          /* adapter state */
+};
+
+/* The stage called `name`; PD_ERR_USAGE listing the stages when unknown, PD_ERR_NOT_IMPLEMENTED
+ * for a planned stage whose adapter has not landed. */
+pd_status pd_stage_find(const char *name, const pd_stage_ops **out);
+/* "sc_vae, probe, ..." for messages and usage text. */
+const char *pd_stage_names(void);
+
+/* Add a metric to a stage's validation output. */
+void pd_stage_metric_add(pd_stage_metrics *out, const char *name, double value);
+/* Add a loss term. */
+void pd_stage_term_add(pd_stage_terms *t, const char *name, double value);
+
+#endif

@@ -1,0 +1,67 @@
+/* trainer.h — the state the pieces of the training loop share (loop.c drives it,
+ * train_step.c runs one optimizer step, validate.c one pass over the valid split). Internal to
+ * src/train. */
+#ifndef PD_TRAIN_TRAINER_H
+#define PD_TRAIN_TRAINER_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "dataset/reader.h"
+#include "nn/optim.h"
+#include "nn/tape.h"
+#include "parallel/collectives.h"
+#include "parallel/sampler.h"
+#include "parallel/topology.h"
+#include "train/engine.h"
+#include "train/stage.h"
+
+/* One split's entries: dataset indices and lengths, in dataset order. */
+typedef struct pd_split_list {
+    int64_t n;
+    int64_t *entries;
+    int32_t *lengths;
+} pd_split_list;
+
+typedef struct pd_trainer {
+    const pd_config *cfg;
+    const char *stage_name;
+    MPI_Comm world;
+    int rank, nranks;
+    pd_topology topo;
+    pd_coll_set cs;
+    pd_dataset *ds;
+    pd_stage stage;
+    pd_engine engine;
+    pd_graph *g;
+    pd_split_list train, valid;
+    pd_sampler sampler;
+    /* settings (train.<stage>.* or train.*) */
+    int64_t steps, batch_residues, val_every, log_every, checkpoint_every, keep_checkpoints;
+    uint64_t seed;
+    double grad_clip;
+    pd_lr_schedule schedule;
+} pd_trainer;
+
+typedef struct pd_step_result {
+    double loss;
+    pd_stage_terms terms;   /* global values */
+    double grad_norm, lr;
+    int64_t residues;       /* global residues of the batch */
+    double count;           /* the global normaliser */
+    int64_t epoch;
+    double seconds, comm_seconds;
+} pd_step_result;
+
+/* One optimizer step at index `step` (0-based). Collective. */
+pd_status pd_trainer_step(pd_trainer *t, int64_t step, pd_step_result *r);
+/* Validation over the whole valid split; out->n = 0 when the split is empty. Collective. */
+pd_status pd_trainer_validate(pd_trainer *t, pd_stage_metrics *out);
+/* This rank's part of a global batch as a stage batch (a phantom copy of the batch's first
+ * entry when it has none), read from the dataset; agreed across ranks. `entries` is storage
+ * for the dataset indices (at least global->n + 1). */
+pd_status pd_trainer_load_batch(pd_trainer *t, const pd_split_list *split, const pd_batch *global, int64_t *entries,
+                                pd_stage_batch *b);
+
+#endif

@@ -1,0 +1,25 @@
+/* voxel_batch.h — the residues of a list of entries as the voxel stages (sc_vae, probe) use
+ * them: each residue's divergence voxel as float, its amino-acid label and its global row id
+ * (which keys rank-independent noise). Residues without a label (X) or with an empty voxel
+ * (missing side chain) are left out, so the count is the number of residues that enter the loss. */
+#ifndef PD_TRAIN_VOXEL_BATCH_H
+#define PD_TRAIN_VOXEL_BATCH_H
+
+#include <stdint.h>
+
+#include "core/error.h"
+#include "dataset/reader.h"
+
+typedef struct pd_voxel_batch {
+    int64_t n;          /* residues kept */
+    int voxel;          /* V */
+    float *voxels;      /* [n, V^3] */
+    int32_t *aa;        /* [n] 0..19 */
+    uint64_t *row_ids;  /* [n] dataset residue rows */
+    int64_t residues;   /* residues of the entries read (kept or not) */
+} pd_voxel_batch;
+
+pd_status pd_voxel_batch_read(pd_dataset *ds, const int64_t *entries, int64_t n_entries, pd_voxel_batch *out);
+void pd_voxel_batch_free(pd_voxel_batch *b);
+
+#endif
