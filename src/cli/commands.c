@@ -25,13 +25,64 @@ const pd_command pd_commands[] = {
      "  --stage NAME      the stage to train\n"
      "  --resume          continue from the newest complete checkpoint in run.dir/checkpoints\n"
      "                    (also onto another rank count or strategy; same as train.resume = true)"},
+    {"encode", pd_cmd_encode, "per-residue latents of a trained VAE stage -> run.dir/latents/<stage>.h5",
+     "usage: proteindiff encode RUN.cfg --stage sc_vae|bb_vae [--checkpoint FILE] [--force]\n\n"
+     "Loads the stage's weights from FILE (default: the newest complete checkpoint of the stage in\n"
+     "run.dir/checkpoints) and writes the encoder's posterior mean and log-variance of every\n"
+     "residue of data.dataset to run.dir/latents/<stage>.h5 (/mu, /logvar [R, latent_dim] by the\n"
+     "dataset's residue row, /valid [R]; docs/latents-format.md), so later stages (diffusion) read\n"
+     "them instead of re-running the encoder. Every rank encodes a contiguous range of entries and\n"
+     "all write the one file collectively; the bytes do not depend on the number of ranks. The\n"
+     "file is written as NAME.partial and renamed when complete. A complete file made from the\n"
+     "same checkpoint and dataset is left alone unless --force is given.\n\n"
+     "  --stage NAME        sc_vae or bb_vae\n"
+     "  --checkpoint FILE   encode with this checkpoint instead of the newest one\n"
+     "  --force             rewrite even if the file is up to date"},
     {"design", pd_cmd_design, "inverse folding: sequences for a backbone",
-     "usage: proteindiff design RUN.cfg --structure FILE|DIR [--chains A,B] [--fixed \"A1-20 A45\"]\n"
-     "         [--samples N] [--temperatures \"0.1 0.3\"] [--seed S] --out designs.fasta"},
+     "usage: proteindiff design RUN.cfg --structure FILE|DIR|LIST --out designs.fasta [--chains A,B]\n"
+     "         [--fixed \"A1-20 A45\"] [--sequence-prefill FASTA] [--omit-aa C] [--bias-aa W:-1.0,A:0.5]\n"
+     "         [--samples N] [--temperatures \"0.1 0.3\"] [--seed S] [--sampler ddim|ddpm] [--steps K]\n\n"
+     "Designs sequences for the backbone of each structure (PDB/mmCIF, .gz; a folder, a .txt/.list file of\n"
+     "paths, or a glob): BB-VAE encoder mean -> diffusion sampler (DDIM, design.steps = 50, or ancestral\n"
+     "DDPM) -> SC-VAE decoder -> classifier -> per-residue distribution -> omit/bias -> a sequence per\n"
+     "sample and temperature (0 = argmax). Only N, CA, C are read: backbone-only files work, and residue\n"
+     "names are never shown to the model except at positions you fix. Under mpirun the structures are\n"
+     "shared over the ranks; rank 0 writes the FASTA in input order. Models: the newest complete\n"
+     "checkpoints in run.dir/checkpoints, or design.{sc_vae,bb_vae,diffusion}_checkpoint.\n\n"
+     "  --structure P        a structure file, a folder, a list file or a glob\n"
+     "  --out FILE           FASTA output ('-' = standard output)\n"
+     "  --chains A,B         design these chains together (default: every protein chain)\n"
+     "  --fixed \"A1-20 A45 B\" keep these residues (author numbers; a chain id alone = the whole chain):\n"
+     "                       their amino acids condition the model and are copied to the output\n"
+     "  --sequence-prefill F FASTA (record named like the file stem, or a single record): amino acids for the\n"
+     "                       fixed positions; without --fixed every letter other than X/- is fixed\n"
+     "  --omit-aa LETTERS    never choose these amino acids (e.g. C)\n"
+     "  --bias-aa L:V,...    add V to the log-probability of L before sampling\n"
+     "  --samples N          diffusion samples per structure (design.samples)\n"
+     "  --temperatures \"T..\" a sequence per sample and temperature (design.temperatures; 0 = argmax)\n"
+     "  --seed S             design.seed; a structure's designs depend only on it and the file stem\n"
+     "  --sampler, --steps   design.sampler, design.steps\n\n"
+     "FASTA: '>NAME, native, chains=A/B, length=L, designed=D, fixed=F, source=PATH' (when the file has\n"
+     "residue names), then per sample '>NAME, T=0.1, sample=1, seed=S, nll_designed=.., nll_all=..,\n"
+     "recovery=..'; chains are joined by '/'. See docs/design.md."},
     {"tokenize", pd_cmd_tokenize, "structures -> discrete structure tokens (VQ-VAE codes)",
-     "usage: proteindiff tokenize RUN.cfg --checkpoint C --out tokens.h5"},
+     "usage: proteindiff tokenize RUN.cfg --checkpoint C --out tokens.h5 [--png DIR --png-count N]\n\n"
+     "Every dataset entry up to model.tokenizer.max_length residues through the trained tokenizer\n"
+     "(eval mode, batches of one length bin): the code indices of every level per entry, written\n"
+     "collectively by all ranks to tokens.h5 (schema: docs/tokens-format.md; longer entries are\n"
+     "listed under /skipped with the reason). Each reconstruction is turned into 3-D coordinates by\n"
+     "classical MDS and compared with the true C-beta (RMSD, fraction of pairs under 1 A).\n"
+     "  --checkpoint C   a tokenizer checkpoint (run.dir/checkpoints/tokenizer-step*.h5)\n"
+     "  --out FILE       the tokens file (written as FILE.partial, renamed when complete)\n"
+     "  --png DIR        original | reconstruction side by side for the first N entries (default 4)\n"
+     "  --png-count N"},
     {"evaluate", pd_cmd_evaluate, "recovery and perplexity on the test split",
-     "usage: proteindiff evaluate RUN.cfg\n\nWrites run.dir/evaluate.json."},
+     "usage: proteindiff evaluate RUN.cfg [--set KEY=VALUE ...]\n\n"
+     "On the test split of data.dataset: sequence recovery and perplexity of (a) diffusion design (every\n"
+     "residue masked, argmax of the classifier distribution averaged over design.eval_samples samples),\n"
+     "(b) the BB-VAE sequence head and (c) the composition baseline (train-split amino-acid frequencies),\n"
+     "overall and per length bin (SPEC section 3). Prints a table and writes run.dir/evaluate.json;\n"
+     "tools/plot-evaluate draws recovery per length bin. Test entries are shared over the ranks."},
     {"export", pd_cmd_export, "dataset -> distogram PNGs by length bin, FASTA",
      "usage: proteindiff export DATASET.h5 [--png DIR] [--fasta FILE]\n\n"
      "  --png DIR      each entry's distogram as DIR/bin_<lo>_<hi>/<name>.png (L x L, RGB, 8 bit),\n"
@@ -45,8 +96,11 @@ const pd_command pd_commands[] = {
      "unfinished (.partial) files. Checkpoints and token files get their attributes and datasets."},
     {"run", pd_cmd_run, "the whole pipeline from one run file",
      "usage: proteindiff run RUN.cfg [--set KEY=VALUE ...]\n\n"
-     "featurize -> sc_vae -> bb_vae -> diffusion -> evaluate, skipping stages whose outputs are\n"
-     "complete (re-runnable after an interruption)."},
+     "featurize -> train sc_vae -> encode sc_vae -> train bb_vae -> encode bb_vae -> train diffusion ->\n"
+     "evaluate, in this one MPI job. Each step is skipped when its output is complete: the dataset is\n"
+     "complete; the stage's newest checkpoint is at train.<stage>.steps (a partial stage resumes from it);\n"
+     "the latents are complete and were encoded from that checkpoint; run.dir/evaluate.json exists and\n"
+     "nothing before it ran. Run it again after an interruption to continue."},
     {"config", pd_cmd_config, "check a run file, print the effective settings or the reference",
      "usage: proteindiff config RUN.cfg [--set KEY=VALUE ...]   validate and print effective settings\n"
      "       proteindiff config --reference                     every key, as Markdown\n"

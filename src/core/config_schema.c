@@ -102,6 +102,17 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"model.tokenizer.blocks", PD_CFG_INT, "1", 0, 64, NULL, 0, "Transformer blocks per level."},
     {"model.tokenizer.beta", PD_CFG_FLOAT, "0.25", 0, 100, NULL, 0, "Commitment loss weight."},
     {"model.tokenizer.ema_decay", PD_CFG_FLOAT, "0.99", 0, 1, NULL, 0, "EMA codebook decay."},
+    {"model.tokenizer.dead_threshold", PD_CFG_FLOAT, "0.1", 0, 1e9, NULL, 0,
+     "A code whose EMA count falls below this is re-seeded from an encoder output (0 = never)."},
+    {"model.tokenizer.data_init", PD_CFG_BOOL, "true", NR, NULL, 0,
+     "The first codebook update re-seeds every code from encoder outputs (else codes start N(0,1))."},
+    {"model.tokenizer.max_length", PD_CFG_INT, "64", 1, 100000, NULL, 0,
+     "Longest entry trained on and tokenized whole (its length bin's side). Attention over all pixels "
+     "costs memory ~ side^4 per image (a 128 bin image needs 16x a 64 one), so the CPU default keeps "
+     "the (40,64) bin; 1024 covers every SPEC bin (GPU scale)."},
+    {"model.tokenizer.crop", PD_CFG_BOOL, "true", NR, NULL, 0,
+     "Train on entries longer than max_length as windows of max_length consecutive residues (the "
+     "diagonal block of the distogram; random per step, centred in validation); false = leave them out."},
 
     /* ---- design */
     {"design.sampler", PD_CFG_STRING, "\"ddim\"", NR, "ddim|ddpm", 0, "Diffusion sampler."},
@@ -109,6 +120,16 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"design.samples", PD_CFG_INT, "4", 1, 1000000, NULL, 0, "Sequences per structure and temperature."},
     {"design.temperatures", PD_CFG_FLOAT_LIST, "[0.1]", 0, 100, NULL, 0, "Sampling temperatures (0 = argmax)."},
     {"design.seed", PD_CFG_INT, "1", 0, 9.2e18, NULL, 0, "Seed of the design samplers."},
+    {"design.sc_vae_checkpoint", PD_CFG_STRING, "\"\"", NR, NULL, 0,
+     "SC-VAE checkpoint for design/evaluate (empty = newest complete one in run.dir/checkpoints)."},
+    {"design.bb_vae_checkpoint", PD_CFG_STRING, "\"\"", NR, NULL, 0,
+     "BB-VAE checkpoint for design/evaluate (empty = newest complete one in run.dir/checkpoints)."},
+    {"design.diffusion_checkpoint", PD_CFG_STRING, "\"\"", NR, NULL, 0,
+     "Diffusion checkpoint for design/evaluate (empty = newest complete one in run.dir/checkpoints)."},
+    {"design.eval_samples", PD_CFG_INT, "1", 1, 1000, NULL, 0,
+     "evaluate: diffusion samples per test entry; their classifier distributions are averaged."},
+    {"design.decode_rows", PD_CFG_INT, "512", 1, 1 << 24, NULL, 0,
+     "Residues decoded by the SC-VAE decoder + classifier at once (bounds design memory)."},
 
     /* ---- debug (used by tests) */
     {"debug.fail_rank", PD_CFG_INT, "-1", -1, 1 << 20, NULL, 0,

@@ -16,7 +16,8 @@ void pd_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Warnings and errors print on any rank, prefixed with the rank when there is more than one. */
 void pd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* True when stdout is a terminal (progress bars redraw in place; batch logs get plain lines). */
+/* True when progress may redraw one line in place: stdout is a terminal and we are not under
+ * an MPI launcher (PD_PROGRESS=redraw|lines forces it); batch logs get plain lines. */
 int pd_log_is_tty(void);
 
 #endif

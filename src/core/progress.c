@@ -58,5 +58,7 @@ void pd_progress_update(pd_progress *p, int64_t done, const char *extra)
 void pd_progress_finish(pd_progress *p, const char *extra)
 {
     if (!p->enabled) return;
+    /* In a log, the update that reached the total always prints; do not repeat that line. */
+    if (!p->tty && p->total > 0 && p->done == p->total && !(extra && *extra)) return;
     print_line(p, extra, 1);
 }

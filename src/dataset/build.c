@@ -1,6 +1,6 @@
 /* build.c — the featurize driver; see build.h. Rounds are contiguous slices of the sorted
- * input list (featurize.files_per_round files per rank), balanced over the ranks by expected
- * work; the writer places every input's output at its position in the sorted order, so the
+ * input list (featurize.files_per_round files per rank), cut into one contiguous run per rank
+ * balanced by expected work (so each rank writes one block per dataset); the writer places every input's output at its position in the sorted order, so the
  * dataset's content is the same for any number of ranks. */
 #include "dataset/build.h"
 
@@ -22,7 +22,8 @@
 #include "features/split.h"
 #include "parallel/comm.h"
 
-/* Longest author chain id we make room for in /entries/name (mmCIF allows 4; be generous). */
+/* Longest author chain id we make room for in /entries/name (mmCIF allows 4; be generous).
+ * featurize.c records a longer one as a failure (PD_MAX_CHAIN_ID, the same 32). */
 #define CHAIN_ID_ROOM 32
 
 /* Rank 0: is `path` a complete, valid dataset? Prints why not when it exists. */

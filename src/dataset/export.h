@@ -12,6 +12,9 @@
  * 64 wide beyond 1024; lengths under 40 fall in (1,39). */
 void pd_length_bin(int length, int *lo, int *hi);
 
+/* One RGB image (height rows of width·3 bytes, 8 bit) as a PNG file. */
+pd_status pd_png_write_rgb(const char *path, const uint8_t *rgb, int width, int height);
+
 /* Write DIR/bin_<lo>_<hi>/<name>.png (L x L, RGB, 8 bit) for every entry. */
 pd_status pd_export_png(pd_dataset *ds, const char *dir, int64_t *written);
 /* Write one record per entry: ">name length=L source=PATH", then the sequence on one line

@@ -23,9 +23,9 @@ static pd_status make_folder(const char *path)
     return PD_OK;
 }
 
-/* One L x L RGB image. libpng reports errors by longjmp; nothing allocated by us is live
+/* One width x height RGB image (rows of width·3 bytes). libpng reports errors by longjmp; nothing allocated by us is live
  * across the jump except `f`, closed on both paths. */
-static pd_status write_png(const char *path, const uint8_t *rgb, int L)
+pd_status pd_png_write_rgb(const char *path, const uint8_t *rgb, int width, int height)
 {
     FILE *f = fopen(path, "wb");
     if (!f) return pd_fail(PD_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
@@ -42,14 +42,26 @@ static pd_status write_png(const char *path, const uint8_t *rgb, int L)
         return pd_fail(PD_ERR_IO, "libpng failed writing '%s' (disk full?)", path);
     }
     png_init_io(png, f);
-    png_set_IHDR(png, info, (png_uint_32)L, (png_uint_32)L, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    for (int i = 0; i < L; i++) png_write_row(png, (png_const_bytep)(rgb + (size_t)i * L * 3));
+    for (int i = 0; i < height; i++) png_write_row(png, (png_const_bytep)(rgb + (size_t)i * width * 3));
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     if (fclose(f) != 0) return pd_fail(PD_ERR_IO, "cannot finish '%s': %s", path, strerror(errno));
     return PD_OK;
+}
+
+/* Entry names come from structure files (chain ids) and from the dataset file: neither is
+ * trusted as a path. Slashes and control characters become '_', and a leading '.' (".",
+ * "..", hidden files) gets a '_' in front, so every image lands inside its bin folder. */
+static void safe_file_name(const char *name, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (name[0] == '.' || name[0] == '\0') out[o++] = '_';
+    for (const char *c = name; *c && o + 1 < cap; c++)
+        out[o++] = (*c == '/' || (unsigned char)*c < 0x20 || *c == 0x7f) ? '_' : *c;
+    out[o] = '\0';
 }
 
 pd_status pd_export_png(pd_dataset *ds, const char *dir, int64_t *written)
@@ -76,15 +88,18 @@ pd_status pd_export_png(pd_dataset *ds, const char *dir, int64_t *written)
         if (st != PD_OK) break;
         int lo, hi;
         pd_length_bin(info.length, &lo, &hi);
-        char *path = pd_malloc(plen + strlen(info.name));
-        if (!path) { st = PD_ERR_NOMEM; break; }
+        size_t name_cap = strlen(info.name) + 2;
+        char *path = pd_malloc(plen + name_cap), *file = pd_malloc(name_cap);
+        if (!path || !file) { free(path); free(file); st = PD_ERR_NOMEM; break; }
+        safe_file_name(info.name, file, name_cap);
         sprintf(path, "%s/bin_%d_%d", dir, lo, hi);
         st = make_folder(path);
         if (st == PD_OK) {
-            sprintf(path, "%s/bin_%d_%d/%s.png", dir, lo, hi, info.name);
-            st = write_png(path, img, info.length);
+            sprintf(path, "%s/bin_%d_%d/%s.png", dir, lo, hi, file);
+            st = pd_png_write_rgb(path, img, info.length, info.length);
         }
         free(path);
+        free(file);
         if (st == PD_OK) (*written)++;
     }
     free(img);

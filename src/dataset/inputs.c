@@ -175,37 +175,53 @@ pd_status pd_inputs_expand(int n_patterns, char *const *patterns, pd_input_list 
 
 /* ------------------------------------------------------------------ balancing */
 
-static const int64_t *sort_work;
-static int cmp_by_work_desc(const void *a, const void *b)
+static int64_t item_work(int64_t w)
 {
-    int x = *(const int *)a, y = *(const int *)b;
-    if (sort_work[x] != sort_work[y]) return sort_work[x] > sort_work[y] ? -1 : 1;
-    return (x > y) - (x < y);
+    return w > 0 ? w : 1; /* an empty file still costs an open and a failure record */
 }
 
-void pd_inputs_balance(const int64_t *work, int n, int nranks, int *owner)
+/* Greedy left-to-right cut with at most `limit` work per part: how many parts it takes. */
+static int parts_needed(const int64_t *work, int n, int64_t limit)
 {
-    int *order = malloc((size_t)(n > 0 ? n : 1) * sizeof *order);
-    int64_t *load = calloc((size_t)nranks, sizeof *load);
-    if (!order || !load) {
-        /* Out of memory for two small arrays: fall back to round robin, still deterministic. */
-        for (int i = 0; i < n; i++) owner[i] = i % nranks;
-        free(order);
-        free(load);
-        return;
+    int parts = 1;
+    int64_t load = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t w = item_work(work[i]);
+        if (load + w > limit && load > 0) {
+            parts++;
+            load = 0;
+        }
+        load += w;
     }
-    for (int i = 0; i < n; i++) order[i] = i;
-    sort_work = work;
-    qsort(order, (size_t)n, sizeof *order, cmp_by_work_desc);
-    for (int k = 0; k < n; k++) {
-        int best = 0;
-        for (int r = 1; r < nranks; r++)
-            if (load[r] < load[best]) best = r;
-        owner[order[k]] = best;
-        load[best] += work[order[k]] > 0 ? work[order[k]] : 1;
+    return parts;
+}
+
+void pd_inputs_partition(const int64_t *work, int n, int nranks, int *owner)
+{
+    int64_t lo = 1, hi = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t w = item_work(work[i]);
+        hi += w;
+        if (w > lo) lo = w;
     }
-    free(order);
-    free(load);
+    if (hi < lo) hi = lo;
+    /* Smallest bottleneck that `nranks` contiguous parts can achieve (feasibility is monotone). */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (parts_needed(work, n, mid) <= nranks) hi = mid;
+        else lo = mid + 1;
+    }
+    int rank = 0;
+    int64_t load = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t w = item_work(work[i]);
+        if (load + w > lo && load > 0 && rank + 1 < nranks) {
+            rank++;
+            load = 0;
+        }
+        load += w;
+        owner[i] = rank;
+    }
 }
 
 void pd_inputs_assign_rounds(const pd_input_list *l, int nranks, int per_round, int *owner)
@@ -215,11 +231,12 @@ void pd_inputs_assign_rounds(const pd_input_list *l, int nranks, int per_round, 
     for (int first = 0; first < l->n; first += g) {
         int n = l->n - first < g ? l->n - first : g;
         if (!work) {
-            for (int i = 0; i < n; i++) owner[first + i] = i % nranks;
+            /* Out of memory for one small array: equal counts, still contiguous and deterministic. */
+            for (int i = 0; i < n; i++) owner[first + i] = (int)((int64_t)i * nranks / n);
             continue;
         }
         for (int i = 0; i < n; i++) work[i] = l->items[first + i].work;
-        pd_inputs_balance(work, n, nranks, owner + first);
+        pd_inputs_partition(work, n, nranks, owner + first);
     }
     free(work);
 }

@@ -1,7 +1,7 @@
 /* inputs.h — what a featurize run reads: rank 0 expands data.inputs (files, folders walked
  * recursively, globs, list files) into one sorted list of structure files with their expected
- * work, cuts it into rounds, balances each round over the ranks (longest processing time
- * first), and broadcasts the list and the assignment. */
+ * work, cuts it into rounds, cuts each round into one contiguous run per rank balanced by
+ * expected work, and broadcasts the list and the assignment. */
 #ifndef PD_DATASET_INPUTS_H
 #define PD_DATASET_INPUTS_H
 
@@ -36,11 +36,14 @@ int pd_input_is_list_name(const char *name);
 pd_status pd_inputs_expand(int n_patterns, char *const *patterns, pd_input_list *out);
 void pd_inputs_free(pd_input_list *l);
 
-/* Longest processing time first: items [0, n) with `work` go to `nranks` ranks, `owner[i]`
- * receives the rank. Ties go to the lower index and the lower rank, so it is deterministic. */
-void pd_inputs_balance(const int64_t *work, int n, int nranks, int *owner);
+/* Contiguous balance: items [0, n) with `work` (0 counts as 1) are cut into at most `nranks`
+ * consecutive runs, run r going to rank r (owner[] is non-decreasing), with the smallest
+ * possible largest run; each run is filled greedily from the left up to that bound. A rank
+ * owning one run of the round writes one hyperslab per dataset (docs/dataset-format.md,
+ * figures: scattered ownership made HDF5 map irregular selections element by element). */
+void pd_inputs_partition(const int64_t *work, int n, int nranks, int *owner);
 /* Rounds of `per_round` files per rank: round r covers sorted items [r*G, (r+1)*G) with
- * G = per_round * nranks, balanced within the round. Fills owner[0..n). */
+ * G = per_round * nranks, partitioned within the round. Fills owner[0..n). */
 void pd_inputs_assign_rounds(const pd_input_list *l, int nranks, int per_round, int *owner);
 
 /* Collective: rank 0's list (and `owner`, n ints, when not NULL) reach every rank. */

@@ -10,6 +10,10 @@
 
 #include "dataset/h5util.h"
 #include "dataset/schema.h"
+#include "structure/residues.h"
+
+/* Largest voxel grid a dataset may claim (featurize writes 2..64): bounds every allocation. */
+#define PD_MAX_VOXEL_SIZE 64
 
 struct pd_dataset {
     char *path;
@@ -100,6 +104,9 @@ static pd_status open_checked(pd_dataset *ds, const char *path, type_kind kind, 
                 if (dims[i] != inner[i - 1])
                     st = pd_fail(PD_ERR_FORMAT, "%s: dataset %s has dimension %d = %llu, expected %llu", ds->path, path, i,
                                  (unsigned long long)dims[i], (unsigned long long)inner[i - 1]);
+            if (dims[0] > (hsize_t)INT64_MAX / 4)
+                st = pd_fail(PD_ERR_FORMAT, "%s: dataset %s claims %llu rows; the file is corrupt", ds->path, path,
+                             (unsigned long long)dims[0]);
             *rows = (int64_t)dims[0];
         }
     }
@@ -157,13 +164,20 @@ static pd_status load_attributes(pd_dataset *ds)
     }
     free(format);
     long long version = 0, complete = 0, vsize = 0;
-    if (pd_h5_attr_read_int(ds->file, "version", &version) != PD_OK || version != PD_DATASET_VERSION)
+    if (pd_h5_attr_read_int(ds->file, "version", &version) != PD_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", pd_last_error());
+        return pd_fail(PD_ERR_FORMAT, "%s: no usable format version (%s); this proteindiff reads version %d", ds->path, why,
+                       PD_DATASET_VERSION);
+    }
+    if (version != PD_DATASET_VERSION)
         return pd_fail(PD_ERR_FORMAT, "%s: dataset format version %lld, this proteindiff reads version %d", ds->path, version, PD_DATASET_VERSION);
     if (pd_h5_attr_read_int(ds->file, PD_DATASET_COMPLETE_ATTR, &complete) != PD_OK || complete != 1)
         return pd_fail(PD_ERR_FORMAT, "%s: incomplete dataset (no '%s = 1' attribute): the featurize run that wrote it did not "
                        "finish; run `proteindiff featurize` again", ds->path, PD_DATASET_COMPLETE_ATTR);
-    if (pd_h5_attr_read_int(ds->file, "voxel_size", &vsize) != PD_OK || vsize < 1 || vsize > 1024)
-        return pd_fail(PD_ERR_FORMAT, "%s: attribute voxel_size missing or out of range", ds->path);
+    if (pd_h5_attr_read_int(ds->file, "voxel_size", &vsize) != PD_OK || vsize < 1 || vsize > PD_MAX_VOXEL_SIZE)
+        return pd_fail(PD_ERR_FORMAT, "%s: attribute voxel_size missing or outside 1..%d (featurize writes 2..64)", ds->path,
+                       PD_MAX_VOXEL_SIZE);
     ds->voxel_size = (int)vsize;
     if (pd_h5_attr_read_double(ds->file, "voxel_cell", &ds->voxel_cell) != PD_OK ||
         pd_h5_attr_read_double(ds->file, "distogram_dmax", &ds->distogram_dmax) != PD_OK ||
@@ -278,7 +292,11 @@ static pd_status check_offsets(pd_dataset *ds)
                            "previous entry ends at %lld); the file is corrupt or was edited", ds->path, (long long)i, name,
                            (long long)ro, (long long)L, ro < res_end ? "overlaps the previous entry" : "runs past the end",
                            (long long)ds->n_residues, (long long)res_end);
-        int64_t bytes = 3 * L * L;
+        if (ds->distogram_bytes / 3 / L < L)
+            return pd_fail(PD_ERR_FORMAT, "%s: entry %lld ('%s') has length %lld but /distograms/data holds only %lld bytes "
+                           "(an L*L*3 image needs %.0f); the file is corrupt or was edited", ds->path, (long long)i, name,
+                           (long long)L, (long long)ds->distogram_bytes, 3.0 * (double)L * (double)L);
+        int64_t bytes = 3 * L * L; /* no overflow: at most distogram_bytes, checked above */
         if (doff < dis_end || doff > ds->distogram_bytes - bytes)
             return pd_fail(PD_ERR_FORMAT, "%s: entry %lld ('%s'): distogram_offset %lld + 3*L^2 = %lld bytes %s (%lld bytes "
                            "in /distograms/data, previous entry ends at %lld); the file is corrupt or was edited", ds->path,
@@ -368,9 +386,9 @@ static pd_status read_rows(pd_dataset *ds, const char *path, hid_t mem_type, int
     hsize_t dims[4] = {0}, start[4] = {0}, cnt[4];
     H5Sget_simple_extent_dims(fs, dims, NULL);
     pd_status st = PD_OK;
-    if (first < 0 || count < 0 || (hsize_t)(first + count) > dims[0]) {
-        st = pd_fail(PD_ERR, "%s: rows [%lld, %lld) of %s are out of range (%llu rows)", ds->path, (long long)first,
-                     (long long)(first + count), path, (unsigned long long)dims[0]);
+    if (first < 0 || count < 0 || (hsize_t)first > dims[0] || (hsize_t)count > dims[0] - (hsize_t)first) {
+        st = pd_fail(PD_ERR, "%s: %lld rows from row %lld of %s are out of range (%llu rows)", ds->path, (long long)count,
+                     (long long)first, path, (unsigned long long)dims[0]);
     } else if (count > 0) {
         start[0] = (hsize_t)first;
         cnt[0] = (hsize_t)count;
@@ -392,11 +410,23 @@ pd_status pd_dataset_read_distogram(pd_dataset *ds, int64_t i, uint8_t *out)
     return read_rows(ds, PD_DS_DISTOGRAM, H5T_NATIVE_UINT8, info.distogram_offset, 3 * (int64_t)info.length * info.length, out);
 }
 
+/* Amino-acid indices index tables everywhere downstream: one outside 0..20 is refused. */
+static pd_status check_amino_acids(const pd_dataset *ds, const pd_entry_info *info, const uint8_t *aa)
+{
+    for (int32_t r = 0; r < info->length; r++)
+        if (aa[r] > PD_AA_UNKNOWN)
+            return pd_fail(PD_ERR_FORMAT, "%s: entry '%s' residue row %lld has amino-acid index %d (0..%d expected); the "
+                           "file is corrupt or was edited", ds->path, info->name, (long long)(info->residue_offset + r),
+                           aa[r], PD_AA_UNKNOWN);
+    return PD_OK;
+}
+
 pd_status pd_dataset_read_sequence(pd_dataset *ds, int64_t i, uint8_t *aa, uint8_t *chain)
 {
     pd_entry_info info;
     PD_TRY(pd_dataset_entry_info(ds, i, &info));
     PD_TRY(read_rows(ds, PD_DS_AA, H5T_NATIVE_UINT8, info.residue_offset, info.length, aa));
+    PD_TRY(check_amino_acids(ds, &info, aa));
     return read_rows(ds, PD_DS_CHAIN, H5T_NATIVE_UINT8, info.residue_offset, info.length, chain);
 }
 
@@ -434,6 +464,7 @@ pd_status pd_dataset_read_entry(pd_dataset *ds, int64_t i, pd_entry *e)
     int64_t r0 = info.residue_offset;
     hid_t s1 = pd_h5_string_type(1);
     if (st == PD_OK) st = read_rows(ds, PD_DS_AA, H5T_NATIVE_UINT8, r0, info.length, e->aa);
+    if (st == PD_OK) st = check_amino_acids(ds, &info, e->aa);
     if (st == PD_OK) st = read_rows(ds, PD_DS_CHAIN, H5T_NATIVE_UINT8, r0, info.length, e->chain);
     if (st == PD_OK) st = read_rows(ds, PD_DS_RESNUM, H5T_NATIVE_INT32, r0, info.length, e->resnum);
     if (st == PD_OK) st = read_rows(ds, PD_DS_ICODE, s1, r0, info.length, e->icode);

@@ -1,8 +1,11 @@
 /* writer.c — collective parallel-HDF5 writer of the dataset file; see writer.h. Each round:
  * per-slot sizes are summed over ranks, prefix sums in slot order give every input's global
  * offsets, every dataset is extended to the new totals, and each rank writes its inputs' rows
- * as a union of hyperslabs with one collective H5Dwrite per dataset (ranks with nothing to
- * write take part with empty selections). */
+ * block by block: collective H5Dwrite call i writes every rank's i-th block of consecutive
+ * rows (a single hyperslab), ranks with fewer blocks take part with empty selections. With
+ * one contiguous run of slots per rank (pd_inputs_partition) that is one call per dataset.
+ * Never a union of hyperslabs: HDF5 1.10 maps such irregular selections onto chunks element
+ * by element, which made 2 ranks several times slower than 1 (docs/dataset-format.md). */
 #include "dataset/writer.h"
 
 #include <errno.h>
@@ -45,6 +48,7 @@ struct pd_writer {
     pd_dataset_totals totals;
     double wait_s, io_s;
     double extend_s[D_N], write_s[D_N]; /* per dataset, printed under --verbose */
+    int fail_rank;     /* test hook PD_DEBUG_FAIL_WRITE_RANK (writer.h), -1 when unset */
 };
 
 static int64_t total_of(const pd_dataset_totals *t, int kind)
@@ -137,6 +141,8 @@ pd_status pd_writer_create(pd_writer **out, const char *path, MPI_Comm comm, con
     MPI_Comm_rank(comm, &w->rank);
     MPI_Comm_size(comm, &w->nranks);
     w->params = *p;
+    const char *hook = getenv("PD_DEBUG_FAIL_WRITE_RANK");
+    w->fail_rank = hook && hook[0] ? atoi(hook) : -1;
     w->path = pd_strdup(path);
     w->partial = pd_malloc(strlen(path) + sizeof PD_DATASET_PARTIAL_SUFFIX);
     if (!w->path || !w->partial) { free_writer(w); return PD_ERR_NOMEM; }
@@ -183,6 +189,7 @@ typedef struct round_plan {
     block *blocks[K_COUNT];
     int n_blocks[K_COUNT];
     int64_t local_rows[K_COUNT];
+    int max_blocks[K_COUNT]; /* over all ranks: the number of collective write calls */
     pd_dataset_totals new_totals;
 } round_plan;
 
@@ -266,6 +273,10 @@ static pd_status plan_round(pd_writer *w, int n_slots, const pd_file_output *con
             for (int k = 0; k < K_COUNT; k++) add_block(plan, k, b[k], c[k]);
         }
     }
+    st = pd_agree(w->comm, st);
+    if (st == PD_OK &&
+        MPI_Allreduce(plan->n_blocks, plan->max_blocks, K_COUNT, MPI_INT, MPI_MAX, w->comm) != MPI_SUCCESS)
+        st = pd_fail(PD_ERR_MPI, "dataset writer: MPI_Allreduce of the block counts failed");
     free(counts);
     free(sums);
     if (st != PD_OK) { free(starts); return st; }
@@ -350,7 +361,8 @@ static pd_status pack_round(pd_writer *w, const pd_file_output *const *outs, int
     return PD_OK;
 }
 
-/* Collective: grow one dataset to the new total and write this rank's blocks. */
+/* Collective: grow one dataset to the new total and write this rank's blocks, one collective
+ * H5Dwrite per block index (each a single hyperslab of consecutive rows). */
 static pd_status write_dataset(pd_writer *w, int id, const round_plan *plan, const void *buf)
 {
     ds_slot *d = &w->ds[id];
@@ -359,38 +371,46 @@ static pd_status write_dataset(pd_writer *w, int id, const round_plan *plan, con
     dims[0] = (hsize_t)total_of(&plan->new_totals, d->kind);
     for (int i = 0; i < d->n_inner; i++) dims[i + 1] = count[i + 1] = d->inner[i];
     double t0 = pd_now();
-    if (H5Dset_extent(d->id, dims) < 0) return pd_h5_fail(PD_ERR_IO, "cannot extend dataset %d to %llu rows", id, (unsigned long long)dims[0]);
+    /* A rank whose extend failed still makes every collective write call below (with nothing
+     * selected) before it reports, so no other rank is left waiting inside H5Dwrite. */
+    pd_status st = PD_OK;
+    char name[256] = "?";
+    H5Iget_name(d->id, name, sizeof name);
+    if (H5Dset_extent(d->id, dims) < 0)
+        st = pd_h5_fail(PD_ERR_IO, "cannot extend %s in %s to %llu rows", name, w->partial, (unsigned long long)dims[0]);
+    else if (w->fail_rank == w->rank && id == D_VOXELS)
+        st = pd_fail(PD_ERR_IO, "cannot extend %s in %s to %llu rows: failure injected by the test hook "
+                     "PD_DEBUG_FAIL_WRITE_RANK=%d", name, w->partial, (unsigned long long)dims[0], w->fail_rank);
     double t1 = pd_now();
     w->extend_s[id] += t1 - t0;
     hid_t fspace = H5Dget_space(d->id);
-    int nb = plan->n_blocks[d->kind];
-    hid_t mspace;
-    if (nb == 0) {
-        H5Sselect_none(fspace);
-        hsize_t one[4] = {1, 1, 1, 1};
-        mspace = H5Screate_simple(rank_n, one, NULL);
-        H5Sselect_none(mspace);
-    } else {
-        for (int b = 0; b < nb; b++) {
+    int nb = st == PD_OK ? plan->n_blocks[d->kind] : 0;
+    size_t mem_row = 0; /* first row of the current block in `buf` */
+    herr_t r = 0;
+    for (int b = 0; b < plan->max_blocks[d->kind]; b++) {
+        hid_t mspace;
+        const char *from = buf;
+        if (b >= nb) {
+            H5Sselect_none(fspace);
+            hsize_t one[4] = {1, 1, 1, 1};
+            mspace = H5Screate_simple(rank_n, one, NULL);
+            H5Sselect_none(mspace);
+        } else {
             start[0] = (hsize_t)plan->blocks[d->kind][b].start;
             count[0] = (hsize_t)plan->blocks[d->kind][b].count;
-            H5Sselect_hyperslab(fspace, b == 0 ? H5S_SELECT_SET : H5S_SELECT_OR, start, NULL, count, NULL);
+            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+            mspace = H5Screate_simple(rank_n, count, NULL);
+            from += mem_row * d->row_bytes;
+            mem_row += (size_t)count[0];
         }
-        hsize_t mdims[4];
-        mdims[0] = (hsize_t)plan->local_rows[d->kind];
-        for (int i = 0; i < d->n_inner; i++) mdims[i + 1] = d->inner[i];
-        mspace = H5Screate_simple(rank_n, mdims, NULL);
+        /* Every rank makes every call, even after a local failure, so none is left waiting. */
+        if (H5Dwrite(d->id, d->type, mspace, fspace, w->dxpl, from) < 0 && r == 0) r = -1;
+        H5Sclose(mspace);
     }
-    herr_t r = H5Dwrite(d->id, d->type, mspace, fspace, w->dxpl, buf);
     w->write_s[id] += pd_now() - t1;
-    H5Sclose(mspace);
     H5Sclose(fspace);
-    if (r < 0) {
-        char name[256] = "?";
-        H5Iget_name(d->id, name, sizeof name);
-        return pd_h5_fail(PD_ERR_IO, "collective write of %s in %s failed", name, w->partial);
-    }
-    return PD_OK;
+    if (st == PD_OK && r < 0) st = pd_h5_fail(PD_ERR_IO, "collective write of %s in %s failed", name, w->partial);
+    return st;
 }
 
 pd_status pd_writer_write_round(pd_writer *w, int n_slots, const pd_file_output *outs, int n_outs)

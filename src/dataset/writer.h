@@ -46,6 +46,10 @@ typedef struct pd_writer pd_writer;
 pd_status pd_writer_create(pd_writer **w, const char *path, MPI_Comm comm, const pd_dataset_params *p);
 /* Collective: every rank passes its outputs for this round (any order, possibly none); the
  * round has `n_slots` inputs in total and every slot is owned by at most one rank. */
+/* Test hook: with the environment variable PD_DEBUG_FAIL_WRITE_RANK=N, rank N reports a failed
+ * extend of /voxels/divergence in every round (after taking part in every collective call, as
+ * with a real I/O error), so tests can prove that one rank's write failure ends every rank with
+ * its message instead of a hang (tests/hardening/no_hang.sh). Unset in normal runs. */
 pd_status pd_writer_write_round(pd_writer *w, int n_slots, const pd_file_output *outs, int n_outs);
 /* What has been written so far (identical on every rank). */
 pd_dataset_totals pd_writer_totals(const pd_writer *w);

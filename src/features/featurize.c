@@ -51,9 +51,15 @@ void pd_featurize_stem(const char *path, char *stem, int len)
     stem[n] = '\0';
 }
 
+/* An atom is present when all three coordinates are finite (the reader marks missing atoms
+ * NaN and drops non-finite ones; this keeps entries from any other source safe too). */
+/* Longest author chain id an entry name carries (mmCIF allows 4; files from elsewhere may
+ * hold anything). build.c sizes /entries/name with the same bound (CHAIN_ID_ROOM). */
+#define PD_MAX_CHAIN_ID 32
+
 static int present(const float *xyz)
 {
-    return !isnan(xyz[0]);
+    return isfinite(xyz[0]) && isfinite(xyz[1]) && isfinite(xyz[2]);
 }
 
 /* Mask bits of one residue (SPEC.md section 6). X has no known side chain, so never bit 2. */
@@ -232,6 +238,12 @@ pd_status pd_featurize_file(const char *path, const pd_featurize_opts *opts, pd_
         if (opts->unit == PD_UNIT_CHAIN) {
             for (int c = 0; c < s.n_chains && st == PD_OK; c++) {
                 pd_chain *one = &s.chains[c];
+                if (strlen(one->id) > PD_MAX_CHAIN_ID) {
+                    /* The dataset's name field has room for this much (src/dataset/build.c). */
+                    st = pd_failure_list_add(failures, path, "chain '%.*s...': author chain id longer than %d characters",
+                                             PD_MAX_CHAIN_ID, one->id, PD_MAX_CHAIN_ID);
+                    continue;
+                }
                 snprintf(name, sizeof name, "%s_%s", stem, one->id);
                 snprintf(label, sizeof label, "chain %s", one->id);
                 st = featurize_unit(path, name, label, &one, 1, opts, entries, failures, stats);

@@ -78,7 +78,7 @@ typedef struct pd_bb_vae {
 /* Declare every parameter (one unit per encoder layer and per decoder layer, plus the embed
  * and head units), finalize with `pad_multiple` (the shard-group size, or 1), and initialise
  * from `seed` (PyTorch default schemes: Linear U(+-1/sqrt(fan_in)), LayerNorm 1/0,
- * Embedding and start node N(0, 1)). */
+ * Embedding N(0, 1), start node zeros: see bb_vae.c). */
 pd_status pd_bb_vae_create(pd_bb_vae *m, const pd_bb_vae_config *cfg, int64_t pad_multiple, uint64_t seed);
 void pd_bb_vae_free(pd_bb_vae *m);
 
@@ -88,7 +88,8 @@ typedef struct pd_bb_vae_batch {
     const uint8_t *aa;         /* [N] 0..19, 20 = X (X and invalid residues are not sequence targets) */
     /* Noise of the reparameterisation: either given (eps [N, latent], tests) or drawn from the
      * counter RNG keyed by (seed, step, row id, PD_RNG_NOISE) with row ids = the residues'
-     * global dataset rows (NULL: node index), so any rank count draws the same noise. */
+     * global dataset rows (NULL: node index), so any rank count draws the same noise. Without
+     * eps, a graph in eval mode (pd_graph_set_training(g, 0)) decodes z = mu. */
     pd_tensor *eps;
     uint64_t seed, step;
     const uint64_t *row_ids;
@@ -106,6 +107,7 @@ typedef struct pd_bb_vae_normaliser {
 typedef struct pd_bb_vae_stats {
     double dist_ce, orient_ce;         /* summed over valid pairs */
     int64_t pairs, dist_correct, orient_correct;
+    int64_t near_pairs, near_correct;  /* pairs whose distance class is below the last (CB-CB < ~21.8 A) */
     double seq_ce;                     /* summed over sequence targets */
     int64_t seq_residues, seq_correct;
     double kl;                         /* summed over valid residues */

@@ -246,7 +246,7 @@ pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor 
     pd_gemm(0, 1, N, H, D, 1, k->data, D, w1 + D, 2 * D, 0, kd, H);
     pd_gemm(0, 1, N, H, D, 1, q->data, D, w1 + D, 2 * D, 0, qd, H);
     double dist_ce = 0, orient_ce = 0;
-    int64_t pairs = 0, dist_ok = 0, orient_ok = 0;
+    int64_t pairs = 0, dist_ok = 0, orient_ok = 0, near = 0, near_ok = 0;
     for (int e = 0; e < graph->n_entries; e++) {
         int64_t off = graph->node_offset[e], L = graph->node_offset[e + 1] - off;
         const int8_t *dist = graph->dist_label + graph->pair_offset[e];
@@ -269,6 +269,10 @@ pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor 
                 pairs++;
                 dist_ok += ok_d;
                 orient_ok += ok_o;
+                if (dist[p] < PD_BB_DIST_CLASSES - 1) {
+                    near++;
+                    near_ok += ok_d;
+                }
             }
             if (want_grad) block_backward(&s, rows, nb, off, L, D, H, q->data, k->data, w1, w2, &gr, gqd, gkd);
         }
@@ -287,6 +291,8 @@ pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor 
         stats->pairs = pairs;
         stats->dist_correct = dist_ok;
         stats->orient_correct = orient_ok;
+        stats->near_pairs = near;
+        stats->near_correct = near_ok;
     }
     pd_tensor *y = pd_tensor_new1(g, 1);
     if (!y) return NULL;

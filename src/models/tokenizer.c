@@ -55,7 +55,24 @@ struct pd_tokenizer {
     pd_vq_codebook book[PD_TOKENIZER_MAX_LEVELS];
     pd_real *state;          /* one allocation for codebooks and BatchNorm statistics */
     int64_t codebook_updates;
+    pd_tokenizer_batch_sum batch_sum; /* fn = NULL: BatchNorm statistics are local */
 };
+
+void pd_tokenizer_set_batch_sum(pd_tokenizer *m, const pd_tokenizer_batch_sum *sum)
+{
+    if (sum) m->batch_sum = *sum;
+    else memset(&m->batch_sum, 0, sizeof m->batch_sum);
+}
+
+/* BatchNorm of an encoder/decoder stage: over ranks when the engine gave a summing function. */
+static pd_tensor *stage_batchnorm(pd_graph *g, pd_tokenizer *m, pd_tensor *x, pd_tensor *w, pd_tensor *b,
+                                  pd_batchnorm_stats *stats)
+{
+    const pd_tokenizer_config *c = &m->cfg;
+    if (m->batch_sum.fn && pd_graph_training(g))
+        return pd_tokenizer_sync_batchnorm(g, x, w, b, stats, c->bn_momentum, c->bn_eps, &m->batch_sum);
+    return pd_batchnorm(g, x, w, b, stats, c->bn_momentum, c->bn_eps);
+}
 
 const float pd_tokenizer_mean[3] = {0.4081f, 0.5336f, 0.4414f};
 const float pd_tokenizer_std[3] = {0.2538f, 0.2752f, 0.2157f};
@@ -120,6 +137,8 @@ pd_status pd_tokenizer_config_from(const pd_config *cfg, pd_tokenizer_config *ou
     out->blocks = (int)pd_cfg_int(cfg, "model.tokenizer.blocks");
     out->beta = pd_cfg_float(cfg, "model.tokenizer.beta");
     out->ema_decay = pd_cfg_float(cfg, "model.tokenizer.ema_decay");
+    out->dead_threshold = pd_cfg_float(cfg, "model.tokenizer.dead_threshold");
+    out->data_init = pd_cfg_bool(cfg, "model.tokenizer.data_init");
     pd_status s = pd_tokenizer_config_check(out);
     if (s != PD_OK) pd_error_context("run file %s", cfg->file ? cfg->file : "<none>");
     return s;
@@ -404,7 +423,7 @@ static pd_tensor *decoder_forward(pd_graph *g, pd_tokenizer *m, int l, pd_tensor
     x = pd_linear(g, x, d->in_w, d->in_b);
     x = blocks_forward(g, c, d->blocks, x, masks[l + 1].valid);
     x = pd_conv_transpose_k2(g, to_grid(g, x, h), d->up_w, NULL);
-    x = pd_batchnorm(g, x, d->bn_w, d->bn_b, &d->bn, c->bn_momentum, c->bn_eps);
+    x = stage_batchnorm(g, m, x, d->bn_w, d->bn_b, &d->bn);
     x = to_tokens(g, pd_gelu(g, x));
     return pd_mul(g, x, masks[l].t);
 }
@@ -474,7 +493,7 @@ static int forward(pd_graph *g, pd_tokenizer *m, pd_tensor *images, const int32_
         enc_stage *e = &m->enc[l];
         pd_unit_begin(g, e->unit);
         pd_tensor *h = pd_conv_k2(g, x, e->conv_w, NULL, 2);
-        h = pd_batchnorm(g, h, e->bn_w, e->bn_b, &e->bn, c->bn_momentum, c->bn_eps);
+        h = stage_batchnorm(g, m, h, e->bn_w, e->bn_b, &e->bn);
         h = to_tokens(g, pd_gelu(g, h));
         h = blocks_forward(g, c, e->blocks, h, o->masks[l + 1].valid);
         enc[l] = pd_mul(g, h, o->masks[l + 1].t);

@@ -73,6 +73,17 @@ typedef struct pd_tokenizer_vq_batch {
 
 typedef struct pd_tokenizer pd_tokenizer;
 
+/* Synchronised BatchNorm (tokenizer_batchnorm.c): training-mode batch statistics summed over
+ * ranks by fn (n doubles in place, the same calls in the same order on every rank), each rank's
+ * own values multiplied by weight first (0 for a batch that must count nothing, 1 otherwise). With
+ * fn = NULL the statistics are this rank's own (the single-process behaviour). */
+typedef pd_status (*pd_tokenizer_sum_fn)(void *user, double *buf, int64_t n);
+typedef struct pd_tokenizer_batch_sum {
+    pd_tokenizer_sum_fn fn;
+    void *user;
+    double weight;
+} pd_tokenizer_batch_sum;
+
 /* ---- configuration (tokenizer.c) ---------------------------------------------------------------- */
 void pd_tokenizer_config_default(pd_tokenizer_config *c);
 /* model.tokenizer.* from a validated run file, then pd_tokenizer_config_check. */
@@ -92,6 +103,13 @@ pd_vq_codebook *pd_tokenizer_codebook(pd_tokenizer *m, int level);
 /* BatchNorm running statistics: there are 2·levels of them; *name gets "enc.<l>.bn" / "dec.<l>.bn". */
 int pd_tokenizer_n_batchnorms(const pd_tokenizer *m);
 pd_batchnorm_stats *pd_tokenizer_batchnorm(pd_tokenizer *m, int i, const char **name);
+/* Training-mode BatchNorm statistics over ranks from now on (see pd_tokenizer_batch_sum); NULL or
+ * fn = NULL: local statistics (then the nn op pd_batchnorm runs). */
+void pd_tokenizer_set_batch_sum(pd_tokenizer *m, const pd_tokenizer_batch_sum *sum);
+/* The synchronised BatchNorm op itself ([N, C, ...] channels first, affine, training mode only). */
+pd_tensor *pd_tokenizer_sync_batchnorm(pd_graph *g, pd_tensor *x, pd_tensor *weight, pd_tensor *bias,
+                                       pd_batchnorm_stats *stats, double momentum, double eps,
+                                       const pd_tokenizer_batch_sum *sum);
 /* Codebook updates applied so far (0 = the codebooks are still their initialisation). */
 int64_t pd_tokenizer_codebook_updates(const pd_tokenizer *m);
 void pd_tokenizer_set_codebook_updates(pd_tokenizer *m, int64_t updates);

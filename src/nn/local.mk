@@ -4,7 +4,8 @@
 # for the finite-difference checks. Other src/nn fragments (conv.mk) add their files with
 # `PD_NN_SOURCES += ...` (not to the library's source list directly).
 PD_NN_SOURCES = \
-	src/nn/real.h src/nn/pointwise.h src/nn/blas.c \
+	src/nn/real.h src/nn/pointwise.h src/nn/pointwise_ops.h src/nn/pointwise_norm.h \
+	src/nn/pointwise_optim.h src/nn/pointwise_index.h src/nn/blas.c \
 	src/nn/arena.c src/nn/arena.h \
 	src/nn/tensor.c src/nn/tensor.h \
 	src/nn/tape.c src/nn/tape.h \

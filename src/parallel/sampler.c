@@ -39,6 +39,9 @@ void pd_sampler_free(pd_sampler *s)
 {
     free(s->lengths);
     free(s->perm);
+    free(s->groups);
+    free(s->batch_start);
+    free(s->batch_entries);
     memset(s, 0, sizeof *s);
     s->perm_epoch = -1;
 }
@@ -81,8 +84,11 @@ static void batch_reset(pd_batch *b)
     b->last_in_epoch = 0;
 }
 
+static pd_status next_group_batch(pd_sampler *s, pd_batch *global); /* batches of one group: below */
+
 pd_status pd_sampler_next(pd_sampler *s, pd_batch *global)
 {
+    if (s->groups) return next_group_batch(s, global);
     pd_sampler_state *st = &s->state;
     if (st->position >= s->n) {
         st->epoch++;
@@ -105,6 +111,103 @@ pd_status pd_sampler_next(pd_sampler *s, pd_batch *global)
         }
     }
     global->last_in_epoch = st->position >= s->n;
+    st->step++;
+    return PD_OK;
+}
+
+pd_status pd_sampler_set_groups(pd_sampler *s, const int32_t *groups)
+{
+    s->groups = pd_malloc((size_t)s->n * sizeof *s->groups);
+    s->batch_start = pd_malloc((size_t)(s->n + 1) * sizeof *s->batch_start);
+    s->batch_entries = pd_malloc((size_t)s->n * sizeof *s->batch_entries);
+    if (!s->groups || !s->batch_start || !s->batch_entries) return PD_ERR_NOMEM;
+    memcpy(s->groups, groups, (size_t)s->n * sizeof *s->groups);
+    /* A checkpoint over another grouping of the same lengths is another split. */
+    s->state.lengths_hash ^= pd_fnv1a64(groups, (uint64_t)s->n * sizeof *groups);
+    s->perm_epoch = -1;
+    return PD_OK;
+}
+
+/* The epoch's batches under groups (see pd_sampler_set_groups), from s->perm. */
+static pd_status form_group_batches(pd_sampler *s)
+{
+    const int64_t n = s->n, budget = s->state.batch_residues;
+    int64_t *batch_of = pd_malloc((size_t)n * sizeof *batch_of), *residues = pd_calloc((size_t)n, sizeof *residues);
+    int64_t *close_rank = pd_malloc((size_t)n * sizeof *close_rank), *open_batch = pd_malloc((size_t)n * sizeof *open_batch);
+    int32_t *open_group = pd_malloc((size_t)n * sizeof *open_group);
+    int64_t *order = pd_malloc((size_t)(n + 1) * sizeof *order);
+    pd_status st = batch_of && residues && close_rank && open_batch && open_group && order ? PD_OK : PD_ERR_NOMEM;
+    int64_t n_batches = 0, n_open = 0, n_closed = 0;
+    for (int64_t p = 0; st == PD_OK && p < n; p++) {
+        const int64_t e = s->perm[p], len = s->lengths[e];
+        int64_t o = 0;
+        while (o < n_open && open_group[o] != s->groups[e]) o++;
+        if (o == n_open) {
+            open_group[n_open] = s->groups[e];
+            open_batch[n_open++] = n_batches++;
+        } else if (residues[open_batch[o]] + len > budget) {
+            close_rank[open_batch[o]] = n_closed++;
+            open_batch[o] = n_batches++;
+        }
+        batch_of[p] = open_batch[o];
+        residues[open_batch[o]] += len;
+        if (len > budget) { /* alone (oversize): close it now; the group's next entry opens another */
+            close_rank[open_batch[o]] = n_closed++;
+            open_batch[o] = open_batch[--n_open];
+            open_group[o] = open_group[n_open];
+        }
+    }
+    /* The groups' last batches, in order of their first entry (= batch id order). */
+    if (st == PD_OK) {
+        for (int64_t i = 0; i < n_open; i++) order[i] = open_batch[i];
+        for (int64_t i = 1; i < n_open; i++)
+            for (int64_t j = i; j > 0 && order[j - 1] > order[j]; j--) {
+                int64_t t = order[j];
+                order[j] = order[j - 1];
+                order[j - 1] = t;
+            }
+        for (int64_t i = 0; i < n_open; i++) close_rank[order[i]] = n_closed++;
+        /* Sizes by close rank, then offsets, then the entries in permutation order. */
+        memset(s->batch_start, 0, (size_t)(n + 1) * sizeof *s->batch_start);
+        for (int64_t p = 0; p < n; p++) s->batch_start[close_rank[batch_of[p]] + 1]++;
+        for (int64_t b = 0; b < n_batches; b++) s->batch_start[b + 1] += s->batch_start[b];
+        for (int64_t b = 0; b <= n_batches; b++) order[b] = s->batch_start[b];
+        for (int64_t p = 0; p < n; p++) s->batch_entries[order[close_rank[batch_of[p]]]++] = s->perm[p];
+        s->n_batches = n_batches;
+        s->batches_budget = budget;
+    }
+    free(batch_of);
+    free(residues);
+    free(close_rank);
+    free(open_batch);
+    free(open_group);
+    free(order);
+    return st;
+}
+
+static pd_status next_group_batch(pd_sampler *s, pd_batch *global)
+{
+    pd_sampler_state *st = &s->state;
+    if (s->perm_epoch != st->epoch || s->batches_budget != st->batch_residues) {
+        make_permutation(s, st->epoch);
+        PD_TRY(form_group_batches(s));
+    }
+    if (st->position >= s->n_batches) {
+        st->epoch++;
+        st->position = 0;
+        make_permutation(s, st->epoch);
+        PD_TRY(form_group_batches(s));
+    }
+    batch_reset(global);
+    global->step = st->step;
+    global->epoch = st->epoch;
+    for (int64_t i = s->batch_start[st->position]; i < s->batch_start[st->position + 1]; i++) {
+        PD_TRY(batch_push(global, s->batch_entries[i]));
+        global->residues += s->lengths[s->batch_entries[i]];
+    }
+    global->oversize = global->n == 1 && global->residues > st->batch_residues;
+    st->position++;
+    global->last_in_epoch = st->position >= s->n_batches;
     st->step++;
     return PD_OK;
 }

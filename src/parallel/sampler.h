@@ -29,6 +29,13 @@ typedef struct pd_sampler {
     int64_t *perm;          /* this epoch's order, cached */
     int64_t perm_epoch;     /* which epoch perm holds (-1: none) */
     pd_sampler_state state;
+    /* Optional groups (pd_sampler_set_groups): a batch never mixes groups. Then the epoch's
+     * batches are formed up front and state.position counts batches, not entries. */
+    int32_t *groups;        /* [n] or NULL */
+    int64_t *batch_start;   /* [n_batches + 1] offsets into batch_entries */
+    int64_t *batch_entries; /* [n] the epoch's entries, batch after batch */
+    int64_t n_batches;
+    int64_t batches_budget; /* budget the batch list was formed with */
 } pd_sampler;
 
 /* A list of entries: indices into the sampler's lengths (the split's own order). */
@@ -55,6 +62,12 @@ pd_sampler_state pd_sampler_get_state(const pd_sampler *s);
 /* Continue from a saved state. Fails (PD_ERR_CONFIG) when the seed or the split's lengths
  * differ; a different budget is accepted and applies from the next batch. */
 pd_status pd_sampler_set_state(pd_sampler *s, const pd_sampler_state *st);
+/* Batches never mix groups (e.g. the tokenizer's image-length bins): each epoch walks the
+ * permutation and appends each entry to its group's open batch, closing that batch (in the
+ * order batches close) when the entry would overflow the budget; the groups' last batches close
+ * at the end in order of their first entry. Deterministic in (seed, epoch, budget, lengths,
+ * groups), so rank-count independent; call right after init (groups copied). */
+pd_status pd_sampler_set_groups(pd_sampler *s, const int32_t *groups);
 /* Change the residue budget (e.g. a resumed run with a new train.batch_residues). */
 pd_status pd_sampler_set_budget(pd_sampler *s, int64_t batch_residues);
 

@@ -2,6 +2,7 @@
 // hands back plain C arrays (structure.h). Every C++ exception is caught here and turned into
 // a pd_status with a message naming the file and, where gemmi knows it, the line.
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -57,8 +58,18 @@ pd_status read_whole_file(const char *path, std::vector<char> &buf)
             gzclose(f);
             return pd_fail(PD_ERR_IO, "cannot decompress %s: %s", path, msg.c_str());
         }
-        if (got == 0)
+        if (got == 0) {
+            // A gzip stream cut short ends like a file (got 0) with Z_BUF_ERROR set: refuse
+            // it rather than read the part that survived as if it were the whole structure.
+            int code = Z_OK;
+            std::string msg = gzerror(f, &code);
+            if (code != Z_OK && code != Z_STREAM_END) {
+                gzclose(f);
+                return pd_fail(PD_ERR_IO, "cannot decompress %s: %s (truncated or corrupt gzip file)", path,
+                               code == Z_BUF_ERROR ? "unexpected end of the gzip stream" : msg.c_str());
+            }
             break;
+        }
         used += (size_t)got;
     }
     gzclose(f);
@@ -104,8 +115,19 @@ bool has_backbone_atoms(const gemmi::Residue &res)
     return n && ca && c;
 }
 
+// Coordinates beyond this (Angstrom) or not finite ("nan", "inf", 1e300 in an mmCIF file) are
+// not a position: such an atom counts as missing, so it can never make a residue valid or put
+// a non-finite number into the features (and the cast to float stays defined).
+const double max_coordinate = 1e6;
+
+bool usable_position(const gemmi::Position &p)
+{
+    return std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z) && std::fabs(p.x) <= max_coordinate &&
+           std::fabs(p.y) <= max_coordinate && std::fabs(p.z) <= max_coordinate;
+}
+
 // Fill one residue's atom14 slots, keeping per slot the highest-occupancy conformer (the
-// first one in the file on a tie).
+// first one in the file on a tie). Atoms without a usable position are skipped.
 void fill_atoms(const gemmi::Residue &res, ResidueOut &out)
 {
     float best_occ[PD_SLOTS];
@@ -121,7 +143,7 @@ void fill_atoms(const gemmi::Residue &res, ResidueOut &out)
         if (out.aa == pd_aa_from_letter('M') && a.name == "SE")
             name = "SD";   // selenomethionine: SE plays SD
         int slot = pd_atom14_slot(out.aa, name);
-        if (slot < 0)
+        if (slot < 0 || !usable_position(a.pos))
             continue;
         if (a.has_altloc())
             out.flags |= PD_RES_ALTLOC;
@@ -258,6 +280,94 @@ void export_chains(const std::vector<ChainOut> &chains, pd_structure *out)
     }
 }
 
+// gemmi 0.5 keeps SSBOND, LINK and CISPEP records of a PDB file as strings and later reads
+// fixed columns (up to column 78) from them without checking the length: a record of 74 to 77
+// characters is read past its end (a heap overflow found by fuzz-structure, input kept in
+// tests/fuzz/regressions/structure/). Such records are padded with blanks to 80 columns first,
+// which reads exactly as the short record would have (blank columns are empty fields); a NUL
+// byte inside one (gemmi would cut the record there) becomes a blank too.
+bool connection_record(const char *line, size_t len)
+{
+    if (len < 4)
+        return false;
+    char head[5] = {0};
+    for (int i = 0; i < 4; i++)
+        head[i] = (char)std::toupper((unsigned char)line[i]);
+    return !std::strcmp(head, "SSBO") || !std::strcmp(head, "LINK") || !std::strcmp(head, "CISP");
+}
+
+const size_t connection_record_width = 80;
+
+bool short_or_cut(const char *line, size_t len)
+{
+    return len < connection_record_width || std::memchr(line, '\0', len) != nullptr;
+}
+
+void pad_connection_records(std::vector<char> &buf)
+{
+    const size_t width = connection_record_width;
+    bool needed = false;
+    for (size_t at = 0; at < buf.size() && !needed;) {
+        size_t end = at;
+        while (end < buf.size() && buf[end] != '\n' && buf[end] != '\r')
+            end++;
+        needed = connection_record(&buf[at], end - at) && short_or_cut(&buf[at], end - at);
+        at = end + 1;
+    }
+    if (!needed)
+        return;
+    std::vector<char> out;
+    out.reserve(buf.size() + 4096);
+    for (size_t at = 0; at < buf.size();) {
+        size_t end = at;
+        while (end < buf.size() && buf[end] != '\n' && buf[end] != '\r')
+            end++;
+        size_t first = out.size();
+        out.insert(out.end(), buf.begin() + (long)at, buf.begin() + (long)end);
+        if (connection_record(&buf[at], end - at)) {
+            std::replace(out.begin() + (long)first, out.end(), '\0', ' ');
+            if (end - at < width)
+                out.insert(out.end(), width - (end - at), ' ');
+        }
+        if (end < buf.size())
+            out.push_back(buf[end]);
+        at = end + 1;
+    }
+    buf.swap(out);
+}
+
+// gemmi parses mmCIF integers (atom ids, residue numbers, model numbers, "12A" sequence ids)
+// with 32-bit arithmetic that overflows, undefined behaviour in gemmi 0.5, on values of ten or
+// more digits. No real file has such a value (none of the mmCIF files of the demo set does), so
+// one is refused as a parse error before gemmi reads the document into a structure.
+bool overflowing_integer(const std::string &v)
+{
+    size_t i = (v[0] == '-' || v[0] == '+') ? 1 : 0, digits = 0;
+    while (i + digits < v.size() && v[i + digits] >= '0' && v[i + digits] <= '9')
+        digits++;
+    size_t rest = v.size() - i - digits;
+    return digits >= 10 && (rest == 0 || (rest == 1 && std::isalpha((unsigned char)v.back()) && v.back() != 'e' &&
+                                          v.back() != 'E'));
+}
+
+pd_status check_cif_integers(const gemmi::cif::Document &doc)
+{
+    for (const gemmi::cif::Block &block : doc.blocks)
+        for (const gemmi::cif::Item &item : block.items) {
+            if (item.type == gemmi::cif::ItemType::Pair && !item.pair[1].empty() && overflowing_integer(item.pair[1]))
+                return pd_fail(PD_ERR_PARSE, "parse error at line %d: %s = %.40s is an integer beyond 32 bits",
+                               item.line_number, item.pair[0].c_str(), item.pair[1].c_str());
+            if (item.type != gemmi::cif::ItemType::Loop || item.loop.tags.empty())
+                continue;
+            const gemmi::cif::Loop &loop = item.loop;
+            for (size_t k = 0; k < loop.values.size(); k++)
+                if (!loop.values[k].empty() && overflowing_integer(loop.values[k]))
+                    return pd_fail(PD_ERR_PARSE, "parse error in the loop at line %d: %s = %.40s is an integer beyond 32 bits",
+                                   item.line_number, loop.tags[k % loop.tags.size()].c_str(), loop.values[k].c_str());
+        }
+    return PD_OK;
+}
+
 pd_status read_structure(const char *path, pd_structure *out)
 {
     std::vector<char> buf;
@@ -274,16 +384,21 @@ pd_status read_structure(const char *path, pd_structure *out)
     switch (format) {
     case gemmi::CoorFormat::Pdb:
         std::strcpy(out->format, "pdb");
+        pad_connection_records(buf);
         s = gemmi::read_pdb_from_memory(buf.data(), buf.size(), path);
         break;
     case gemmi::CoorFormat::Mmcif:
-        std::strcpy(out->format, "mmcif");
-        s = gemmi::make_structure(gemmi::cif::read_memory(buf.data(), buf.size(), path));
+    case gemmi::CoorFormat::Mmjson: {
+        bool json = format == gemmi::CoorFormat::Mmjson;
+        std::strcpy(out->format, json ? "mmjson" : "mmcif");
+        gemmi::cif::Document doc = json ? gemmi::cif::read_mmjson_insitu(buf.data(), buf.size(), path)
+                                        : gemmi::cif::read_memory(buf.data(), buf.size(), path);
+        pd_status st = check_cif_integers(doc);
+        if (st != PD_OK)
+            return st;
+        s = gemmi::make_structure(std::move(doc));
         break;
-    case gemmi::CoorFormat::Mmjson:
-        std::strcpy(out->format, "mmjson");
-        s = gemmi::make_structure(gemmi::cif::read_mmjson_insitu(buf.data(), buf.size(), path));
-        break;
+    }
     default:
         return pd_fail(PD_ERR_PARSE, "not a structure: fewer than 8 non-blank characters");
     }

@@ -53,16 +53,22 @@ static void read_settings(pd_trainer *t)
 static pd_status collect_split(pd_trainer *t, int split, pd_split_list *out)
 {
     const int64_t n = pd_dataset_n_entries(t->ds);
+    void (*plan)(const pd_config *, int32_t, int32_t *, int32_t *) = t->stage.ops->entry_plan;
     out->entries = pd_calloc((size_t)n + 1, sizeof *out->entries);
     out->lengths = pd_calloc((size_t)n + 1, sizeof *out->lengths);
-    if (!out->entries || !out->lengths) return PD_ERR_NOMEM;
+    out->groups = plan ? pd_calloc((size_t)n + 1, sizeof *out->groups) : NULL;
+    if (!out->entries || !out->lengths || (plan && !out->groups)) return PD_ERR_NOMEM;
     out->n = 0;
     for (int64_t i = 0; i < n; i++) {
         pd_entry_info info;
         PD_TRY(pd_dataset_entry_info(t->ds, i, &info));
         if (info.split != split) continue;
+        int32_t cost = info.length, group = 0;
+        if (plan) plan(t->cfg, info.length, &cost, &group);
+        if (cost <= 0) continue; /* the stage does not use this entry (e.g. longer than it trains on) */
         out->entries[out->n] = i;
-        out->lengths[out->n] = info.length;
+        out->lengths[out->n] = cost;
+        if (plan) out->groups[out->n] = group;
         out->n++;
     }
     return PD_OK;
@@ -72,6 +78,7 @@ static void free_split(pd_split_list *s)
 {
     free(s->entries);
     free(s->lengths);
+    free(s->groups);
     memset(s, 0, sizeof *s);
 }
 
@@ -84,8 +91,9 @@ static pd_status setup(pd_trainer *t)
     pd_status st = collect_split(t, 0, &t->train);
     if (st == PD_OK) st = collect_split(t, 1, &t->valid);
     if (st == PD_OK && t->train.n == 0)
-        st = pd_fail(PD_ERR_CONFIG, "the dataset %s has no entries in the train split; featurize more structures or "
-                     "change data.valid_fraction / data.test_fraction", path);
+        st = pd_fail(PD_ERR_CONFIG, "the dataset %s has no entries in the train split that stage %s uses; featurize "
+                     "more structures, change data.valid_fraction / data.test_fraction, or check the stage's length "
+                     "limits (e.g. model.tokenizer.max_length)", path, t->stage_name);
     PD_TRY(pd_agree(t->world, st));
     if (t->valid.n == 0) pd_warn("the dataset %s has no valid entries: no val_* metrics", path);
 
@@ -103,6 +111,7 @@ static pd_status setup(pd_trainer *t)
     st = pd_graph_create(&t->g, 0);
     if (st == PD_OK) pd_engine_attach(&t->engine, t->g);
     if (st == PD_OK) st = pd_sampler_init(&t->sampler, t->train.lengths, t->train.n, t->seed, t->batch_residues, 1);
+    if (st == PD_OK && t->train.groups) st = pd_sampler_set_groups(&t->sampler, t->train.groups);
     return pd_agree(t->world, st);
 }
 

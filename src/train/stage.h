@@ -95,9 +95,24 @@ typedef struct pd_stage_ops {
     int64_t (*n_val_sums)(pd_stage *s);
     pd_status (*val_accumulate)(pd_stage *s, pd_graph *g, pd_stage_batch *b, double *sums);
     void (*val_finish)(pd_stage *s, const double *sums, pd_stage_metrics *out);
+    /* Optional: how an entry of a split enters this stage's batches, from its residue count:
+     * *cost is what it counts against train.batch_residues (0 = the stage does not use the entry:
+     * it is left out of training and validation), *group a key that a global batch never mixes
+     * (e.g. the tokenizer's image-length bins). NULL: cost = length, one group. */
+    void (*entry_plan)(const pd_config *cfg, int32_t length, int32_t *cost, int32_t *group);
     /* Optional non-parameter state in checkpoints (identical on every rank). */
     pd_status (*save_state)(pd_stage *s, const pd_stage_store *store);
     pd_status (*load_state)(pd_stage *s, const pd_stage_store *store);
+    /* Optional, for `proteindiff encode` (src/train/latents.h, docs/latents-format.md): the
+     * per-residue latent size, and the latents of a batch of CONSECUTIVE dataset entries read
+     * by load_batch (never phantom), computed on g in eval mode without gradients (z = mean).
+     * mu_rows and logvar_rows are [b->residues, latent_dim] row-major and valid_rows [b->residues],
+     * all zeroed by the caller; row r is dataset residue row first_row + r (first_row = the
+     * residue_offset of b->entries[0]). The hook fills the rows it encodes and sets their
+     * valid_rows[r] = 1; rows it does not encode (masked, unlabelled) stay zero. */
+    int64_t (*latent_dim)(pd_stage *s);
+    pd_status (*encode)(pd_stage *s, pd_graph *g, pd_stage_batch *b, int64_t first_row, float *mu_rows,
+                        float *logvar_rows, uint8_t *valid_rows);
 } pd_stage_ops;
 
 struct pd_stage {
@@ -107,6 +122,10 @@ struct pd_stage {
     pd_params *params;   /* the model's store (owned by the model) */
     void *model;         /* the stage's model object */
     void *priv;          /* adapter state */
+    /* Collectives during `loss` (set by the engine for the duration of a training step, NULL
+     * otherwise): for global batch statistics inside the forward (synchronised BatchNorm). Every
+     * rank's loss must then make the same calls in the same order. */
+    const pd_stage_comm *comm;
 };
 
 /* The stage called `name`; PD_ERR_USAGE listing the stages when unknown, PD_ERR_NOT_IMPLEMENTED

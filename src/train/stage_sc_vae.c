@@ -1,16 +1,41 @@
 /* stage_sc_vae.c — stage 1 (side-chain VAE + amino-acid classifier, src/models/sc_vae.h) plugged
  * into the training loop: batches of residue voxels, the loss normalised by the global residue
- * count, and the SPEC §8 validation metrics with their baselines (mean voxel, most frequent
- * amino acid, both taken from the valid split itself). */
+ * count, the validation metrics with their baselines (mean voxel, most frequent amino acid, both
+ * taken from the valid split itself) and per-amino-acid confusion, and the encode hook of
+ * `proteindiff encode`. Validation runs the inference path with z = mu: the accuracy and the
+ * confusion are the classifier's on the reconstruction decode(mu) (docs/models/sc_vae.md). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "models/sc_vae.h"
+#include "parallel/comm.h"
 #include "train/stage.h"
 #include "train/voxel_batch.h"
 
-enum { S_N, S_MSE, S_KL, S_CORRECT, S_CE, S_SUMSQ, S_AA, S_CELLS = S_AA + 20 };
+#define AA 20
+/* Residues per forward in validation and encode: bounds the activations' memory, and for
+ * encode makes the chunks depend on the entry alone (rank-count-independent results). */
+#define CHUNK_RESIDUES 256
+
+static const char aa_letters[] = "ACDEFGHIKLMNPQRSTVWY";
+
+/* Validation sums: counts, loss sums, per-class counts, the 20x20 confusion (true-major), and the
+ * per-cell sums of the mean-voxel baseline last (V^3 of them). */
+enum {
+    S_N,
+    S_MSE,
+    S_KL,
+    S_CORRECT,
+    S_CE,
+    S_SUMSQ,
+    S_CORRECT_INPUT,
+    S_AA,
+    S_CONFUSION = S_AA + AA,
+    S_CELLS = S_CONFUSION + AA * AA
+};
 
 static pd_status sc_create(pd_stage *s, const pd_config *cfg, uint64_t seed, int64_t pad_multiple)
 {
@@ -87,28 +112,100 @@ static int64_t sc_n_val_sums(pd_stage *s)
     return S_CELLS + V * V * V;
 }
 
+static int argmax20(const pd_real *row)
+{
+    int best = 0;
+    for (int c = 1; c < AA; c++)
+        if (row[c] > row[best]) best = c;
+    return best;
+}
+
+/* One chunk of residues in eval mode: mu, logvar = encode(x); recon, logits = decode_classify(mu)
+ * (z = mu); the same MSE, KL and CE as pd_sc_vae_loss computes (tests/train/test_stage_sc_vae.c
+ * checks they agree), plus the prediction of each residue for the confusion, and the classifier
+ * on the input voxels for comparison. */
+static pd_status val_chunk(pd_stage *s, pd_graph *g, const pd_voxel_batch *vb, int64_t first, int64_t n, double *sums)
+{
+    const int64_t V = vb->voxel, cells = V * V * V;
+    const float *x = vb->voxels + first * cells;
+    pd_tensor *voxels = pd_tensor_from_floats(g, 5, (int64_t[]){n, 1, V, V, V}, x);
+    pd_tensor *mu, *logvar, *recon, *logits, *logits_input;
+    PD_TRY(pd_sc_vae_encode(g, s->model, voxels, &mu, &logvar));
+    PD_TRY(pd_sc_vae_decode_classify(g, s->model, mu, &recon, &logits));
+    PD_TRY(pd_sc_vae_classify(g, s->model, voxels, &logits_input));
+    const int64_t L = mu->shape[1];
+    for (int64_t r = 0; r < n; r++) {
+        const int aa = vb->aa[first + r];
+        const float *xr = x + r * cells;
+        const pd_real *yr = recon->data + r * cells;
+        double se = 0, sq = 0;
+        for (int64_t c = 0; c < cells; c++) {
+            double d = (double)yr[c] - xr[c];
+            se += d * d;
+            sq += (double)xr[c] * xr[c];
+            sums[S_CELLS + c] += xr[c];
+        }
+        double kl = 0;
+        for (int64_t j = 0; j < L; j++) {
+            double m = mu->data[r * L + j], lv = logvar->data[r * L + j];
+            kl += -0.5 * (1 + lv - m * m - exp(lv));
+        }
+        const pd_real *lr = logits->data + r * AA;
+        double top = lr[0], z = 0;
+        for (int c = 1; c < AA; c++) top = fmax(top, lr[c]);
+        for (int c = 0; c < AA; c++) z += exp((double)lr[c] - top);
+        const int pred = argmax20(lr);
+        sums[S_N] += 1;
+        sums[S_MSE] += se / (double)cells;
+        sums[S_SUMSQ] += sq;
+        sums[S_KL] += kl;
+        sums[S_CE] += top + log(z) - lr[aa];
+        sums[S_CORRECT] += pred == aa;
+        sums[S_CORRECT_INPUT] += argmax20(logits_input->data + r * AA) == aa;
+        sums[S_AA + aa] += 1;
+        sums[S_CONFUSION + aa * AA + pred] += 1;
+    }
+    return PD_OK;
+}
+
 static pd_status sc_val_accumulate(pd_stage *s, pd_graph *g, pd_stage_batch *b, double *sums)
 {
     const pd_voxel_batch *vb = b->data;
-    pd_sc_vae_terms t;
-    /* normaliser 1: the terms come back as sums over residues. */
-    pd_tensor *loss = pd_sc_vae_loss(g, s->model, voxel_tensor(g, vb), vb->aa, vb->row_ids, s->seed, 0, 1.0, &t);
-    if (!loss) return pd_graph_status(g);
-    const int64_t cells = (int64_t)vb->voxel * vb->voxel * vb->voxel;
-    sums[S_N] += (double)vb->n;
-    sums[S_MSE] += t.mse;
-    sums[S_KL] += t.kl;
-    sums[S_CE] += t.ce;
-    sums[S_CORRECT] += (double)t.n_correct;
-    for (int64_t r = 0; r < vb->n; r++) {
-        const float *x = vb->voxels + r * cells;
-        sums[S_AA + vb->aa[r]] += 1;
-        for (int64_t c = 0; c < cells; c++) {
-            sums[S_SUMSQ] += (double)x[c] * x[c];
-            sums[S_CELLS + c] += x[c];
-        }
+    for (int64_t first = 0; first < vb->n; first += CHUNK_RESIDUES) {
+        pd_graph_reset(g);
+        int64_t n = vb->n - first < CHUNK_RESIDUES ? vb->n - first : CHUNK_RESIDUES;
+        PD_TRY(val_chunk(s, g, vb, first, n, sums));
     }
+    pd_graph_reset(g);
     return PD_OK;
+}
+
+/* RUN_DIR/sc_vae_confusion.tsv from rank 0 (the sums are identical on every rank), replaced
+ * atomically at each validation: after a run it holds the final validation's counts. */
+static void write_confusion(const pd_stage *s, const double *sums)
+{
+    if (pd_world_rank() != 0) return;
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/sc_vae_confusion.tsv", pd_cfg_str(s->cfg, "run.dir"));
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        pd_warn("cannot write %s: the validation confusion is not saved", tmp);
+        return;
+    }
+    fprintf(f, "# sc_vae validation confusion: rows = true amino acid, columns = the classifier's prediction on the "
+               "reconstruction decode(mu); %.0f residues, accuracy %.4f\n",
+            sums[S_N], sums[S_N] > 0 ? sums[S_CORRECT] / sums[S_N] : 0);
+    fprintf(f, "true\\pred");
+    for (int p = 0; p < AA; p++) fprintf(f, "\t%c", aa_letters[p]);
+    fprintf(f, "\ttotal\trecall\n");
+    for (int t = 0; t < AA; t++) {
+        fprintf(f, "%c", aa_letters[t]);
+        for (int p = 0; p < AA; p++) fprintf(f, "\t%.0f", sums[S_CONFUSION + t * AA + p]);
+        double total = sums[S_AA + t];
+        fprintf(f, "\t%.0f\t%.4f\n", total, total > 0 ? sums[S_CONFUSION + t * AA + t] / total : 0);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0) pd_warn("cannot write %s: the validation confusion is not saved", path);
 }
 
 static void sc_val_finish(pd_stage *s, const double *sums, pd_stage_metrics *out)
@@ -119,14 +216,46 @@ static void sc_val_finish(pd_stage *s, const double *sums, pd_stage_metrics *out
     double resid = sums[S_SUMSQ];
     for (int64_t c = 0; c < cells; c++) resid -= sums[S_CELLS + c] * sums[S_CELLS + c] / n;
     double best = 0;
-    for (int a = 0; a < 20; a++) best = fmax(best, sums[S_AA + a]);
+    for (int a = 0; a < AA; a++) best = fmax(best, sums[S_AA + a]);
     pd_stage_metric_add(out, "val_mse", sums[S_MSE] / n);
     pd_stage_metric_add(out, "val_kl", sums[S_KL] / n);
     pd_stage_metric_add(out, "val_ce", sums[S_CE] / n);
     pd_stage_metric_add(out, "val_acc", sums[S_CORRECT] / n);
+    pd_stage_metric_add(out, "val_acc_input", sums[S_CORRECT_INPUT] / n);
     pd_stage_metric_add(out, "val_baseline_mse", resid / (n * (double)cells));
     pd_stage_metric_add(out, "val_baseline_acc", best / n);
     pd_stage_metric_add(out, "val_residues", sums[S_N]);
+    write_confusion(s, sums);
+}
+
+static int64_t sc_latent_dim(pd_stage *s) { return pd_sc_vae_get_config(s->model)->latent; }
+
+static pd_status sc_encode(pd_stage *s, pd_graph *g, pd_stage_batch *b, int64_t first_row, float *mu_rows,
+                           float *logvar_rows, uint8_t *valid_rows)
+{
+    const pd_voxel_batch *vb = b->data;
+    const int64_t V = vb->voxel, cells = V * V * V, L = sc_latent_dim(s);
+    for (int64_t first = 0; first < vb->n; first += CHUNK_RESIDUES) {
+        pd_graph_reset(g);
+        int64_t n = vb->n - first < CHUNK_RESIDUES ? vb->n - first : CHUNK_RESIDUES;
+        pd_tensor *voxels = pd_tensor_from_floats(g, 5, (int64_t[]){n, 1, V, V, V}, vb->voxels + first * cells);
+        pd_tensor *mu, *logvar;
+        PD_TRY(pd_sc_vae_encode(g, s->model, voxels, &mu, &logvar));
+        for (int64_t r = 0; r < n; r++) {
+            int64_t row = (int64_t)vb->row_ids[first + r] - first_row;
+            if (row < 0 || row >= b->residues)
+                return pd_fail(PD_ERR, "sc_vae encode: residue row %lld outside the batch's rows [%lld, %lld)",
+                               (long long)vb->row_ids[first + r], (long long)first_row,
+                               (long long)(first_row + b->residues));
+            for (int64_t j = 0; j < L; j++) {
+                mu_rows[row * L + j] = (float)mu->data[r * L + j];
+                logvar_rows[row * L + j] = (float)logvar->data[r * L + j];
+            }
+            valid_rows[row] = 1;
+        }
+    }
+    pd_graph_reset(g);
+    return PD_OK;
 }
 
 const pd_stage_ops pd_stage_sc_vae = {
@@ -140,4 +269,6 @@ const pd_stage_ops pd_stage_sc_vae = {
     .n_val_sums = sc_n_val_sums,
     .val_accumulate = sc_val_accumulate,
     .val_finish = sc_val_finish,
+    .latent_dim = sc_latent_dim,
+    .encode = sc_encode,
 };

@@ -6,11 +6,14 @@
 
 extern const pd_stage_ops pd_stage_sc_vae;
 extern const pd_stage_ops pd_stage_probe;
+extern const pd_stage_ops pd_stage_tokenizer;
+extern const pd_stage_ops pd_stage_bb_vae;
+extern const pd_stage_ops pd_stage_diffusion;
 
-static const pd_stage_ops *const stages[] = {&pd_stage_sc_vae, &pd_stage_probe};
+static const pd_stage_ops *const stages[] = {&pd_stage_sc_vae, &pd_stage_probe, &pd_stage_tokenizer, &pd_stage_bb_vae, &pd_stage_diffusion};
 static const int n_stages = (int)(sizeof stages / sizeof stages[0]);
 
-const char *pd_stage_names(void) { return "sc_vae, probe"; }
+const char *pd_stage_names(void) { return "sc_vae, probe, tokenizer, bb_vae, diffusion"; }
 
 pd_status pd_stage_find(const char *name, const pd_stage_ops **out)
 {

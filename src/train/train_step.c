@@ -75,12 +75,15 @@ pd_status pd_trainer_step(pd_trainer *t, int64_t step, pd_step_result *r)
     pd_engine_begin_step(&t->engine);
     pd_stage_terms terms = {0};
     pd_tensor *loss = NULL;
+    pd_stage_comm comm = {sum_f64, broadcast, t};
     if (st == PD_OK) {
+        t->stage.comm = &comm;
         loss = t->stage.ops->loss(&t->stage, t->g, &b, step, normaliser, &terms);
         /* A phantom batch runs the same forward (and collectives) but contributes nothing. */
         if (b.phantom) loss = pd_scale(t->g, loss, 0.0);
         st = pd_graph_status(t->g);
         if (st == PD_OK) st = pd_backward(t->g, loss);
+        t->stage.comm = NULL;
     }
     if (st == PD_OK) st = pd_engine_finish_backward(&t->engine);
     st = pd_agree(t->world, st);
@@ -107,7 +110,6 @@ pd_status pd_trainer_step(pd_trainer *t, int64_t step, pd_step_result *r)
     r->lr = pd_lr_at(&t->schedule, step);
     if (st == PD_OK) st = pd_engine_apply(&t->engine, r->lr, pd_clip_factor(r->grad_norm, t->grad_clip));
     if (st == PD_OK && t->stage.ops->after_step) {
-        pd_stage_comm comm = {sum_f64, broadcast, t};
         st = t->stage.ops->after_step(&t->stage, t->g, &b, step, &comm);
     }
     t->stage.ops->free_batch(&t->stage, &b);

@@ -21,7 +21,8 @@
 typedef struct pd_split_list {
     int64_t n;
     int64_t *entries;
-    int32_t *lengths;
+    int32_t *lengths;   /* the sampler's cost per entry: residues, or the stage's entry_plan cost */
+    int32_t *groups;    /* the stage's entry_plan groups, or NULL (one group) */
 } pd_split_list;
 
 typedef struct pd_trainer {

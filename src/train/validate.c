@@ -17,6 +17,7 @@ pd_status pd_trainer_validate(pd_trainer *t, pd_stage_metrics *out)
     pd_sampler smp;
     pd_status st = sums && discard && entries ? PD_OK : PD_ERR_NOMEM;
     if (st == PD_OK) st = pd_sampler_init(&smp, t->valid.lengths, t->valid.n, t->seed, t->batch_residues, 0);
+    if (st == PD_OK && t->valid.groups) st = pd_sampler_set_groups(&smp, t->valid.groups);
     if (st != PD_OK) {
         free(sums);
         free(discard);

@@ -3,7 +3,7 @@
 # unknown commands get a suggestion; version runs as an MPI singleton (no mpirun).
 . "$top_srcdir/tests/testlib.sh"
 "$PROTEINDIFF" --help > "$TMP/help" 2>&1 || fail "--help exits 0"
-for c in featurize train design tokenize evaluate export inspect run version config; do
+for c in featurize train encode design tokenize evaluate export inspect run version config; do
     expect_contains "$TMP/help" "  $c" "--help lists $c"
     "$PROTEINDIFF" "$c" --help > "$TMP/h_$c" 2>&1 || fail "$c --help exits 0"
     expect_contains "$TMP/h_$c" "usage: proteindiff $c" "$c --help shows its usage"

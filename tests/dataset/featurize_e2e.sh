@@ -1,7 +1,8 @@
 #!/bin/sh
 # featurize_e2e.sh — `proteindiff featurize` on 20 real structures plus awkward inputs (empty,
 # not a structure, truncated), given through a list file: 1, 2 and 4 ranks give identical
-# dataset bytes; a re-run is a no-op and --force rebuilds; PNG and FASTA export match the
+# dataset bytes, and so does gzip on 2 ranks; progress under mpirun has no terminal redraws;
+# a re-run is a no-op and --force rebuilds; PNG and FASTA export match the
 # dataset; inspect summarises it and refuses a corrupted copy; a killed run leaves only the
 # .partial file; nothing usable is a non-zero exit; an unwritable output ends all ranks.
 . "$top_srcdir/tests/testlib.sh"
@@ -37,6 +38,9 @@ for np in 1 2 4; do
     [ $rc -eq 0 ] && pass "featurize on $np rank(s)" || { fail "featurize on $np rank(s) exited $rc"; tail -20 "$TMP/out$np" >&2; }
 done
 expect_contains "$TMP/out1" "23 structure files" "all 23 inputs of the list file were expanded"
+# Under mpirun a rank's stdout is a pty even when the log is a file: no terminal redraws there.
+esc=$(printf '\033')
+if grep -q "$esc" "$TMP/out2"; then fail "progress redraws (escape sequences) in a 2-rank log file"; else pass "plain progress lines under mpirun"; fi
 expect_contains "$TMP/out1" "skipped, by reason" "summary lists failures by reason"
 expect_contains "$TMP/out1" "bytes/residue" "summary gives bytes per residue"
 [ -f "$TMP/np1/d.h5" ] && [ ! -e "$TMP/np1/d.h5.partial" ] && pass "complete file renamed, no .partial left" || fail "file naming after a run"
@@ -47,6 +51,17 @@ for np in 2 4; do
         fail "1 and $np ranks differ"; cat "$TMP/cmp$np" >&2
     fi
 done
+# Collective filtered writes: gzip voxels on 2 ranks (rank boundaries inside chunks, chunks
+# spanning rounds) decode to the same bytes as the plain 1-rank file.
+"$MPIRUN_SH" 2 "$PROTEINDIFF" featurize "$TMP/run.cfg" --set data.dataset="$TMP/gz2/d.h5" \
+    --set featurize.compression=4 > "$TMP/outgz2" 2>&1 && pass "featurize with gzip voxels on 2 ranks" \
+    || { fail "featurize with gzip voxels on 2 ranks"; tail -20 "$TMP/outgz2" >&2; }
+expect_contains "$TMP/outgz2" "voxels gzip-compressed" "summary says the voxels are compressed"
+if "$PY" "$CHECK" compare "$TMP/np1/d.h5" "$TMP/gz2/d.h5" > "$TMP/cmpgz2" 2>&1; then
+    pass "gzip file on 2 ranks holds the same bytes as the plain file on 1 rank"
+else
+    fail "gzip file on 2 ranks differs"; cat "$TMP/cmpgz2" >&2
+fi
 
 # Re-run: no-op; --force: rebuilt.
 before=$(stat -c %Y.%s "$TMP/np1/d.h5")

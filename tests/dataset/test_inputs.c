@@ -1,6 +1,7 @@
 /* test_inputs.c — input expansion (folders walked recursively with only structure files
  * taken, globs, list files relative to their folder, sorted and de-duplicated) and the
- * per-round longest-processing-time balance, against hand-worked expectations. */
+ * per-round contiguous partition by expected work, against hand-worked expectations and a
+ * brute-force search over cuts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,21 +93,62 @@ int main(int argc, char **argv)
     CHECK(pd_inputs_expand(1, m, &none) != PD_OK && strstr(pd_last_error(), "nothing*.pdb"));
     pd_inputs_free(&none);
 
-    /* LPT by hand: works 10 9 8 7 6 5 on 2 ranks: 10->r0, 9->r1, 8->r1 (9<10), 7->r0 (10<17),
-     * 6->r0 (17 = 17, lower rank), 5->r1 (22 < 23). */
+    /* Contiguous partition by hand: works 10 9 8 7 6 5 on 2 ranks. Cuts give max loads
+     * 10|35, 19|26, 27|18, 34|11, 40|5: the best is 26, so 10 9 go to r0 and the rest to r1. */
     int64_t work[6] = {10, 9, 8, 7, 6, 5};
     int owner[6];
-    pd_inputs_balance(work, 6, 2, owner);
-    int want_owner[6] = {0, 1, 1, 0, 0, 1};
+    pd_inputs_partition(work, 6, 2, owner);
+    int want_owner[6] = {0, 0, 1, 1, 1, 1};
     for (int i = 0; i < 6; i++) CHECK_MSG(owner[i] == want_owner[i], "owner[%d] = %d, expected %d", i, owner[i], want_owner[i]);
-    /* Unsorted input, 3 ranks: 1 50 2 40 3 -> 50->r0, 40->r1, 3->r2, 2->r2, 1->r2. */
+    /* 3 ranks, 1 50 2 40 3: no run can be below the 50 item; filling up to 50 from the left
+     * gives [1] [50] [2 40 3]. */
     int64_t w2[5] = {1, 50, 2, 40, 3};
-    int o2[5], want2[5] = {2, 0, 2, 1, 2};
-    pd_inputs_balance(w2, 5, 3, o2);
+    int o2[5], want2[5] = {0, 1, 2, 2, 2};
+    pd_inputs_partition(w2, 5, 3, o2);
     for (int i = 0; i < 5; i++) CHECK_MSG(o2[i] == want2[i], "o2[%d] = %d, expected %d", i, o2[i], want2[i]);
+    /* One heavy file: 1 1 1 1 100 1 1 1 on 2 ranks -> [1 1 1 1] [100 1 1 1] (max 103; cutting
+     * after 100 would give 104). Empty files count 1; more ranks than files leaves ranks idle. */
+    int64_t w3[8] = {1, 1, 1, 1, 100, 1, 1, 1};
+    int o3[8], want3[8] = {0, 0, 0, 0, 1, 1, 1, 1};
+    pd_inputs_partition(w3, 8, 2, o3);
+    for (int i = 0; i < 8; i++) CHECK_MSG(o3[i] == want3[i], "o3[%d] = %d, expected %d", i, o3[i], want3[i]);
+    int64_t w4[4] = {0, 0, 0, 0}, w5[2] = {5, 5};
+    int o4[4], o5[2];
+    pd_inputs_partition(w4, 4, 2, o4);
+    CHECK(o4[0] == 0 && o4[1] == 0 && o4[2] == 1 && o4[3] == 1);
+    pd_inputs_partition(w5, 2, 4, o5);
+    CHECK(o5[0] == 0 && o5[1] == 1);
+    /* Against brute force over every cut on 2 ranks, pseudo-random works: owners are
+     * non-decreasing and the larger run is the smallest any cut achieves. */
+    uint32_t seed = 12345;
+    for (int trial = 0; trial < 200; trial++) {
+        int n = 1 + trial % 17;
+        int64_t w[17], sum = 0;
+        int o[17];
+        for (int i = 0; i < n; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            w[i] = (seed >> 8) % 1000;
+            sum += w[i] > 0 ? w[i] : 1;
+        }
+        pd_inputs_partition(w, n, 2, o);
+        int64_t best = sum, left = 0, got[2] = {0, 0};
+        for (int cut = 0; cut <= n; cut++) {
+            int64_t worst = left > sum - left ? left : sum - left;
+            if (worst < best) best = worst;
+            if (cut < n) left += w[cut] > 0 ? w[cut] : 1;
+        }
+        int ordered = 1;
+        for (int i = 0; i < n; i++) {
+            got[o[i]] += w[i] > 0 ? w[i] : 1;
+            if (i > 0 && o[i] < o[i - 1]) ordered = 0;
+        }
+        CHECK_MSG(ordered, "trial %d: owners not contiguous", trial);
+        int64_t worst = got[0] > got[1] ? got[0] : got[1];
+        CHECK_MSG(worst == best, "trial %d: largest run %lld, best cut gives %lld", trial, (long long)worst, (long long)best);
+    }
 
-    /* Rounds of 2 files per rank on 2 ranks cut the sorted list in groups of 4, each balanced
-     * on its own: every group gives each rank exactly... whatever LPT says for that group. */
+    /* Rounds of 2 files per rank on 2 ranks cut the sorted list in groups of 4, each
+     * partitioned on its own. */
     int *own = malloc(l.n * sizeof(int));
     pd_inputs_assign_rounds(&l, 2, 2, own);
     for (int first = 0; first < l.n; first += 4) {
@@ -114,7 +156,7 @@ int main(int argc, char **argv)
         int64_t ww[4];
         int oo[4];
         for (int i = 0; i < n; i++) ww[i] = l.items[first + i].work;
-        pd_inputs_balance(ww, n, 2, oo);
+        pd_inputs_partition(ww, n, 2, oo);
         for (int i = 0; i < n; i++) CHECK(own[first + i] == oo[i]);
     }
     free(own);

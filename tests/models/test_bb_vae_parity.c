@@ -181,7 +181,8 @@ int main(void)
 
         /* A perturbed weight in the encoder, the decoder and the fused pair head must each move
          * the loss and break the gradient comparison, so the parity checks above can fail. */
-        const char *perturb[] = {"enc.layers.0.msg1.weight", "dec.layers.1.v.weight", "dec.pair1.weight"};
+        /* (layer 1: element 3 multiplies h_i[3], and layer 0's h is the start vector, zero at init) */
+        const char *perturb[] = {"enc.layers.1.msg1.weight", "dec.layers.1.v.weight", "dec.pair1.weight"};
         for (int t = 0; t < 3; t++) {
             pd_param *p = pd_params_find(&m.params, perturb[t]);
             CHECK(p != NULL);

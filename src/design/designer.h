@@ -1,0 +1,45 @@
+/* designer.h — the inference chain of SPEC §7 "Design" for one backbone: BB-VAE encoder μ →
+ * diffusion sampler (fixed positions as conditioning tokens) → SC-VAE decoder → classifier →
+ * per-residue log-probabilities, for several samples at once. Shared by `design` and
+ * `evaluate`; what is done with the distributions (omit/bias/temperature) is sequence.h. */
+#ifndef PD_DESIGN_DESIGNER_H
+#define PD_DESIGN_DESIGNER_H
+
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "design/models.h"
+#include "models/samplers.h"
+#include "nn/tape.h"
+
+#define PD_DESIGN_AA 20
+
+/* One backbone to design: residues of its chains in order (a view, nothing owned). */
+typedef struct pd_design_backbone {
+    int32_t length;
+    const float *atom14;     /* [L*14*3]; N, CA, C = slots 0..2 (NaN where missing); side chains unused */
+    const uint8_t *chain;    /* [L] chain index within the backbone */
+    const int32_t *tokens;   /* [L] 0..19 a fixed amino acid (conditioning), PD_DIFFUSION_TOKEN_MASK to design */
+} pd_design_backbone;
+
+typedef struct pd_designer {
+    pd_design_models *models;   /* not owned */
+    pd_graph *g;
+    pd_sampler_config sampler;
+    int decode_rows;            /* residues per SC-VAE decode call */
+} pd_designer;
+
+/* sampler settings from design.sampler / design.steps, decode_rows from design.decode_rows. */
+pd_status pd_designer_init(pd_designer *d, pd_design_models *models, const pd_config *cfg);
+void pd_designer_free(pd_designer *d);
+
+/* n_samples diffusion samples of the backbone (noise keyed by (seed, sample, residue), so a
+ * sample does not depend on how many are drawn together or on the rank that draws it):
+ *   logp [n_samples, L, 20]: log-probabilities of the classifier on the decoded latents;
+ *   valid [L]: 1 where the backbone (N, CA, C) is complete; rows of other residues are 0;
+ *   head_logp [L, 20] (may be NULL): log-probabilities of the BB-VAE sequence head. */
+pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_samples, uint64_t seed, float *logp,
+                          uint8_t *valid, float *head_logp);
+
+#endif

@@ -1,0 +1,119 @@
+/* sequence.c — omit/bias parsing, temperature sampling and header scores (sequence.h). */
+#include "design/sequence.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+
+int pd_aa_index(char letter)
+{
+    const char *p = strchr(PD_AA_LETTERS, toupper((unsigned char)letter));
+    return letter && p ? (int)(p - PD_AA_LETTERS) : -1;
+}
+
+pd_status pd_aa_rules_parse(const char *omit, const char *bias, pd_aa_rules *out)
+{
+    memset(out, 0, sizeof *out);
+    for (const char *c = omit; c && *c; c++) {
+        if (*c == ',' || isspace((unsigned char)*c)) continue;
+        int a = pd_aa_index(*c);
+        if (a < 0)
+            return pd_fail(PD_ERR_USAGE, "--omit-aa: '%c' is not one of the 20 amino-acid letters %s", *c, PD_AA_LETTERS);
+        out->omit[a] = 1;
+    }
+    int omitted = 0;
+    for (int a = 0; a < 20; a++) omitted += out->omit[a];
+    if (omitted == 20) return pd_fail(PD_ERR_USAGE, "--omit-aa leaves no amino acid to choose from");
+    const char *p = bias;
+    while (p && *p) {
+        while (*p == ',' || isspace((unsigned char)*p)) p++;
+        if (!*p) break;
+        int a = pd_aa_index(*p);
+        if (a < 0 || p[1] != ':')
+            return pd_fail(PD_ERR_USAGE, "--bias-aa: expected LETTER:VALUE pairs like \"W:-1.0,A:0.5\", got '%s'", p);
+        char *end;
+        double v = strtod(p + 2, &end);
+        if (end == p + 2 || !isfinite(v))
+            return pd_fail(PD_ERR_USAGE, "--bias-aa: '%s' has no number after '%c:'", p, *p);
+        out->bias[a] += v;
+        p = end;
+        if (*p && *p != ',' && !isspace((unsigned char)*p))
+            return pd_fail(PD_ERR_USAGE, "--bias-aa: unexpected '%s' (separate pairs with commas)", p);
+    }
+    return PD_OK;
+}
+
+static int choose_one(const float *lp, const pd_aa_rules *rules, double temperature, pd_rng *rng)
+{
+    double adj[20], best = -INFINITY;
+    int arg = -1;
+    for (int a = 0; a < 20; a++) {
+        adj[a] = rules->omit[a] ? -INFINITY : (double)lp[a] + rules->bias[a];
+        if (adj[a] > best) best = adj[a], arg = a;
+    }
+    if (arg < 0) { /* every allowed letter has probability 0: take the first allowed one */
+        for (int a = 0; a < 20; a++)
+            if (!rules->omit[a]) return a;
+    }
+    const double u = pd_rng_uniform(rng);   /* drawn at every residue, so streams stay aligned */
+    if (temperature <= 0) return arg;
+    double w[20], total = 0;
+    for (int a = 0; a < 20; a++) {
+        w[a] = rules->omit[a] ? 0 : exp((adj[a] - best) / temperature);
+        total += w[a];
+    }
+    double target = u * total, acc = 0;
+    int last = arg;
+    for (int a = 0; a < 20; a++) {
+        if (w[a] <= 0) continue;
+        acc += w[a];
+        last = a;
+        if (target < acc) return a;
+    }
+    return last;
+}
+
+void pd_choose_sequence(const float *logp, int64_t L, const uint8_t *valid, const int32_t *fixed,
+                        const pd_aa_rules *rules, double temperature, uint64_t seed, uint64_t stream,
+                        uint8_t *aa_out)
+{
+    for (int64_t i = 0; i < L; i++) {
+        if (fixed[i] >= 0 && fixed[i] < 20) {
+            aa_out[i] = (uint8_t)fixed[i];
+        } else if (!valid[i]) {
+            aa_out[i] = 20;
+        } else {
+            pd_rng rng;
+            pd_rng_init(&rng, seed, stream, (uint64_t)i, PD_RNG_DESIGN);
+            aa_out[i] = (uint8_t)choose_one(logp + i * 20, rules, temperature, &rng);
+        }
+    }
+}
+
+void pd_score_sequence(const float *logp, int64_t L, const uint8_t *valid, const int32_t *fixed, const uint8_t *aa,
+                       const uint8_t *native, pd_sequence_scores *out)
+{
+    memset(out, 0, sizeof *out);
+    double sum_designed = 0, sum_all = 0;
+    int64_t same = 0;
+    for (int64_t i = 0; i < L; i++) {
+        if (!valid[i] || aa[i] >= 20) continue;
+        const double nll = -(double)logp[i * 20 + aa[i]];
+        const int designed = !(fixed[i] >= 0 && fixed[i] < 20);
+        sum_all += nll;
+        out->n_all++;
+        if (!designed) continue;
+        sum_designed += nll;
+        out->n_designed++;
+        if (native && native[i] < 20) {
+            out->n_native++;
+            same += native[i] == aa[i];
+        }
+    }
+    out->nll_designed = out->n_designed ? sum_designed / (double)out->n_designed : NAN;
+    out->nll_all = out->n_all ? sum_all / (double)out->n_all : NAN;
+    out->recovery = out->n_native ? (double)same / (double)out->n_native : NAN;
+}

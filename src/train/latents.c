@@ -1,0 +1,167 @@
+/* latents.c — the collective latents writer (NAME.partial, fixed-size datasets every rank
+ * writes its own rows into, complete = 1 last, rename by rank 0); see latents.h and
+ * docs/latents-format.md. `proteindiff encode` itself is in latents_encode.c. */
+#include "train/latents.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataset/h5util.h"
+#include "parallel/comm.h"
+
+#define DESC_MU "posterior mean of each residue's latent, row = the dataset's residue row (zeros where /valid = 0)"
+#define DESC_LOGVAR "posterior log-variance of each residue's latent, row = the dataset's residue row (zeros where /valid = 0)"
+#define DESC_VALID "1 if the row was encoded; 0 for residues the stage does not encode (masked, unlabelled, empty voxel)"
+
+struct pd_latents_writer {
+    MPI_Comm comm;
+    int rank;
+    char *path, *partial;
+    int64_t rows, dim;
+    hid_t file, mu, logvar, valid;
+};
+
+static void close_datasets(pd_latents_writer *w)
+{
+    if (w->mu > 0) H5Dclose(w->mu);
+    if (w->logvar > 0) H5Dclose(w->logvar);
+    if (w->valid > 0) H5Dclose(w->valid);
+    w->mu = w->logvar = w->valid = 0;
+}
+
+static void free_writer(pd_latents_writer *w)
+{
+    close_datasets(w);
+    if (w->file > 0) H5Fclose(w->file);
+    free(w->path);
+    free(w->partial);
+    free(w);
+}
+
+/* A fixed-size dataset [rows] or [rows, dim] of `type`, contiguous, never pre-filled (every row
+ * is written by exactly one rank), with its description. Collective. */
+static pd_status create_dataset(pd_latents_writer *w, const char *name, hid_t type, int ndim, const char *desc,
+                                hid_t *out)
+{
+    hsize_t dims[2] = {(hsize_t)w->rows, (hsize_t)w->dim};
+    hid_t space = H5Screate_simple(ndim, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+    *out = H5Dcreate2(w->file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    if (*out < 0) {
+        *out = 0;
+        return pd_h5_fail(PD_ERR_IO, "cannot create %s in %s", name, w->partial);
+    }
+    return pd_h5_attr_write_string(*out, "description", desc);
+}
+
+static pd_status create_layout(pd_latents_writer *w, const pd_latents_meta *m)
+{
+    PD_TRY(create_dataset(w, "/mu", H5T_IEEE_F32LE, 2, DESC_MU, &w->mu));
+    PD_TRY(create_dataset(w, "/logvar", H5T_IEEE_F32LE, 2, DESC_LOGVAR, &w->logvar));
+    PD_TRY(create_dataset(w, "/valid", H5T_STD_U8LE, 1, DESC_VALID, &w->valid));
+    hid_t root = w->file;
+    PD_TRY(pd_h5_attr_write_string(root, "format", PD_LATENTS_FORMAT));
+    PD_TRY(pd_h5_attr_write_int(root, "version", PD_LATENTS_VERSION));
+    PD_TRY(pd_h5_attr_write_string(root, "stage", m->stage));
+    PD_TRY(pd_h5_attr_write_string(root, "dataset", m->dataset));
+    PD_TRY(pd_h5_attr_write_string(root, "checkpoint", m->checkpoint));
+    PD_TRY(pd_h5_attr_write_int(root, "latent_dim", m->latent_dim));
+    PD_TRY(pd_h5_attr_write_string(root, "created_by", m->created_by ? m->created_by : "proteindiff"));
+    PD_TRY(pd_h5_attr_write_string(root, "config", m->config_text ? m->config_text : ""));
+    PD_TRY(pd_h5_attr_write_int(root, "complete", 0));
+    return PD_OK;
+}
+
+pd_status pd_latents_writer_create(pd_latents_writer **out, const char *path, MPI_Comm comm, const pd_latents_meta *meta)
+{
+    *out = NULL;
+    pd_h5_quiet();
+    if (meta->rows < 0 || meta->latent_dim < 1)
+        return pd_fail(PD_ERR, "latents writer: %lld rows of latent size %lld", (long long)meta->rows,
+                       (long long)meta->latent_dim);
+    pd_latents_writer *w = pd_calloc(1, sizeof *w);
+    if (!w) return PD_ERR_NOMEM;
+    w->comm = comm;
+    MPI_Comm_rank(comm, &w->rank);
+    w->rows = meta->rows;
+    w->dim = meta->latent_dim;
+    w->path = pd_strdup(path);
+    w->partial = pd_malloc(strlen(path) + sizeof PD_LATENTS_PARTIAL_SUFFIX);
+    if (!w->path || !w->partial) {
+        free_writer(w);
+        return PD_ERR_NOMEM;
+    }
+    sprintf(w->partial, "%s%s", path, PD_LATENTS_PARTIAL_SUFFIX);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+    H5Pset_all_coll_metadata_ops(fapl, 1);
+    H5Pset_coll_metadata_write(fapl, 1);
+    w->file = H5Fcreate(w->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    pd_status st = PD_OK;
+    if (w->file < 0) {
+        w->file = 0;
+        st = pd_h5_fail(PD_ERR_IO, "cannot create the latents file %s (check that its folder exists and is writable)",
+                        w->partial);
+    }
+    if (st == PD_OK) {
+        st = create_layout(w, meta);
+        if (st != PD_OK) pd_error_context("creating %s", w->partial);
+    }
+    st = pd_agree(comm, st);
+    if (st != PD_OK) {
+        free_writer(w);
+        return st;
+    }
+    *out = w;
+    return PD_OK;
+}
+
+static pd_status write_rows(pd_latents_writer *w, hid_t ds, hid_t mtype, int ndim, int64_t first, int64_t n,
+                            const void *buf)
+{
+    hsize_t start[2] = {(hsize_t)first, 0}, count[2] = {(hsize_t)n, (hsize_t)w->dim};
+    hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(ndim, count, NULL);
+    herr_t rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    if (rc >= 0) rc = H5Dwrite(ds, mtype, ms, fs, H5P_DEFAULT, buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    return rc < 0 ? PD_ERR : PD_OK;
+}
+
+pd_status pd_latents_writer_put(pd_latents_writer *w, int64_t first_row, int64_t n, const float *mu,
+                                const float *logvar, const uint8_t *valid)
+{
+    if (first_row < 0 || n < 0 || first_row + n > w->rows)
+        return pd_fail(PD_ERR, "latents writer: rows [%lld, %lld) outside the file's %lld rows", (long long)first_row,
+                       (long long)(first_row + n), (long long)w->rows);
+    if (n == 0) return PD_OK;
+    if (write_rows(w, w->mu, H5T_NATIVE_FLOAT, 2, first_row, n, mu) != PD_OK ||
+        write_rows(w, w->logvar, H5T_NATIVE_FLOAT, 2, first_row, n, logvar) != PD_OK ||
+        write_rows(w, w->valid, H5T_NATIVE_UINT8, 1, first_row, n, valid) != PD_OK)
+        return pd_h5_fail(PD_ERR_IO, "cannot write latent rows [%lld, %lld) to %s", (long long)first_row,
+                          (long long)(first_row + n), w->partial);
+    return PD_OK;
+}
+
+pd_status pd_latents_writer_finish(pd_latents_writer *w, pd_status local)
+{
+    pd_status st = pd_agree(w->comm, local);
+    if (st == PD_OK) st = pd_agree(w->comm, pd_h5_attr_write_int(w->file, "complete", 1));
+    close_datasets(w);
+    if (H5Fclose(w->file) < 0 && st == PD_OK) st = pd_h5_fail(PD_ERR_IO, "cannot close %s", w->partial);
+    w->file = 0;
+    st = pd_agree(w->comm, st);
+    if (st == PD_OK && w->rank == 0 && rename(w->partial, w->path) != 0)
+        st = pd_fail(PD_ERR_IO, "cannot rename %s to %s: %s", w->partial, w->path, strerror(errno));
+    st = pd_agree(w->comm, st);
+    free_writer(w);
+    return st;
+}

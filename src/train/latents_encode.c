@@ -1,0 +1,318 @@
+/* latents_encode.c — `proteindiff encode RUN.cfg --stage NAME`: load a checkpoint's parameters
+ * into the stage's model (serially on every rank: a checkpoint is dense), give each rank a
+ * contiguous range of entries, encode every entry on its own with the stage's hook (so the
+ * result does not depend on the rank count) and write run.dir/latents/<stage>.h5. */
+#include <errno.h>
+#include <hdf5.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/timer.h"
+#include "dataset/h5util.h"
+#include "dataset/reader.h"
+#include "parallel/comm.h"
+#include "train/checkpoint.h"
+#include "train/checkpoint_h5.h"
+#include "train/latents.h"
+#include "train/stage.h"
+
+void pd_latents_path(const pd_config *cfg, const char *stage, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/latents/%s.h5", pd_cfg_str(cfg, "run.dir"), stage);
+}
+
+/* The absolute path when it exists (provenance attributes stay valid from any folder). */
+static void absolute(const char *path, char *out, size_t len)
+{
+    char buf[PATH_MAX];
+    snprintf(out, len, "%s", realpath(path, buf) ? buf : path);
+}
+
+/* ---- loading a checkpoint's weights (serial, read-only) ------------------------------------ */
+
+static pd_status get_array(void *user, const char *name, int64_t n, void *data, hid_t mtype)
+{
+    hid_t grp = *(hid_t *)user;
+    if (H5Lexists(grp, name, H5P_DEFAULT) <= 0)
+        return pd_fail(PD_ERR_FORMAT, "the checkpoint has no stage state '%s' (written by another stage version?)", name);
+    hid_t ds = H5Dopen2(grp, name, H5P_DEFAULT);
+    hid_t space = H5Dget_space(ds);
+    pd_status st = PD_OK;
+    if (H5Sget_simple_extent_npoints(space) != (hssize_t)n)
+        st = pd_fail(PD_ERR_FORMAT, "stage state '%s' has %lld values in the checkpoint, the model expects %lld", name,
+                     (long long)H5Sget_simple_extent_npoints(space), (long long)n);
+    else if (n > 0 && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        st = pd_fail(PD_ERR_IO, "cannot read stage state '%s'", name);
+    H5Sclose(space);
+    H5Dclose(ds);
+    return st;
+}
+
+static pd_status get_f64(void *user, const char *name, int64_t n, double *data)
+{
+    return get_array(user, name, n, data, H5T_NATIVE_DOUBLE);
+}
+
+static pd_status get_f32(void *user, const char *name, int64_t n, float *data)
+{
+    return get_array(user, name, n, data, H5T_NATIVE_FLOAT);
+}
+
+static pd_status load_weights(const char *path, pd_stage *s)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return pd_h5_fail(PD_ERR_IO, "cannot open checkpoint %s", path);
+    char fmt[64] = "", stage[64] = "";
+    int64_t complete = 0;
+    pd_status st = PD_OK;
+    if (pd_h5_get_attr_str(f, "format", fmt, sizeof fmt) < 0 || strcmp(fmt, PD_CHECKPOINT_FORMAT))
+        st = pd_fail(PD_ERR_FORMAT, "%s is not a proteindiff checkpoint (format '%s')", path, fmt);
+    else if (pd_h5_get_attr_i64(f, "complete", &complete) < 0 || complete != 1)
+        st = pd_fail(PD_ERR_FORMAT, "%s is an unfinished checkpoint (the writer stopped before the end)", path);
+    else if (pd_h5_get_attr_str(f, "stage", stage, sizeof stage) < 0 || strcmp(stage, s->ops->name))
+        st = pd_fail(PD_ERR_FORMAT, "%s is a checkpoint of stage '%s', not '%s'", path, stage, s->ops->name);
+    if (st == PD_OK) st = pd_params_read_h5(s->params, (int64_t)f, "params", s->params->data);
+    if (st == PD_OK && s->ops->load_state) {
+        hid_t g = H5Gopen2(f, "stage", H5P_DEFAULT);
+        pd_stage_store store = {NULL, get_f64, NULL, get_f32, &g};
+        st = g < 0 ? pd_fail(PD_ERR_FORMAT, "%s has no stage group", path) : s->ops->load_state(s, &store);
+        if (g >= 0) H5Gclose(g);
+    }
+    H5Fclose(f);
+    if (st != PD_OK) pd_error_context("loading checkpoint %s (is the run file's model section the one it was "
+                                      "trained with?)", path);
+    return st;
+}
+
+/* ---- skip decision --------------------------------------------------------------------------- */
+
+/* 1 when the string attribute `name` of f equals `want`. */
+static int attr_is(hid_t f, const char *name, const char *want)
+{
+    char *value = NULL;
+    int same = pd_h5_attr_read_string(f, name, &value) == PD_OK && !strcmp(value, want);
+    free(value);
+    return same;
+}
+
+/* 1 when `path` is a complete latents file of this stage, dataset and checkpoint (rank 0). */
+static int up_to_date(const char *path, const char *stage, const char *dataset, const char *checkpoint)
+{
+    if (access(path, R_OK) != 0) return 0;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return 0;
+    long long complete = 0;
+    int ok = attr_is(f, "format", PD_LATENTS_FORMAT) && pd_h5_attr_read_int(f, "complete", &complete) == PD_OK &&
+             complete == 1 && attr_is(f, "stage", stage) && attr_is(f, "dataset", dataset) &&
+             attr_is(f, "checkpoint", checkpoint);
+    H5Fclose(f);
+    pd_clear_error(); /* a missing attribute is an answer here, not an error */
+    return ok;
+}
+
+/* ---- the command ----------------------------------------------------------------------------- */
+
+typedef struct encode_job {
+    const pd_config *cfg;
+    const pd_encode_options *opt;
+    MPI_Comm world;
+    int rank, nranks;
+    pd_stage stage;
+    pd_dataset *ds;
+    pd_graph *g;
+    char checkpoint[PATH_MAX + 8], dataset[PATH_MAX + 8], out[4200];
+} encode_job;
+
+static pd_status find_checkpoint(encode_job *j)
+{
+    if (j->opt->checkpoint) {
+        if (access(j->opt->checkpoint, R_OK) != 0)
+            return pd_fail(PD_ERR_IO, "encode: cannot read the checkpoint %s: %s", j->opt->checkpoint, strerror(errno));
+        absolute(j->opt->checkpoint, j->checkpoint, sizeof j->checkpoint);
+        return PD_OK;
+    }
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/checkpoints", pd_cfg_str(j->cfg, "run.dir"));
+    char *found = NULL;
+    PD_TRY(pd_checkpoint_find_latest(dir, j->opt->stage, j->world, &found));
+    if (!found)
+        return pd_fail(PD_ERR_CONFIG, "encode: no complete %s checkpoint in %s; train the stage first (`proteindiff "
+                       "train RUN.cfg --stage %s`) or name one with --checkpoint FILE", j->opt->stage, dir,
+                       j->opt->stage);
+    absolute(found, j->checkpoint, sizeof j->checkpoint);
+    free(found);
+    return PD_OK;
+}
+
+static pd_status make_latents_dir(const char *out)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return PD_OK;
+    *slash = '\0';
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return pd_fail(PD_ERR_IO, "cannot create folder %s: %s (is run.dir writable?)", dir, strerror(errno));
+    return PD_OK;
+}
+
+/* Entries [*begin, *end) of this rank: entry i belongs to rank floor(first_row(i) * nranks / R),
+ * contiguous ranges of about R / nranks residues each. */
+static pd_status my_entries(encode_job *j, int64_t *begin, int64_t *end)
+{
+    const int64_t n = pd_dataset_n_entries(j->ds), R = pd_dataset_n_residues(j->ds);
+    *begin = *end = n;
+    int found = 0;
+    for (int64_t i = 0; i < n; i++) {
+        pd_entry_info info;
+        PD_TRY(pd_dataset_entry_info(j->ds, i, &info));
+        int owner = R > 0 ? (int)((__int128)info.residue_offset * j->nranks / R) : 0;
+        if (owner == j->rank && !found) {
+            *begin = i;
+            found = 1;
+        }
+        if (owner > j->rank) {
+            *end = i;
+            break;
+        }
+    }
+    if (!found) *begin = *end;
+    return PD_OK;
+}
+
+/* Encode entries [begin, end) and write their rows; returns the number of encoded rows. */
+static pd_status encode_range(encode_job *j, pd_latents_writer *w, int64_t begin, int64_t end, int64_t dim,
+                              int64_t *n_valid)
+{
+    *n_valid = 0;
+    pd_progress prog;
+    pd_progress_start(&prog, "entries", end - begin, j->rank == 0);
+    float *mu = NULL, *logvar = NULL;
+    uint8_t *valid = NULL;
+    size_t cap = 0;
+    pd_status st = PD_OK;
+    for (int64_t i = begin; st == PD_OK && i < end; i++) {
+        pd_entry_info info;
+        st = pd_dataset_entry_info(j->ds, i, &info);
+        if (st != PD_OK) break;
+        pd_stage_batch b = {.n_entries = 1, .entries = &i};
+        st = j->stage.ops->load_batch(&j->stage, j->ds, &b);
+        if (st != PD_OK) break;
+        const size_t rows = (size_t)info.length;
+        if (rows > cap) {
+            free(mu);
+            free(logvar);
+            free(valid);
+            mu = pd_malloc(rows * (size_t)dim * sizeof *mu);
+            logvar = pd_malloc(rows * (size_t)dim * sizeof *logvar);
+            valid = pd_malloc(rows);
+            cap = mu && logvar && valid ? rows : 0;
+            if (!cap) st = PD_ERR_NOMEM;
+        }
+        if (st == PD_OK) {
+            memset(mu, 0, rows * (size_t)dim * sizeof *mu);
+            memset(logvar, 0, rows * (size_t)dim * sizeof *logvar);
+            memset(valid, 0, rows);
+            b.residues = info.length;
+            st = j->stage.ops->encode(&j->stage, j->g, &b, info.residue_offset, mu, logvar, valid);
+        }
+        j->stage.ops->free_batch(&j->stage, &b);
+        pd_graph_reset(j->g);
+        if (st == PD_OK) st = pd_latents_writer_put(w, info.residue_offset, info.length, mu, logvar, valid);
+        if (st != PD_OK) {
+            pd_error_context("encoding entry %lld (%s)", (long long)i, info.name);
+            break;
+        }
+        for (size_t r = 0; r < rows; r++) *n_valid += valid[r];
+        pd_progress_update(&prog, i + 1 - begin, NULL);
+    }
+    pd_progress_finish(&prog, NULL);
+    free(mu);
+    free(logvar);
+    free(valid);
+    return st;
+}
+
+/* Test hook: PD_DEBUG_ENCODE_STALL=SECONDS pauses every rank after the rows are written and
+ * before complete = 1, so tests can kill an encode mid-write (tests/train/encode.sh). */
+static void debug_stall(void)
+{
+    const char *s = getenv("PD_DEBUG_ENCODE_STALL");
+    double seconds = s && s[0] ? atof(s) : 0;
+    if (seconds <= 0) return;
+    pd_info("encode: PD_DEBUG_ENCODE_STALL: pausing %.1f s before marking the file complete", seconds);
+    const double t0 = pd_now();
+    while (pd_now() - t0 < seconds) usleep(10000);
+}
+
+static pd_status run_encode(encode_job *j)
+{
+    const pd_stage_ops *ops = j->stage.ops;
+    PD_TRY(find_checkpoint(j));
+    absolute(pd_cfg_str(j->cfg, "data.dataset"), j->dataset, sizeof j->dataset);
+    pd_latents_path(j->cfg, ops->name, j->out, sizeof j->out);
+    int skip = j->rank == 0 && !j->opt->force && up_to_date(j->out, ops->name, j->dataset, j->checkpoint);
+    MPI_Bcast(&skip, 1, MPI_INT, 0, j->world);
+    if (skip) {
+        pd_info("encode: %s is complete and was made from %s and %s; nothing to do (--force rewrites it)", j->out,
+                j->checkpoint, j->dataset);
+        return PD_OK;
+    }
+    PD_TRY(pd_agree(j->world, j->rank == 0 ? make_latents_dir(j->out) : PD_OK));
+    PD_TRY(pd_agree(j->world, pd_dataset_open(&j->ds, pd_cfg_str(j->cfg, "data.dataset"), j->world)));
+
+    j->stage.cfg = j->cfg;
+    j->stage.seed = (uint64_t)pd_cfg_stage_int(j->cfg, ops->name, "seed");
+    pd_status st = ops->create(&j->stage, j->cfg, j->stage.seed, 1);
+    if (st == PD_OK) st = load_weights(j->checkpoint, &j->stage);
+    if (st == PD_OK) st = pd_graph_create(&j->g, 0);
+    PD_TRY(pd_agree(j->world, st));
+    pd_graph_set_training(j->g, 0);
+    pd_graph_set_grad(j->g, 0);
+
+    const int64_t dim = ops->latent_dim(&j->stage), R = pd_dataset_n_residues(j->ds);
+    pd_latents_meta meta = {ops->name, j->dataset, j->checkpoint, j->cfg->text, j->opt->created_by, dim, R};
+    pd_latents_writer *w;
+    PD_TRY(pd_latents_writer_create(&w, j->out, j->world, &meta));
+    pd_info("encode %s: %lld entries, %lld residues of %s with %s on %d rank(s) -> %s", ops->name,
+            (long long)pd_dataset_n_entries(j->ds), (long long)R, j->dataset, j->checkpoint, j->nranks, j->out);
+    const double t0 = pd_now();
+    int64_t begin, end, n_valid = 0;
+    st = my_entries(j, &begin, &end);
+    if (st == PD_OK) st = encode_range(j, w, begin, end, dim, &n_valid);
+    if (st == PD_OK) debug_stall();
+    PD_TRY(pd_latents_writer_finish(w, st));
+    MPI_Allreduce(MPI_IN_PLACE, &n_valid, 1, MPI_INT64_T, MPI_SUM, j->world);
+    const double secs = pd_now() - t0;
+    pd_info("encode %s: wrote %s: %lld of %lld residue rows encoded (the rest masked), latent size %lld, %.1f s "
+            "(%.0f residues/s)", ops->name, j->out, (long long)n_valid, (long long)R, (long long)dim, secs,
+            secs > 0 ? (double)R / secs : 0);
+    return PD_OK;
+}
+
+pd_status pd_latents_encode(const pd_config *cfg, const pd_encode_options *opt, MPI_Comm world)
+{
+    encode_job j;
+    memset(&j, 0, sizeof j);
+    j.cfg = cfg;
+    j.opt = opt;
+    j.world = world;
+    MPI_Comm_rank(world, &j.rank);
+    MPI_Comm_size(world, &j.nranks);
+    PD_TRY(pd_stage_find(opt->stage, &j.stage.ops));
+    if (!j.stage.ops->encode || !j.stage.ops->latent_dim)
+        return pd_fail(PD_ERR_USAGE, "encode: stage '%s' has no latents to write (encode works for the VAE stages "
+                       "that implement the encode hook: sc_vae, bb_vae)", opt->stage);
+    pd_h5_quiet();
+    pd_status st = run_encode(&j);
+    if (j.g) pd_graph_destroy(j.g);
+    if (j.stage.model) j.stage.ops->destroy(&j.stage);
+    if (j.ds) pd_dataset_close(j.ds);
+    return st;
+}

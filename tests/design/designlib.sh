@@ -1,0 +1,32 @@
+# tests/design/designlib.sh — sourced by the design tests: a tiny run file over 12 structures of
+# ../shared/data/pdb (4^3 voxels, widths of a few channels, 6 steps per stage, valid and test
+# splits of 25 %), and `run_pipeline NP LOG`, which runs `proteindiff run` on NP real ranks.
+. "$top_srcdir/tests/testlib.sh"
+need_shared
+: "${PD_TEST_TIMEOUT:=120}"; export PD_TEST_TIMEOUT
+PY=${PYTHON_REF:-/usr/bin/python3}
+PDB="$PD_SHARED/data/pdb"
+
+write_run_file() {
+    files=""
+    for f in 1CRN.cif 1cbn.cif 1LCD.cif 1bpi.pdb 1tap.pdb 1FAS.cif 1unu.cif 1UCS_A.pdb 1CKB.pdb 1A8O.cif \
+             1vfy.pdb 6MRR.pdb; do
+        files="$files${files:+, }\"$PDB/$f\""
+    done
+    cat > "$TMP/run.cfg" <<CFG
+run = { dir = "$TMP/run"; threads = 1; };
+data = { inputs = [$files]; dataset = "$TMP/ds.h5"; valid_fraction = 0.25; test_fraction = 0.25; };
+featurize = { voxel_size = 4; };
+train = { steps = 6; batch_residues = 250; lr = 1e-3; warmup = 2; val_every = 3; log_every = 3; checkpoint_every = 3; };
+model = { sc_vae = { width = 2; latent = 4; };
+          bb_vae = { width = 8; layers = 1; neighbors = 8; latent = 4; decoder_layers = 1; heads = 2; };
+          diffusion = { depth = 1; width = 16; heads = 2; timesteps = 100; }; };
+design = { steps = 10; samples = 2; temperatures = [0.0, 0.5]; };
+CFG
+}
+
+# run_pipeline NP LOG [ARGS...]: `proteindiff run` on NP ranks; output in $TMP/LOG.
+run_pipeline() {
+    np=$1; log=$2; shift 2
+    "$MPIRUN_SH" "$np" "$PROTEINDIFF" run "$TMP/run.cfg" "$@" > "$TMP/$log" 2>&1
+}
