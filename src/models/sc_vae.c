@@ -275,7 +275,7 @@ static pd_tensor *stage_forward(pd_graph *g, const stage *s, double eps, pd_tens
 }
 
 /* Stem and down stages: [N, 1, V, V, V] -> features [N, C_top, 1, 1, 1]. Shared by the encoder and the
- * classifier (same weights; gradients of both uses accumulate). */
+ * classifier (same weights; only the encoder's use trains them). */
 static pd_tensor *trunk_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *x)
 {
     double eps = m->cfg.gn_eps;
@@ -336,10 +336,13 @@ static pd_tensor *decode_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *z)
     return h;
 }
 
-/* Classifier on (already detached, when training) voxels -> logits [N, 20]. */
+/* Classifier on (already detached, when training) voxels -> logits [N, 20]. The trunk's features
+ * are detached too: CE trains only the Linear head, never the trunk the encoder shares (a CE
+ * gradient there, while reconstructions are still near the mean voxel, kept the VAE on the
+ * mean-voxel plateau; docs/models/sc_vae.md "Training"). It also skips the trunk's backward. */
 static pd_tensor *classify_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *voxels)
 {
-    pd_tensor *h = trunk_forward(g, m, voxels);
+    pd_tensor *h = pd_detach(g, trunk_forward(g, m, voxels));
     if (!h) return NULL;
     h = pd_reshape(g, h, 2, (int64_t[]){h->shape[0], m->top_channels});
     pd_unit_begin(g, m->cls.unit);

@@ -64,10 +64,10 @@ fuzz: fuzz-build tests/fuzz/dataset-base.h5
 	@for t in $(FUZZ_TARGETS); do \
 	  $(MKDIR_P) tests/fuzz/work-$$t; \
 	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  extra=; case $$t in structure) extra=$(srcdir)/tests/data/broken;; dataset) extra="-len_control=0 -max_len=250";; esac; \
 	  PD_FUZZ_DATASET_BASE=$(abs_top_builddir)/tests/fuzz/dataset-base.h5 \
 	  LSAN_OPTIONS=suppressions=$(abs_top_srcdir)/tests/fuzz/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1 \
-	  extra=; case $$t in structure) extra=$(srcdir)/tests/data/broken;; dataset) extra="-len_control=0 -max_len=250";; esac; \
 	  tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_RUN_FLAGS) -artifact_prefix=tests/fuzz/crashes/$$t- \
 	    -print_final_stats=1 tests/fuzz/work-$$t $(srcdir)/tests/fuzz/corpus-$$t \
 	    $(srcdir)/tests/fuzz/regressions/$$t $$extra 2>&1 | grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done' ; \

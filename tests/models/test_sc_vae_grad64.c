@@ -1,11 +1,14 @@
 /* test_sc_vae_grad64.c — central finite differences of the whole side-chain VAE loss w.r.t.
  * elements of every parameter tensor, in double precision (the model and src/nn compiled with
- * pd_real = double). The classifier reads the DETACHED reconstruction, so the function whose
- * derivative backward computes is F(θ) = MSE(θ) + β·KL(θ) + CE(classifier(θ; recon₀)) with the
- * reconstruction held at its unperturbed value recon₀; a missing detach fails this test. */
+ * pd_real = double). The classifier reads the DETACHED reconstruction through the trunk with its
+ * features DETACHED, so the function whose derivative backward computes is
+ * F(θ) = MSE(θ) + β·KL(θ) + CE(Linear(θ; trunk(θ₀; recon₀))): the reconstruction is held at its
+ * unperturbed value recon₀ and, for trunk parameters, the CE term is held at θ₀. A missing detach
+ * of either fails this test. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/rng.h"
 #include "models/sc_vae.h"
@@ -37,8 +40,9 @@ typedef struct fixture {
 
 static const int64_t VOX_SHAPE[5] = {BATCH, 1, VOXEL, VOXEL, VOXEL};
 
-/* F(θ) as described at the top (grad off, no tape). */
-static double objective(fixture *fx)
+/* F(θ) as described at the top (grad off, no tape). With ce_fixed >= 0 (a trunk parameter is
+ * perturbed) the CE term is that constant instead of the classifier on recon₀. */
+static double objective(fixture *fx, double ce_fixed)
 {
     pd_graph_reset(fx->g);
     int grad = pd_graph_set_grad(fx->g, 0);
@@ -55,7 +59,7 @@ static double objective(fixture *fx)
         fprintf(stderr, "objective: %s\n", pd_last_error());
         return NAN;
     }
-    return t.mse + BETA_KL * t.kl + ce->data[0];
+    return t.mse + BETA_KL * t.kl + (ce_fixed >= 0 ? ce_fixed : ce->data[0]);
 }
 
 int main(void)
@@ -94,13 +98,20 @@ int main(void)
     for (int i = 0; i < BATCH * LATENT; i++) z->data[i] = mu->data[i] + exp(logvar->data[i] / 2) * fx.eps[i];
     CHECK_MSG(pd_sc_vae_decode_classify(fx.g, fx.m, z, &recon, NULL) == PD_OK, "%s", pd_last_error());
     for (int i = 0; i < BATCH * VOXEL * VOXEL * VOXEL; i++) fx.recon0[i] = recon->data[i];
-    CHECK_NEAR(objective(&fx), loss0, 1e-12 * fabs(loss0));   /* F(θ0) is the model's loss */
+    CHECK_NEAR(objective(&fx, -1), loss0, 1e-12 * fabs(loss0));   /* F(θ0) is the model's loss */
+    /* the CE term at θ0 on recon₀, held while trunk parameters move */
+    pd_tensor *logits0 = NULL, *recon0 = pd_tensor_wrap(fx.g, 5, VOX_SHAPE, fx.recon0);
+    CHECK_MSG(pd_sc_vae_classify(fx.g, fx.m, recon0, &logits0) == PD_OK, "%s", pd_last_error());
+    pd_tensor *ce0 = logits0 ? pd_cross_entropy(fx.g, logits0, fx.aa, -1, NORMALISER) : NULL;
+    double ce_at_theta0 = ce0 ? ce0->data[0] : NAN;
 
     int checked = 0;
     double worst = 0;
     const char *worst_name = "";
     for (int p = 0; p < P->n_params; p++) {
         pd_tensor *t = &P->params[p]->t;
+        const char *name = P->params[p]->name;
+        int in_trunk = strncmp(name, "enc.stem.", 9) == 0 || strncmp(name, "enc.down.", 9) == 0;
         pd_rng pick;
         pd_rng_init(&pick, 5, 0, (uint64_t)p, PD_RNG_SAMPLER);
         for (int k = 0; k < PER_TENSOR && k < t->numel; k++) {
@@ -110,7 +121,7 @@ int main(void)
             const double offsets[4] = {2 * H, H, -H, -2 * H};
             for (int o = 0; o < 4; o++) {
                 t->data[i] = keep + offsets[o];
-                f[o] = objective(&fx);
+                f[o] = objective(&fx, in_trunk ? ce_at_theta0 : -1);
             }
             t->data[i] = keep;
             double numeric = (8 * (f[1] - f[2]) - (f[0] - f[3])) / (12 * H), analytic = t->grad[i];

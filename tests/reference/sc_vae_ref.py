@@ -105,8 +105,9 @@ class ScVae(nn.Module):
         return stats.chunk(2, dim=1)
 
     def classify(self, x):
-        """The encoder trunk (shared weights) -> Linear -> 20 logits."""
-        return self.cls(self.enc.trunk(x).flatten(1))
+        """The encoder trunk (shared weights, features detached: CE trains only the Linear head)
+        -> Linear -> 20 logits."""
+        return self.cls(self.enc.trunk(x).detach().flatten(1))
 
     def loss(self, x, aa, eps=None, normaliser=0.0):
         """Per-residue loss: mean-over-cells MSE + beta_kl KL + CE of the classifier on the detached
