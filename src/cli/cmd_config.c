@@ -14,12 +14,14 @@ pd_status pd_cmd_config(pd_app *app, int argc, char **argv)
     }
     if (argc == 1 && !strcmp(argv[0], "--defaults")) {
         pd_config cfg;
-        PD_TRY(pd_config_defaults(&cfg, app->n_sets, app->sets));
-        char *t = pd_config_effective_text(&cfg);
-        if (app->rank == 0) fputs(t, stdout);
-        free(t);
-        pd_config_free(&cfg);
-        return PD_OK;
+        pd_status st = pd_config_defaults(&cfg, app->n_sets, app->sets);
+        if (st == PD_OK) {
+            char *t = pd_config_effective_text(&cfg);
+            if (app->rank == 0) fputs(t, stdout);
+            free(t);
+        }
+        pd_config_free(&cfg); /* also after a failed load: it frees what was built */
+        return st;
     }
     if (argc != 1 || argv[0][0] == '-')
         return pd_fail(PD_ERR_USAGE, "usage: proteindiff config RUN.cfg | --reference | --defaults");

@@ -337,9 +337,9 @@ static pd_tensor *decode_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *z)
 }
 
 /* Classifier on (already detached, when training) voxels -> logits [N, 20]. The trunk's features
- * are detached too: CE trains only the Linear head, never the trunk the encoder shares (a CE
- * gradient there, while reconstructions are still near the mean voxel, kept the VAE on the
- * mean-voxel plateau; docs/models/sc_vae.md "Training"). It also skips the trunk's backward. */
+ * are detached too: CE trains only the Linear head, never the trunk the encoder shares (with a CE
+ * gradient there the VAE collapsed onto the mean voxel in the runs measured; docs/models/sc_vae.md
+ * "Training"). It also skips the trunk's backward for this pass. */
 static pd_tensor *classify_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *voxels)
 {
     pd_tensor *h = pd_detach(g, trunk_forward(g, m, voxels));

@@ -23,12 +23,6 @@ pd_status pd_stage_find(const char *name, const pd_stage_ops **out)
             *out = stages[i];
             return PD_OK;
         }
-    const char *planned[] = {"bb_vae", "diffusion", "tokenizer"};
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(planned[i], name)) {
-            return pd_fail(PD_ERR_NOT_IMPLEMENTED, "stage '%s' has no training adapter yet (src/train/stage_%s.c, "
-                           "its model's issue); stages that train now: %s", name, name, pd_stage_names());
-        }
     return pd_fail(PD_ERR_USAGE, "unknown stage '%s'; stages: %s", name, pd_stage_names());
 }
 
