@@ -146,15 +146,10 @@ static pd_status write_file(const char *path, MPI_Comm comm, int rank, const pla
                             pd_tokenizer *m, const char *checkpoint, const char *config_text)
 {
     const pd_tokenizer_config *c = pd_tokenizer_get_config(m);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
-    H5Pset_all_coll_metadata_ops(fapl, 1);
-    H5Pset_coll_metadata_write(fapl, 1);
     char *partial = pd_malloc(strlen(path) + 16);
     if (!partial) return PD_ERR_NOMEM;
     sprintf(partial, "%s.partial", path);
-    hid_t f = H5Fcreate(partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
+    hid_t f = pd_h5_create_collective(partial, comm);
     if (f < 0) {
         pd_status st = pd_h5_fail(PD_ERR_IO, "cannot create %s (does its folder exist and is it writable?)", partial);
         free(partial);

@@ -41,6 +41,17 @@ hid_t pd_h5_float16_type(void)
     return t;
 }
 
+hid_t pd_h5_create_collective(const char *path, MPI_Comm comm)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+    H5Pset_all_coll_metadata_ops(fapl, 1);
+    H5Pset_coll_metadata_write(fapl, 1);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    return f;
+}
+
 hid_t pd_h5_string_type(size_t width)
 {
     hid_t t = H5Tcopy(H5T_C_S1);

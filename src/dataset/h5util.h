@@ -5,6 +5,7 @@
 #define PD_DATASET_H5UTIL_H
 
 #include <hdf5.h>
+#include <mpi.h>
 #include <stdint.h>
 
 #include "core/error.h"
@@ -16,6 +17,9 @@ pd_status pd_h5_fail(pd_status code, const char *fmt, ...) __attribute__((format
 
 /* IEEE-754 binary16, little endian (h5py reads it as float16). Caller closes. */
 hid_t pd_h5_float16_type(void);
+/* Create (truncate) `path` for collective writing by every rank of `comm` (MPI-IO, collective
+ * metadata reads and writes, so every rank must make the same metadata calls). < 0 on failure. */
+hid_t pd_h5_create_collective(const char *path, MPI_Comm comm);
 /* Fixed-length, NUL-padded UTF-8 string of `width` bytes. Caller closes. */
 hid_t pd_h5_string_type(size_t width);
 

@@ -99,12 +99,7 @@ pd_status pd_latents_writer_create(pd_latents_writer **out, const char *path, MP
         return PD_ERR_NOMEM;
     }
     sprintf(w->partial, "%s%s", path, PD_LATENTS_PARTIAL_SUFFIX);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
-    H5Pset_all_coll_metadata_ops(fapl, 1);
-    H5Pset_coll_metadata_write(fapl, 1);
-    w->file = H5Fcreate(w->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
+    w->file = pd_h5_create_collective(w->partial, comm);
     pd_status st = PD_OK;
     if (w->file < 0) {
         w->file = 0;

@@ -59,28 +59,13 @@ static void probe_destroy(pd_stage *s)
 static pd_status probe_load(pd_stage *s, pd_dataset *ds, pd_stage_batch *b)
 {
     probe_model *m = s->model;
-    if (pd_dataset_voxel_size(ds) != m->voxel)
-        return pd_fail(PD_ERR_CONFIG, "the dataset %s has %d^3 voxels but featurize.voxel_size = %d",
-                       pd_dataset_path(ds), pd_dataset_voxel_size(ds), m->voxel);
-    pd_voxel_batch *vb = pd_calloc(1, sizeof *vb);
-    if (!vb) return PD_ERR_NOMEM;
-    pd_status st = pd_voxel_batch_read(ds, b->entries, b->n_entries, vb);
-    if (st != PD_OK) {
-        free(vb);
-        return st;
-    }
-    b->data = vb;
-    b->count = vb->n;
-    b->residues = vb->residues;
-    return PD_OK;
+    return pd_voxel_stage_load(ds, m->voxel, b);
 }
 
 static void probe_free_batch(pd_stage *s, pd_stage_batch *b)
 {
     (void)s;
-    if (b->data) pd_voxel_batch_free(b->data);
-    free(b->data);
-    b->data = NULL;
+    pd_voxel_stage_free(b);
 }
 
 /* logits [n, 20] */

@@ -58,29 +58,13 @@ static void sc_destroy(pd_stage *s)
 static pd_status sc_load(pd_stage *s, pd_dataset *ds, pd_stage_batch *b)
 {
     const pd_sc_vae_config *c = pd_sc_vae_get_config(s->model);
-    if (pd_dataset_voxel_size(ds) != c->voxel)
-        return pd_fail(PD_ERR_CONFIG, "the dataset %s has %d^3 voxels but featurize.voxel_size = %d in the run "
-                       "file; use the run file the dataset was built with", pd_dataset_path(ds),
-                       pd_dataset_voxel_size(ds), c->voxel);
-    pd_voxel_batch *vb = pd_calloc(1, sizeof *vb);
-    if (!vb) return PD_ERR_NOMEM;
-    pd_status st = pd_voxel_batch_read(ds, b->entries, b->n_entries, vb);
-    if (st != PD_OK) {
-        free(vb);
-        return st;
-    }
-    b->data = vb;
-    b->count = vb->n;
-    b->residues = vb->residues;
-    return PD_OK;
+    return pd_voxel_stage_load(ds, c->voxel, b);
 }
 
 static void sc_free_batch(pd_stage *s, pd_stage_batch *b)
 {
     (void)s;
-    if (b->data) pd_voxel_batch_free(b->data);
-    free(b->data);
-    b->data = NULL;
+    pd_voxel_stage_free(b);
 }
 
 static pd_tensor *voxel_tensor(pd_graph *g, const pd_voxel_batch *vb)

@@ -72,3 +72,29 @@ pd_status pd_voxel_batch_read(pd_dataset *ds, const int64_t *entries, int64_t n_
     if (st != PD_OK) pd_voxel_batch_free(out);
     return st;
 }
+
+pd_status pd_voxel_stage_load(pd_dataset *ds, int voxel, pd_stage_batch *b)
+{
+    if (pd_dataset_voxel_size(ds) != voxel)
+        return pd_fail(PD_ERR_CONFIG, "the dataset %s has %d^3 voxels but featurize.voxel_size = %d in the run "
+                       "file; use the run file the dataset was built with", pd_dataset_path(ds),
+                       pd_dataset_voxel_size(ds), voxel);
+    pd_voxel_batch *vb = pd_calloc(1, sizeof *vb);
+    if (!vb) return PD_ERR_NOMEM;
+    pd_status st = pd_voxel_batch_read(ds, b->entries, b->n_entries, vb);
+    if (st != PD_OK) {
+        free(vb);
+        return st;
+    }
+    b->data = vb;
+    b->count = vb->n;
+    b->residues = vb->residues;
+    return PD_OK;
+}
+
+void pd_voxel_stage_free(pd_stage_batch *b)
+{
+    if (b->data) pd_voxel_batch_free(b->data);
+    free(b->data);
+    b->data = NULL;
+}

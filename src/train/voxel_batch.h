@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "dataset/reader.h"
+#include "train/stage.h"
 
 typedef struct pd_voxel_batch {
     int64_t n;          /* residues kept */
@@ -21,5 +22,9 @@ typedef struct pd_voxel_batch {
 
 pd_status pd_voxel_batch_read(pd_dataset *ds, const int64_t *entries, int64_t n_entries, pd_voxel_batch *out);
 void pd_voxel_batch_free(pd_voxel_batch *b);
+/* The load/free hooks the voxel stages share: read the batch's entries into b->data (a
+ * pd_voxel_batch), after checking the dataset's voxel size against the model's `voxel`. */
+pd_status pd_voxel_stage_load(pd_dataset *ds, int voxel, pd_stage_batch *b);
+void pd_voxel_stage_free(pd_stage_batch *b);
 
 #endif
