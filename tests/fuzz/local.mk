@@ -61,17 +61,21 @@ tests/fuzz/dataset-base.h5: proteindiff $(srcdir)/tests/fuzz/make_dataset_base.s
 
 fuzz: fuzz-build tests/fuzz/dataset-base.h5
 	@$(MKDIR_P) tests/fuzz/crashes
-	@for t in $(FUZZ_TARGETS); do \
+	@status=0; for t in $(FUZZ_TARGETS); do \
 	  $(MKDIR_P) tests/fuzz/work-$$t; \
 	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  dirs=tests/fuzz/work-$$t; \
+	  for d in $(srcdir)/tests/fuzz/corpus-$$t $(srcdir)/tests/fuzz/regressions/$$t; do \
+	    if test -d $$d; then dirs="$$dirs $$d"; fi; done; \
 	  extra=; case $$t in structure) extra=$(srcdir)/tests/data/broken;; dataset) extra="-len_control=0 -max_len=250";; esac; \
 	  PD_FUZZ_DATASET_BASE=$(abs_top_builddir)/tests/fuzz/dataset-base.h5 \
 	  LSAN_OPTIONS=suppressions=$(abs_top_srcdir)/tests/fuzz/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_RUN_FLAGS) -artifact_prefix=tests/fuzz/crashes/$$t- \
-	    -print_final_stats=1 tests/fuzz/work-$$t $(srcdir)/tests/fuzz/corpus-$$t \
-	    $(srcdir)/tests/fuzz/regressions/$$t $$extra 2>&1 | grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done' ; \
-	done; ls tests/fuzz/crashes/ 2>/dev/null | sed 's/^/crash: /'; test -z "`ls tests/fuzz/crashes/ 2>/dev/null`"
+	    -print_final_stats=1 $$dirs $$extra > tests/fuzz/fuzz-$$t.log 2>&1 || { status=1; tail -20 tests/fuzz/fuzz-$$t.log; }; \
+	  grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done' tests/fuzz/fuzz-$$t.log; \
+	done; ls tests/fuzz/crashes/ 2>/dev/null | sed 's/^/crash: /'; \
+	test $$status = 0 && test -z "`ls tests/fuzz/crashes/ 2>/dev/null`"
 .PHONY: fuzz fuzz-build
 clean-local: clean-fuzz
 clean-fuzz:
