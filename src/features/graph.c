@@ -39,6 +39,7 @@ void pd_bb_graph_free(pd_bb_graph *g)
     if (!g) return;
     free(g->node_offset);
     free(g->node_valid);
+    free(g->node_chain);
     free(g->atoms);
     free(g->frames);
     free(g->neighbor);
@@ -113,7 +114,7 @@ static int select_neighbours(const pd_bb_graph *g, int64_t i, const int32_t *val
     return n;
 }
 
-static void edge_features(pd_bb_graph *g, int64_t edge, int64_t i, int64_t j, const uint8_t *chain_of_node)
+static void edge_features(pd_bb_graph *g, int64_t edge, int64_t i, int64_t j)
 {
     float *rbf = g->edge_rbf + edge * PD_BB_EDGE_RBF, *rot = g->edge_rot + edge * PD_BB_EDGE_ROT;
     const float *ai = g->atoms + i * ATOMS_PER_NODE * 3, *aj = g->atoms + j * ATOMS_PER_NODE * 3;
@@ -132,14 +133,7 @@ static void edge_features(pd_bb_graph *g, int64_t edge, int64_t i, int64_t j, co
     const float *fi = g->frames + i * 9, *fj = g->frames + j * 9;
     for (int a = 0; a < 3; a++)
         for (int b = 0; b < 3; b++) rot[a * 3 + b] = pd_dot3(fi + a * 3, fj + b * 3);
-    if (chain_of_node[i] != chain_of_node[j]) {
-        g->edge_relpos[edge] = PD_BB_RELPOS_OTHER_CHAIN;
-    } else {
-        int64_t sep = j - i;   /* both in one entry: the residue index difference */
-        if (sep < -32) sep = -32;
-        if (sep > 32) sep = 32;
-        g->edge_relpos[edge] = (int32_t)(sep + 32);
-    }
+    g->edge_relpos[edge] = pd_bb_relpos_class(i, j, g->node_chain[i], g->node_chain[j]);
 }
 
 static void padding_edge(pd_bb_graph *g, int64_t edge, int64_t i)
@@ -153,7 +147,7 @@ static void padding_edge(pd_bb_graph *g, int64_t edge, int64_t i)
 }
 
 static int build_edges(pd_bb_graph *g, const int32_t *entry_of, const int32_t *valid_nodes,
-                       const int64_t *valid_offset, const uint8_t *chain_of_node)
+                       const int64_t *valid_offset)
 {
     int k = g->k, failed = 0;
 #pragma omp parallel reduction(| : failed)
@@ -177,7 +171,7 @@ static int build_edges(pd_bb_graph *g, const int32_t *entry_of, const int32_t *v
                 for (int s = 0; s < n_real; s++) {
                     g->edge_target[first + s] = (int32_t)i;
                     g->edge_valid[first + s] = 1;
-                    edge_features(g, first + s, i, g->neighbor[first + s], chain_of_node);
+                    edge_features(g, first + s, i, g->neighbor[first + s]);
                 }
             }
             for (int s = n_real; s < k; s++) padding_edge(g, first + s, i);
@@ -249,6 +243,7 @@ pd_status pd_bb_graph_build(pd_bb_graph *g, int n_entries, const pd_bb_backbone 
     g->n_edges = N * k;
     size_t n1 = (size_t)N + 1, e1 = (size_t)g->n_edges + 1;
     g->node_valid = malloc(n1);
+    g->node_chain = malloc(n1);
     g->atoms = malloc(n1 * ATOMS_PER_NODE * 3 * sizeof(float));
     g->frames = malloc(n1 * 9 * sizeof(float));
     g->neighbor = malloc(e1 * sizeof(int32_t));
@@ -260,9 +255,8 @@ pd_status pd_bb_graph_build(pd_bb_graph *g, int n_entries, const pd_bb_backbone 
     int32_t *entry_of = malloc(n1 * sizeof(int32_t));
     int32_t *valid_nodes = malloc(n1 * sizeof(int32_t));
     int64_t *valid_offset = malloc(((size_t)n_entries + 1) * sizeof(int64_t));
-    uint8_t *chain_of_node = malloc(n1);
-    int ok = g->node_valid && g->atoms && g->frames && g->neighbor && g->edge_target && g->edge_valid &&
-             g->edge_rbf && g->edge_rot && g->edge_relpos && entry_of && valid_nodes && valid_offset && chain_of_node;
+    int ok = g->node_valid && g->node_chain && g->atoms && g->frames && g->neighbor && g->edge_target &&
+             g->edge_valid && g->edge_rbf && g->edge_rot && g->edge_relpos && entry_of && valid_nodes && valid_offset;
     if (ok && with_labels) {
         g->pair_offset = malloc(((size_t)n_entries + 1) * sizeof(int64_t));
         g->dist_label = malloc((size_t)pairs + 1);
@@ -273,7 +267,7 @@ pd_status pd_bb_graph_build(pd_bb_graph *g, int n_entries, const pd_bb_backbone 
         for (int b = 0; b < n_entries; b++)
             for (int64_t i = g->node_offset[b]; i < g->node_offset[b + 1]; i++) {
                 entry_of[i] = b;
-                chain_of_node[i] = entries[b].chain ? entries[b].chain[i - g->node_offset[b]] : 0;
+                g->node_chain[i] = entries[b].chain ? entries[b].chain[i - g->node_offset[b]] : 0;
             }
         node_geometry(g, entries, entry_of);
         valid_offset[0] = 0;
@@ -284,7 +278,7 @@ pd_status pd_bb_graph_build(pd_bb_graph *g, int n_entries, const pd_bb_backbone 
             valid_offset[b + 1] = n;
         }
         g->n_valid_nodes = valid_offset[n_entries];
-        ok = !build_edges(g, entry_of, valid_nodes, valid_offset, chain_of_node);
+        ok = !build_edges(g, entry_of, valid_nodes, valid_offset);
     }
     if (ok) {
         for (int64_t e = 0; e < g->n_edges; e++) g->n_valid_edges += g->edge_valid[e];
@@ -301,7 +295,6 @@ pd_status pd_bb_graph_build(pd_bb_graph *g, int n_entries, const pd_bb_backbone 
     free(entry_of);
     free(valid_nodes);
     free(valid_offset);
-    free(chain_of_node);
     if (!ok) {
         pd_bb_graph_free(g);
         return pd_fail(PD_ERR_NOMEM, "bb graph: out of memory for %lld residues (k = %d, %lld label pairs); "

@@ -27,6 +27,19 @@ typedef struct pd_bb_backbone {
     const uint8_t *chain;    /* [L] chain index within the entry; NULL: one chain */
 } pd_bb_backbone;
 
+/* The relative-position class of the ordered pair (i, j) of one entry (i, j entry-local or both
+ * global indices: only their difference counts): clamp(j - i, -32, 32) + 32 when both residues
+ * are in one chain, PD_BB_RELPOS_OTHER_CHAIN (65) across chains. Shared by the encoder's edges
+ * and the decoder's pairwise head, so the two cannot drift apart. */
+static inline int32_t pd_bb_relpos_class(int64_t i, int64_t j, uint8_t chain_i, uint8_t chain_j)
+{
+    if (chain_i != chain_j) return PD_BB_RELPOS_OTHER_CHAIN;
+    int64_t separation = j - i;
+    if (separation < -32) separation = -32;
+    if (separation > 32) separation = 32;
+    return (int32_t)(separation + 32);
+}
+
 /* The view of a featurized / dataset entry. */
 pd_bb_backbone pd_bb_backbone_of_entry(const pd_entry *e);
 
@@ -42,6 +55,7 @@ typedef struct pd_bb_graph {
     int64_t *node_offset;     /* [n_entries + 1] */
     int32_t max_length;
     uint8_t *node_valid;      /* [N] backbone valid */
+    uint8_t *node_chain;      /* [N] chain index within the node's entry (0 when the backbone has no chain array) */
     float *atoms;             /* [N*4*3] N, CA, C, virtual CB per node (zeros for invalid nodes) */
     float *frames;            /* [N*9] residue frame rows x, y, z (SPEC.md section 2; zeros if invalid) */
     int64_t n_edges;          /* N * k */

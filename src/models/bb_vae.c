@@ -23,9 +23,13 @@ pd_status pd_bb_vae_config_from_run(pd_bb_vae_config *c, const pd_config *cfg)
     c->decoder_layers = (int)pd_cfg_int(cfg, "model.bb_vae.decoder_layers");
     c->heads = (int)pd_cfg_int(cfg, "model.bb_vae.heads");
     c->beta_kl = pd_cfg_float(cfg, "model.bb_vae.beta_kl");
-    if (c->width % c->heads != 0)
+    if (c->heads < 1 || c->width % c->heads != 0)
         return pd_fail(PD_ERR_CONFIG, "%s: model.bb_vae.heads = %d must divide model.bb_vae.width = %d",
                        cfg->file ? cfg->file : "run file", c->heads, c->width);
+    if ((c->width / c->heads) % 2 != 0)
+        return pd_fail(PD_ERR_CONFIG, "%s: the decoder head dimension model.bb_vae.width / model.bb_vae.heads = %d / %d "
+                       "= %d must be even (rotary position embeddings rotate pairs of dimensions)",
+                       cfg->file ? cfg->file : "run file", c->width, c->heads, c->width / c->heads);
     return PD_OK;
 }
 
@@ -68,9 +72,10 @@ pd_status pd_bb_vae_create(pd_bb_vae *m, const pd_bb_vae_config *cfg, int64_t pa
 {
     memset(m, 0, sizeof *m);
     if (cfg->width < 1 || cfg->layers < 1 || cfg->neighbors < 1 || cfg->latent < 1 || cfg->decoder_layers < 1 ||
-        cfg->heads < 1 || cfg->width % cfg->heads != 0)
+        cfg->heads < 1 || cfg->width % cfg->heads != 0 || (cfg->width / cfg->heads) % 2 != 0)
         return pd_fail(PD_ERR_CONFIG, "bb_vae: width %d, layers %d, neighbors %d, latent %d, decoder_layers %d, heads %d: "
-                       "every size must be >= 1 and heads must divide width (model.bb_vae.*)",
+                       "every size must be >= 1, heads must divide width and width / heads must be even "
+                       "(model.bb_vae.*)",
                        cfg->width, cfg->layers, cfg->neighbors, cfg->latent, cfg->decoder_layers, cfg->heads);
     m->cfg = *cfg;
     int64_t W = cfg->width, F = PD_BB_VAE_FFN_MULT * W;
@@ -151,6 +156,10 @@ pd_status pd_bb_vae_create(pd_bb_vae *m, const pd_bb_vae_config *cfg, int64_t pa
     m->pair_k = linear_new(P, "dec", "pair_k", W, W);
     m->pair1 = linear_new(P, "dec", "pair1", W, 2 * W);
     m->pair2 = linear_new(P, "dec", "pair2", PD_BB_VAE_PAIR_CLASSES, W);
+    /* One offset of pair1's pre-activation per relative-position class: the distribution of pair1's
+     * bias, of which each row is a class-specific copy (small next to the features at init). */
+    m->pair_relpos = pd_param_new(P, "dec.pair_relpos", 2, (int64_t[]){PD_BB_RELPOS_CLASSES, W},
+                                  PD_INIT_NORMAL, 1.0);
     m->seq = linear_new(P, "dec", "seq", PD_BB_VAE_AA, W);
     pd_params_unit_end(P);
 
@@ -239,13 +248,18 @@ pd_tensor *pd_bb_vae_decoder(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph
     int64_t W = m->cfg.width;
     int32_t *slot = pd_graph_alloc(g, (size_t)(N + 1) * sizeof(int32_t));
     uint8_t *key_valid = pd_graph_alloc(g, (size_t)(B * Lmax + 1));
-    if (!slot || !key_valid) return NULL;
+    int32_t *position = pd_graph_alloc(g, (size_t)(B * Lmax + 1) * sizeof(int32_t));
+    if (!slot || !key_valid || !position) return NULL;
     memset(key_valid, 0, (size_t)(B * Lmax));
+    memset(position, 0, (size_t)(B * Lmax) * sizeof(int32_t));   /* padding rows: any position (masked) */
     for (int64_t b = 0; b < B; b++)
         for (int64_t i = graph->node_offset[b]; i < graph->node_offset[b + 1]; i++) {
-            slot[i] = (int32_t)(b * Lmax + (i - graph->node_offset[b]));
+            int64_t local = i - graph->node_offset[b];
+            slot[i] = (int32_t)(b * Lmax + local);
             key_valid[slot[i]] = graph->node_valid[i];
+            position[slot[i]] = (int32_t)(local + (int64_t)PD_BB_VAE_ROPE_CHAIN_GAP * graph->node_chain[i]);
         }
+    int heads = m->cfg.heads, head_dim = (int)(W / heads);
 
     pd_unit_begin(g, m->unit_of_dec_embed);
     pd_tensor *x = linear(g, z, &m->dec_in);
@@ -255,8 +269,10 @@ pd_tensor *pd_bb_vae_decoder(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph
     for (int l = 0; l < m->cfg.decoder_layers; l++) {
         const pd_bb_vae_dec_layer *L = &m->dec[l];
         pd_unit_begin(g, m->unit_of_dec_layer[l]);
-        pd_tensor *att = pd_attention(g, linear(g, x, &L->q), linear(g, x, &L->k), linear(g, x, &L->v), m->cfg.heads,
-                                      key_valid, 0);
+        /* rotary positions on Q and K: attention scores depend on the residues' separation */
+        pd_tensor *q = pd_rope(g, linear(g, x, &L->q), position, heads, head_dim, PD_BB_VAE_ROPE_BASE);
+        pd_tensor *k = pd_rope(g, linear(g, x, &L->k), position, heads, head_dim, PD_BB_VAE_ROPE_BASE);
+        pd_tensor *att = pd_attention(g, q, k, linear(g, x, &L->v), heads, key_valid, 0);
         x = layernorm(g, pd_add(g, x, linear(g, att, &L->o)), &L->norm1);
         pd_tensor *ffn = linear(g, pd_gelu(g, linear(g, x, &L->ffn1)), &L->ffn2);
         x = layernorm(g, pd_add(g, x, ffn), &L->norm2);
@@ -329,7 +345,8 @@ pd_status pd_bb_vae_forward(pd_graph *g, pd_bb_vae *m, const pd_bb_vae_batch *ba
 
     pd_unit_begin(g, m->unit_of_dec_heads);
     pd_tensor *q = linear(g, x, &m->pair_q), *k = linear(g, x, &m->pair_k);
-    pd_tensor *pair_loss = pd_bb_vae_pair_loss(g, graph, q, k, &m->pair1, &m->pair2, norm->pairs, &out->stats);
+    pd_tensor *pair_loss = pd_bb_vae_pair_loss(g, graph, q, k, &m->pair1, &m->pair2, m->pair_relpos, norm->pairs,
+                                               &out->stats);
     pd_tensor *seq_logits = linear(g, x, &m->seq);
     pd_tensor *seq_loss = pd_cross_entropy(g, seq_logits, target, -1, norm->seq_residues);
     pd_unit_end(g, m->unit_of_dec_heads);

@@ -17,6 +17,10 @@
 #define PD_BB_VAE_PAIR_CLASSES (PD_BB_DIST_CLASSES + PD_BB_ORIENT_CLASSES)
 #define PD_BB_VAE_FFN_MULT 4       /* FFN hidden = 4 * width (encoder and decoder) */
 #define PD_BB_VAE_LN_EPS 1e-5
+/* Decoder rotary positions: residue index within the entry + PD_BB_VAE_ROPE_CHAIN_GAP * chain index
+ * (chains far apart), rotating the whole head dimension with base PD_BB_VAE_ROPE_BASE. */
+#define PD_BB_VAE_ROPE_CHAIN_GAP 1000
+#define PD_BB_VAE_ROPE_BASE 10000.0
 
 typedef struct pd_bb_vae_config {
     int width;            /* node, edge and decoder width */
@@ -24,13 +28,14 @@ typedef struct pd_bb_vae_config {
     int neighbors;        /* k of the graph */
     int latent;           /* latent size per residue */
     int decoder_layers;
-    int heads;            /* decoder attention heads (must divide width) */
+    int heads;            /* decoder attention heads (must divide width; width / heads must be even) */
     double beta_kl;
 } pd_bb_vae_config;
 
 /* The schema defaults (width 64, 3 layers, k 16, latent 32, 2 decoder layers, 4 heads, 1e-3). */
 void pd_bb_vae_config_default(pd_bb_vae_config *c);
-/* model.bb_vae.* of a loaded run file; fails (naming the key) when heads do not divide width. */
+/* model.bb_vae.* of a loaded run file; fails (naming the keys) when heads do not divide width or
+ * the head dimension width / heads is odd (rotary embeddings rotate pairs of dimensions). */
 pd_status pd_bb_vae_config_from_run(pd_bb_vae_config *c, const pd_config *cfg);
 
 typedef struct pd_bb_vae_linear { pd_tensor *w, *b; } pd_bb_vae_linear;
@@ -70,6 +75,7 @@ typedef struct pd_bb_vae {
     /* unit "dec.heads" */
     pd_bb_vae_linear pair_q, pair_k;        /* W -> W */
     pd_bb_vae_linear pair1, pair2;          /* 2W -> W -> 80 (64 distance | 16 orientation) */
+    pd_tensor *pair_relpos;                 /* [66, W]: added to pair1's output per relative-position class */
     pd_bb_vae_linear seq;                   /* W -> 20 */
     int unit_of_enc_embed;                  /* unit ids, for pd_unit_begin / FSDP */
     int *unit_of_enc_layer, unit_of_enc_head, unit_of_dec_embed, *unit_of_dec_layer, unit_of_dec_heads;
@@ -78,7 +84,8 @@ typedef struct pd_bb_vae {
 /* Declare every parameter (one unit per encoder layer and per decoder layer, plus the embed
  * and head units), finalize with `pad_multiple` (the shard-group size, or 1), and initialise
  * from `seed` (PyTorch default schemes: Linear U(+-1/sqrt(fan_in)), LayerNorm 1/0,
- * Embedding N(0, 1), start node zeros: see bb_vae.c). */
+ * Embedding N(0, 1), start node zeros, pair relative-position table U(+-1/sqrt(2W)) as pair1's
+ * bias: see bb_vae.c). */
 pd_status pd_bb_vae_create(pd_bb_vae *m, const pd_bb_vae_config *cfg, int64_t pad_multiple, uint64_t seed);
 void pd_bb_vae_free(pd_bb_vae *m);
 
@@ -138,14 +145,16 @@ pd_tensor *pd_bb_vae_encoder(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph
 pd_tensor *pd_bb_vae_decoder(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph, pd_tensor *z); /* [N, W] */
 
 /* The fused pairwise head + cross-entropy (bb_vae_pair.c): for every entry of the graph and
- * every labelled pair (a, b), features [q_b * k_a, k_a - q_b] (elementwise, 2W) -> Linear W1 ->
- * GELU -> Linear W2 -> 64 distance | 16 orientation logits; returns [1] = sum over labelled
- * pairs of (CE_dist + CE_orient) / normaliser (0: the number of labelled pairs). Pairs are
- * processed in row blocks and recomputed in backward, so memory is O(block * L * W), never
- * O(L^2 * W). q, k [N, W]; stats (may be NULL) receives the CE sums and argmax accuracies. */
+ * every labelled pair (a, b), features [q_b * k_a, k_a - q_b] (elementwise, 2W) -> Linear W1,
+ * plus row relpos(a, b) of the relative-position table [66, H] (pd_bb_relpos_class from the
+ * graph's node_chain; NULL: no table) -> GELU -> Linear W2 -> 64 distance | 16 orientation
+ * logits; returns [1] = sum over labelled pairs of (CE_dist + CE_orient) / normaliser (0: the
+ * number of labelled pairs). Pairs are processed in row blocks, each block's backward right after
+ * its forward, so memory is O(block * W), never O(L^2 * W). q, k [N, W]; stats (may be NULL)
+ * receives the CE sums and argmax accuracies. */
 pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor *q, pd_tensor *k,
-                               const pd_bb_vae_linear *l1, const pd_bb_vae_linear *l2, double normaliser,
-                               pd_bb_vae_stats *stats);
+                               const pd_bb_vae_linear *l1, const pd_bb_vae_linear *l2, pd_tensor *relpos_table,
+                               double normaliser, pd_bb_vae_stats *stats);
 /* Pair rows per block of that op (default 8192; <= 0 restores it). Process-wide: for memory
  * tuning and for tests of the multi-block path. */
 void pd_bb_vae_set_pair_block_rows(int64_t rows);

@@ -3,8 +3,9 @@
  * in blocks of rows and keeps only per-residue tensors. When gradients are wanted, each block's
  * backward runs right after its forward (at upstream gradient 1) into small per-residue and
  * per-parameter buffers, and the tape's backward only scales and adds them: no recompute.
- * Math (pair a, b; q, k [N, D]; W1 = [W1p | W1d] [H, 2D]):
- *   pre = W1p (q_b * k_a) + W1d k_a - W1d q_b + b1,  hid = gelu(pre),  logits = W2 hid + b2. */
+ * Math (pair a, b; q, k [N, D]; W1 = [W1p | W1d] [H, 2D]; T the relative-position table [66, H]):
+ *   pre = W1p (q_b * k_a) + W1d k_a - W1d q_b + b1 + T[relpos(a, b)],  hid = gelu(pre),
+ *   logits = W2 hid + b2,  relpos = pd_bb_relpos_class (SPEC.md section 5, as the encoder's edges). */
 #include "models/bb_vae.h"
 
 #include <math.h>
@@ -19,13 +20,14 @@ static int64_t pair_block_rows = 8192;
 void pd_bb_vae_set_pair_block_rows(int64_t rows) { pair_block_rows = rows > 0 ? rows : 8192; }
 
 /* d(sum of CE / normaliser) with respect to each input, at upstream gradient 1. */
-typedef struct pair_grads { pd_real *q, *k, *w1, *b1, *w2, *b2; } pair_grads;
+typedef struct pair_grads { pd_real *q, *k, *w1, *b1, *w2, *b2, *table; } pair_grads;
 
 typedef struct pair_saved { pair_grads grads; } pair_saved;
 
 /* Scratch of one row block. */
 typedef struct pair_scratch {
     pd_real *prod, *pre, *hid, *logits, *grad_logits, *grad_hid, *grad_prod;
+    int32_t *relpos;   /* [rows] relative-position class of each pair row */
 } pair_scratch;
 
 static void scratch_free(pair_scratch *s)
@@ -37,6 +39,7 @@ static void scratch_free(pair_scratch *s)
     free(s->grad_logits);
     free(s->grad_hid);
     free(s->grad_prod);
+    free(s->relpos);
     memset(s, 0, sizeof *s);
 }
 
@@ -47,7 +50,8 @@ static int scratch_alloc(pair_scratch *s, int64_t rows, int64_t D, int64_t H, in
     s->pre = malloc((size_t)(rows * H) * sizeof(pd_real));
     s->hid = malloc((size_t)(rows * H) * sizeof(pd_real));
     s->logits = malloc((size_t)(rows * PD_BB_VAE_PAIR_CLASSES) * sizeof(pd_real));
-    int ok = s->prod && s->pre && s->hid && s->logits;
+    s->relpos = malloc((size_t)rows * sizeof(int32_t));
+    int ok = s->prod && s->pre && s->hid && s->logits && s->relpos;
     if (backward) {
         s->grad_logits = malloc((size_t)(rows * PD_BB_VAE_PAIR_CLASSES) * sizeof(pd_real));
         s->grad_hid = malloc((size_t)(rows * H) * sizeof(pd_real));
@@ -66,12 +70,18 @@ static int row_has_label(const int8_t *dist_row, int64_t L)
 }
 
 /* Forward of one block: rows[r] (entry-local row a) for r < nb, all L columns of the entry
- * starting at node `off`. Fills prod, pre, hid, logits. qd/kd = q W1d^T, k W1d^T [N, H]. */
+ * starting at node `off`. Fills prod, pre, hid, logits, relpos. qd/kd = q W1d^T, k W1d^T [N, H];
+ * chain = the graph's node_chain; table [66, H] or NULL. */
 static void block_forward(const pair_scratch *s, const int64_t *rows, int64_t nb, int64_t off, int64_t L, int64_t D,
                           int64_t H, const pd_real *q, const pd_real *k, const pd_real *w1, const pd_real *b1,
-                          const pd_real *w2, const pd_real *b2, const pd_real *qd, const pd_real *kd)
+                          const pd_real *w2, const pd_real *b2, const pd_real *qd, const pd_real *kd,
+                          const uint8_t *chain, const pd_real *table)
 {
     int64_t M = nb * L;
+    for (int64_t m = 0; m < M; m++) {
+        int64_t a = rows[m / L], b = m % L;
+        s->relpos[m] = pd_bb_relpos_class(a, b, chain[off + a], chain[off + b]);
+    }
 #pragma omp parallel for schedule(static) if (M * D > 65536)
     for (int64_t m = 0; m < M; m++) {
         const pd_real *ka = k + (off + rows[m / L]) * D, *qb = q + (off + m % L) * D;
@@ -83,9 +93,10 @@ static void block_forward(const pair_scratch *s, const int64_t *rows, int64_t nb
 #pragma omp parallel for schedule(static) if (M * H > 65536)
     for (int64_t m = 0; m < M; m++) {
         const pd_real *ka = kd + (off + rows[m / L]) * H, *qb = qd + (off + m % L) * H;
+        const pd_real *tc = table ? table + (int64_t)s->relpos[m] * H : NULL;
         pd_real *pr = s->pre + m * H, *hd = s->hid + m * H;
         for (int64_t h = 0; h < H; h++) {
-            pr[h] += ka[h] - qb[h] + (b1 ? b1[h] : 0);
+            pr[h] += ka[h] - qb[h] + (b1 ? b1[h] : 0) + (tc ? tc[h] : 0);
             hd[h] = pd_gelu_f(pr[h]);
         }
     }
@@ -150,6 +161,13 @@ static void block_backward(const pair_scratch *s, const int64_t *rows, int64_t n
     if (gr->b1)
         for (int64_t m = 0; m < M; m++)
             for (int64_t h = 0; h < H; h++) gr->b1[h] += gpre[m * H + h];
+    /* d T[c] = sum of d pre over the rows of class c: serial in row order (deterministic; rows of
+     * one class are spread over the block, so threads would need atomics or private tables). */
+    if (gr->table)
+        for (int64_t m = 0; m < M; m++) {
+            pd_real *gt = gr->table + (int64_t)s->relpos[m] * H;
+            for (int64_t h = 0; h < H; h++) gt[h] += gpre[m * H + h];
+        }
     for (int64_t r = 0; r < nb; r++) {
         pd_real *gka = gkd + (off + rows[r]) * H;
         for (int64_t b = 0; b < L; b++)
@@ -185,8 +203,8 @@ static void pair_backward(pd_graph *g, pd_node *n)
 {
     const pair_grads *gr = &((const pair_saved *)n->saved)->grads;
     pd_real up = n->out->grad[0];
-    const pd_real *src[6] = {gr->q, gr->k, gr->w1, gr->b1, gr->w2, gr->b2};
-    for (int i = 0; i < 6; i++) {
+    const pd_real *src[7] = {gr->q, gr->k, gr->w1, gr->b1, gr->w2, gr->b2, gr->table};
+    for (int i = 0; i < 7; i++) {
         pd_real *dst = pd_grad(g, n->in[i]);
         if (!dst || !src[i]) continue;
         for (int64_t j = 0; j < n->in[i]->numel; j++) dst[j] += up * src[i][j];
@@ -194,21 +212,27 @@ static void pair_backward(pd_graph *g, pd_node *n)
 }
 
 pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor *q, pd_tensor *k,
-                               const pd_bb_vae_linear *l1, const pd_bb_vae_linear *l2, double normaliser,
-                               pd_bb_vae_stats *stats)
+                               const pd_bb_vae_linear *l1, const pd_bb_vae_linear *l2, pd_tensor *relpos_table,
+                               double normaliser, pd_bb_vae_stats *stats)
 {
     if (!pd_graph_ok(g, q) || !pd_graph_ok(g, k) || !pd_graph_ok(g, l1->w) || !pd_graph_ok(g, l2->w)) return NULL;
     int64_t N = graph->n_nodes, D = pd_tensor_cols(q), H = l1->w->shape[0];
     const int C = PD_BB_VAE_PAIR_CLASSES;
     if (!graph->dist_label)
         return pd_graph_fail(g, "bb_vae pair loss: the graph was built without labels (with_labels = 0)");
+    if (relpos_table && !pd_graph_ok(g, relpos_table)) return NULL;
+    if (relpos_table && (relpos_table->ndim != 2 || relpos_table->shape[0] != PD_BB_RELPOS_CLASSES ||
+                         relpos_table->shape[1] != H))
+        return pd_graph_fail(g, "bb_vae pair loss: the relative-position table must be [%d, %lld] (H = rows of W1)",
+                             PD_BB_RELPOS_CLASSES, (long long)H);
+    if (!graph->node_chain) return pd_graph_fail(g, "bb_vae pair loss: the graph has no node_chain array");
     if (q->ndim != 2 || k->ndim != 2 || q->shape[0] != N || !pd_shape_equal(q, k) || l1->w->ndim != 2 ||
         l1->w->shape[1] != 2 * D || l2->w->ndim != 2 || l2->w->shape[0] != C || l2->w->shape[1] != H ||
         (l1->b && l1->b->numel != H) || (l2->b && l2->b->numel != C))
         return pd_graph_fail(g, "bb_vae pair loss: q/k must be [%lld, D], W1 [H, 2D], W2 [%d, H]", (long long)N, C);
-    pd_tensor *in[6] = {q, k, l1->w, l1->b, l2->w, l2->b};
+    pd_tensor *in[7] = {q, k, l1->w, l1->b, l2->w, l2->b, relpos_table};
     int want_grad = 0;
-    for (int i = 0; i < 6; i++) want_grad |= in[i] && in[i]->requires_grad;
+    for (int i = 0; i < 7; i++) want_grad |= in[i] && in[i]->requires_grad;
     want_grad = want_grad && pd_graph_grad_enabled(g);
     double norm = normaliser > 0 ? normaliser : (double)(graph->n_valid_pairs > 0 ? graph->n_valid_pairs : 1);
     pd_real scale = (pd_real)(1.0 / norm);
@@ -217,8 +241,8 @@ pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor 
     pair_grads gr = {0};
     pd_real *gqd = NULL, *gkd = NULL;
     if (want_grad) {
-        pd_real **dst[6] = {&gr.q, &gr.k, &gr.w1, &gr.b1, &gr.w2, &gr.b2};
-        for (int i = 0; i < 6; i++) {
+        pd_real **dst[7] = {&gr.q, &gr.k, &gr.w1, &gr.b1, &gr.w2, &gr.b2, &gr.table};
+        for (int i = 0; i < 7; i++) {
             if (!in[i]) continue;
             *dst[i] = pd_graph_alloc(g, ((size_t)in[i]->numel + 1) * sizeof(pd_real));
             if (!*dst[i]) return NULL;
@@ -241,7 +265,7 @@ pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor 
                              (long long)block_rows, (long long)max_len);
     }
     const pd_real *w1 = l1->w->data, *b1 = l1->b ? l1->b->data : NULL, *w2 = l2->w->data;
-    const pd_real *b2 = l2->b ? l2->b->data : NULL;
+    const pd_real *b2 = l2->b ? l2->b->data : NULL, *table = relpos_table ? relpos_table->data : NULL;
     /* kd = k W1d^T, qd = q W1d^T [N, H], W1d = columns D..2D-1 of W1 */
     pd_gemm(0, 1, N, H, D, 1, k->data, D, w1 + D, 2 * D, 0, kd, H);
     pd_gemm(0, 1, N, H, D, 1, q->data, D, w1 + D, 2 * D, 0, qd, H);
@@ -254,7 +278,8 @@ pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor 
         int64_t a = 0, nb;
         while ((nb = next_block(dist, L, &a, rows, block_rows)) > 0) {
             int64_t M = nb * L;
-            block_forward(&s, rows, nb, off, L, D, H, q->data, k->data, w1, b1, w2, b2, qd, kd);
+            block_forward(&s, rows, nb, off, L, D, H, q->data, k->data, w1, b1, w2, b2, qd, kd, graph->node_chain,
+                          table);
             for (int64_t m = 0; m < M; m++) {
                 int64_t p = rows[m / L] * L + m % L;
                 pd_real *gz = want_grad ? s.grad_logits + m * C : NULL;
@@ -297,7 +322,7 @@ pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor 
     pd_tensor *y = pd_tensor_new1(g, 1);
     if (!y) return NULL;
     y->data[0] = (pd_real)((dist_ce + orient_ce) / norm);
-    pd_node *n = want_grad ? pd_record(g, "bb_vae_pair_loss", pair_backward, y, 6, in) : NULL;
+    pd_node *n = want_grad ? pd_record(g, "bb_vae_pair_loss", pair_backward, y, 7, in) : NULL;
     if (n) {
         pair_saved *sv = pd_node_save(g, n, sizeof *sv);
         if (!sv) return NULL;

@@ -186,11 +186,7 @@ pd_status pd_h5_check_param_group(hid_t loc, const char *group, const pd_params 
     hid_t grp = H5Lexists(loc, group, H5P_DEFAULT) > 0 ? H5Gopen2(loc, group, H5P_DEFAULT) : -1;
     if (grp < 0) return pd_fail(PD_ERR_FORMAT, "the checkpoint has no group '%s'", group);
     pd_status st = PD_OK;
-    H5G_info_t info;
-    if (H5Gget_info(grp, &info) >= 0 && info.nlinks != (hsize_t)P->n_params)
-        st = pd_fail(PD_ERR_FORMAT, "the checkpoint's '%s' holds %llu parameters but the model has %d "
-                     "(a checkpoint of another model configuration?)", group, (unsigned long long)info.nlinks,
-                     P->n_params);
+    /* Names and shapes first, so a model that gained or lost a parameter is told which. */
     for (int i = 0; st == PD_OK && i < P->n_params; i++) {
         const pd_param *p = P->params[i];
         if (H5Lexists(grp, p->name, H5P_DEFAULT) <= 0) {
@@ -215,6 +211,11 @@ pd_status pd_h5_check_param_group(hid_t loc, const char *group, const pd_params 
         H5Sclose(space);
         H5Dclose(ds);
     }
+    H5G_info_t info;
+    if (st == PD_OK && H5Gget_info(grp, &info) >= 0 && info.nlinks != (hsize_t)P->n_params)
+        st = pd_fail(PD_ERR_FORMAT, "the checkpoint's '%s' holds %llu parameters but the model has %d "
+                     "(a checkpoint of another model configuration?)", group, (unsigned long long)info.nlinks,
+                     P->n_params);
     H5Gclose(grp);
     return st;
 }

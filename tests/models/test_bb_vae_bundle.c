@@ -147,6 +147,7 @@ int bundle_write_bb_vae_input(const char *path, const pd_bb_vae *m, const pd_bb_
     err |= bundle_add_f32(o, "beta_kl", 1, (int64_t[]){1}, &beta);
     err |= bundle_add_i32(o, "node_offset", 1, (int64_t[]){B + 1}, offs);
     err |= bundle_add_u8(o, "node_valid", 1, (int64_t[]){N}, gr->node_valid);
+    err |= bundle_add_u8(o, "node_chain", 1, (int64_t[]){N}, gr->node_chain);
     err |= bundle_add_i32(o, "neighbor", 2, (int64_t[]){N, k}, gr->neighbor);
     err |= bundle_add_u8(o, "edge_valid", 2, (int64_t[]){N, k}, gr->edge_valid);
     err |= bundle_add_f32(o, "edge_rbf", 3, (int64_t[]){N, k, PD_BB_EDGE_RBF}, gr->edge_rbf);

@@ -17,8 +17,9 @@ int bundle_add_i32(FILE *f, const char *name, int ndim, const int64_t *shape, co
 int bundle_add_u8(FILE *f, const char *name, int ndim, const int64_t *shape, const uint8_t *data);
 int bundle_close(FILE *f);
 
-/* The whole input of bb_vae_ref.py's model: config, graph, targets (aa of valid residues, -1
- * for X / invalid), noise eps [N, latent] and every parameter as param.<name>. */
+/* The whole input of bb_vae_ref.py's model: config, graph (incl. node_chain, from which the
+ * reference derives decoder positions and pair classes itself), targets (aa of valid residues,
+ * -1 for X / invalid), noise eps [N, latent] and every parameter as param.<name>. */
 struct pd_bb_vae;
 struct pd_bb_graph;
 int bundle_write_bb_vae_input(const char *path, const struct pd_bb_vae *m, const struct pd_bb_graph *graph,

@@ -18,9 +18,10 @@
 #define RTOL 1e-5
 /* Absolute floors: a gradient element is a sum of terms as large as its tensor's scale, so f32
  * accumulation (eps 6e-8 over ~10^2 terms) leaves absolute errors up to ~1e-6 of that scale on
- * elements that nearly cancel (measured: <= 5e-7); the decoder's key biases have an analytically
- * zero gradient (softmax is shift invariant) whose f32 value is round-off of O(1) terms, hence a
- * second floor of 1e-7 of the largest gradient of the model. */
+ * elements that nearly cancel (measured: <= 5e-7); a second floor of 1e-7 of the largest gradient
+ * of the model covers tensors whose whole gradient is nearly cancelling round-off (the decoder's key
+ * biases: analytically zero without rotary positions, as softmax is shift invariant, and small
+ * with them). */
 #define FLOOR_OF_TENSOR_MAX 1e-6
 #define FLOOR_OF_MODEL_MAX 1e-7
 static const pd_bb_vae_config tiny = {.width = 8, .layers = 2, .neighbors = 4, .latent = 4, .decoder_layers = 2,
@@ -179,16 +180,20 @@ int main(void)
         CHECK(scalar_error(ob.loss->data[0], &ref, "loss") < RTOL && failing_blocked == 0);
         pd_bb_vae_set_pair_block_rows(0);
 
-        /* A perturbed weight in the encoder, the decoder and the fused pair head must each move
-         * the loss and break the gradient comparison, so the parity checks above can fail. */
-        /* (layer 1: element 3 multiplies h_i[3], and layer 0's h is the start vector, zero at init) */
-        const char *perturb[] = {"enc.layers.1.msg1.weight", "dec.layers.1.v.weight", "dec.pair1.weight"};
-        for (int t = 0; t < 3; t++) {
+        /* A perturbed weight in the encoder, the decoder, the fused pair head and its relative-
+         * position table must each move the loss and break the gradient comparison, so the parity
+         * checks above can fail. (Layer 1: element 3 multiplies h_i[3], and layer 0's h is the start
+         * vector, zero at init; the table's element is in row 33, class "b = a + 1", which the
+         * fixture's pairs use; row 0, separation <= -32, they do not.) */
+        const char *perturb[] = {"enc.layers.1.msg1.weight", "dec.layers.1.v.weight", "dec.pair1.weight",
+                                 "dec.pair_relpos"};
+        const int64_t element[] = {3, 3, 3, 33 * (int64_t)tiny.width + 3};
+        for (int t = 0; t < 4; t++) {
             pd_param *p = pd_params_find(&m.params, perturb[t]);
             CHECK(p != NULL);
             if (!p) continue;
-            pd_real saved = p->t.data[3];
-            p->t.data[3] += (pd_real)0.5;
+            pd_real saved = p->t.data[element[t]];
+            p->t.data[element[t]] += (pd_real)0.5;
             pd_graph_reset(g);
             pd_params_zero_grad(&m.params);
             pd_bb_vae_output o2;
@@ -196,10 +201,10 @@ int main(void)
             double moved = scalar_error(o2.loss->data[0], &ref, "loss"), w;
             const char *wn;
             int failing = compare_gradients(&m, &ref, 0, &w, &wn);
-            printf("perturbing %s[3] by 0.5: loss moves %.2e relative, %d gradient tensors out of tolerance\n",
-                   perturb[t], moved, failing);
+            printf("perturbing %s[%lld] by 0.5: loss moves %.2e relative, %d gradient tensors out of tolerance\n",
+                   perturb[t], (long long)element[t], moved, failing);
             CHECK_MSG(moved > RTOL && failing > 0, "%s: perturbation not detected", perturb[t]);
-            p->t.data[3] = saved;
+            p->t.data[element[t]] = saved;
         }
     }
     pd_graph_reset(g);

@@ -167,6 +167,7 @@ static void dump_for_numpy(const pd_bb_graph *g, const test_backbone *bb, const 
         err |= bundle_add_f32(f, "backbone", 3, (int64_t[]){N, 3, 3}, bbxyz);
         err |= bundle_add_u8(f, "mask", 1, (int64_t[]){N}, mask);
         err |= bundle_add_u8(f, "chain", 1, (int64_t[]){N}, chain);
+        err |= bundle_add_u8(f, "node_chain", 1, (int64_t[]){N}, g->node_chain);
         err |= bundle_add_i32(f, "neighbor", 2, (int64_t[]){N, K}, g->neighbor);
         err |= bundle_add_u8(f, "edge_valid", 2, (int64_t[]){N, K}, g->edge_valid);
         err |= bundle_add_f32(f, "edge_rbf", 3, (int64_t[]){N, K, PD_BB_EDGE_RBF}, g->edge_rbf);
@@ -208,6 +209,31 @@ int main(void)
     int64_t across = 0;
     for (int64_t e = 0; e < g.n_edges; e++) across += g.edge_valid[e] && g.edge_relpos[e] == PD_BB_RELPOS_OTHER_CHAIN;
     CHECK_MSG(across > 0, "no cross-chain edges in the 1CKB assembly");
+    /* node_chain is the input chain array, entry by entry (the assembly entry has chains 0 and 1) */
+    int chain_bad = 0;
+    for (int e = 0; e < N_ENTRIES; e++)
+        for (int r = 0; r < bb[e].length; r++) chain_bad += g.node_chain[g.node_offset[e] + r] != bb[e].chain[r];
+    CHECK_MSG(chain_bad == 0, "%d nodes with a chain index other than the input's", chain_bad);
+    /* the shared relative-position class (SPEC.md section 5), as the encoder's edges use it */
+    CHECK(pd_bb_relpos_class(5, 7, 0, 0) == 34 && pd_bb_relpos_class(7, 5, 1, 1) == 30);
+    CHECK(pd_bb_relpos_class(0, 100, 0, 0) == 64 && pd_bb_relpos_class(100, 0, 0, 0) == 0);
+    CHECK(pd_bb_relpos_class(3, 3, 2, 2) == 32 && pd_bb_relpos_class(3, 4, 0, 1) == PD_BB_RELPOS_OTHER_CHAIN);
+    int relpos_bad = 0;
+    for (int64_t e = 0; e < g.n_edges; e++) {
+        int64_t i = e / K, j = g.neighbor[e];
+        if (g.edge_valid[e])
+            relpos_bad += g.edge_relpos[e] != pd_bb_relpos_class(i, j, g.node_chain[i], g.node_chain[j]);
+    }
+    CHECK_MSG(relpos_bad == 0, "%d edges whose relative-position class is not pd_bb_relpos_class", relpos_bad);
+    /* a backbone without a chain array is one chain */
+    pd_bb_backbone no_chain = views[1];
+    no_chain.chain = NULL;
+    pd_bb_graph g1;
+    CHECK_MSG(pd_bb_graph_build(&g1, 1, &no_chain, K, 0) == PD_OK, "%s", pd_last_error());
+    int nonzero_chain = 0;
+    for (int64_t i = 0; i < g1.n_nodes; i++) nonzero_chain += g1.node_chain[i] != 0;
+    CHECK(g1.n_nodes == bb[1].length && nonzero_chain == 0);
+    pd_bb_graph_free(&g1);
     CHECK(g.dist_label[g.pair_offset[1] + 0] == PD_BB_LABEL_IGNORE);   /* diagonal */
     CHECK(pd_bb_dist_class(2.0) == 0 && pd_bb_dist_class(22.0) == 63 && pd_bb_dist_class(100) == 63);
     CHECK(pd_bb_dist_class(2.0 + 20.0 / 63 * 0.49) == 0 && pd_bb_dist_class(2.0 + 20.0 / 63 * 0.51) == 1);

@@ -4,6 +4,12 @@
 #                position, decoder labels) from the raw backbone the C test wrote; exit 0 if equal.
 #   model IN OUT the SPEC.md section 7 backbone VAE as a torch nn.Module (float64) fed the C graph,
 #                weights and noise; writes the loss terms and every parameter gradient to OUT.
+#                Decoder positions (rotary, index + 1000 * chain) and the pair head's relative-
+#                position classes are derived here from the node offsets and chain indices.
+#   oracle H5 -  (a measurement, not a test) on a dataset file's valid split: the distance-bin
+#                accuracy of the marginal baseline and of the best predictor that sees only the
+#                pair's relative-position class (its most frequent distance class), which bounds
+#                what the decoder's relative-position table alone can add (docs/models/bb_vae.md).
 # Bundles use the format of nn_bundle.py. Exit 0 pass, 1 fail, 77 skip (no torch).
 import os
 import struct
@@ -60,6 +66,9 @@ def check_graph(path):
     xyz = b["backbone"].astype(np.float64)  # [N, 3 atoms, 3]
     valid = (b["mask"] & 1).astype(bool) & np.all(np.isfinite(xyz.reshape(-1, 9)), 1)
     chain = b["chain"]
+    if "node_chain" in b and not np.array_equal(b["node_chain"], chain):
+        fails.append("node_chain differs from the input chain indices at %d nodes" %
+                     int(np.sum(b["node_chain"] != chain)))
     nbr, ev = b["neighbor"], b["edge_valid"]
     rbf, rot, relpos = b["edge_rbf"].astype(np.float64), b["edge_rot"].astype(np.float64), b["edge_relpos"]
     dist_l, orient_l = b["dist_label"].view(np.int8), b["orient_label"].view(np.int8)
@@ -153,6 +162,7 @@ def make_model(b):
 
     W, layers, k, latent, dec_layers, heads = [int(x) for x in b["config"]]
     beta = float(b["beta_kl"][0])
+    rope_base = 10000.0
 
     def lin(i, o):
         return nn.Linear(i, o)
@@ -205,14 +215,23 @@ def make_model(b):
             self.norm1, self.norm2 = nn.LayerNorm(W), nn.LayerNorm(W)
             self.ffn1, self.ffn2 = lin(W, 4 * W), lin(4 * W, W)
 
-        def forward(self, x, key_valid):  # post-LN, x [B, L, W]
+        def forward(self, x, key_valid, pos):  # post-LN, x [B, L, W], pos [B, L] rotary positions
             B, L, _ = x.shape
             dh = W // heads
+            half = dh // 2
 
             def split(t):
                 return t.view(B, L, heads, dh).transpose(1, 2)
 
-            s = split(self.q(x)) @ split(self.k(x)).transpose(-1, -2) / dh ** 0.5
+            # rotary embedding over the whole head dim, "rotate_half" pairing (j, j + dh/2)
+            theta = pos.to(x.dtype)[:, None, :, None] * rope_base ** (-2.0 * torch.arange(half, dtype=x.dtype) / dh)
+            cos, sin = torch.cos(theta), torch.sin(theta)
+
+            def rope(t):
+                t1, t2 = t[..., :half], t[..., half:]
+                return torch.cat([t1 * cos - t2 * sin, t2 * cos + t1 * sin], -1)
+
+            s = rope(split(self.q(x))) @ rope(split(self.k(x))).transpose(-1, -2) / dh ** 0.5
             s = s.masked_fill(~key_valid[:, None, None, :], float("-inf"))
             p = torch.softmax(s, -1).nan_to_num(0.0)
             a = (p @ split(self.v(x))).transpose(1, 2).reshape(B, L, W)
@@ -226,6 +245,7 @@ def make_model(b):
             self.layers = nn.ModuleList([DecLayer() for _ in range(dec_layers)])
             self.pair_q, self.pair_k = lin(W, W), lin(W, W)
             self.pair1, self.pair2 = lin(2 * W, W), lin(W, 80)
+            self.pair_relpos = nn.Parameter(torch.zeros(66, W))  # per relative-position class, added to pair1
             self.seq = lin(W, 20)
 
     class BBVAE(nn.Module):
@@ -248,8 +268,11 @@ def make_model(b):
             slot = torch.cat([b_ * Lmax + torch.arange(offs[b_ + 1] - offs[b_]) for b_ in range(B)])
             xp = torch.zeros(B * Lmax, W).index_copy(0, slot, x).view(B, Lmax, W)
             kv = torch.zeros(B * Lmax, dtype=torch.bool).index_copy(0, slot, g["valid"]).view(B, Lmax)
+            chain = g["chain"]
+            local = torch.cat([torch.arange(offs[b_ + 1] - offs[b_]) for b_ in range(B)])
+            pos = torch.zeros(B * Lmax, dtype=torch.int64).index_copy(0, slot, local + 1000 * chain).view(B, Lmax)
             for layer in self.dec.layers:
-                xp = layer(xp, kv)
+                xp = layer(xp, kv, pos)
             x = xp.reshape(B * Lmax, W)[slot]
             q, kk = self.dec.pair_q(x), self.dec.pair_k(x)
             ce_sum, pairs = 0.0, 0
@@ -257,7 +280,13 @@ def make_model(b):
                 lo, hi = offs[b_], offs[b_ + 1]
                 qe, ke = q[lo:hi], kk[lo:hi]
                 f = torch.cat([qe[None, :, :] * ke[:, None, :], ke[:, None, :] - qe[None, :, :]], -1)  # [a, b]
-                logits = self.dec.pair2(F.gelu(self.dec.pair1(f))).reshape(-1, 80)
+                idx = torch.arange(hi - lo)
+                ce_ = chain[lo:hi]
+                rel = torch.where(ce_[:, None] == ce_[None, :],
+                                  torch.clamp(idx[None, :] - idx[:, None], -32, 32) + 32,
+                                  torch.full((hi - lo, hi - lo), 65, dtype=torch.int64))  # [a, b]
+                pre = self.dec.pair1(f) + self.dec.pair_relpos[rel]
+                logits = self.dec.pair2(F.gelu(pre)).reshape(-1, 80)
                 dl, ol = g["dist"][b_], g["orient"][b_]
                 sel = dl >= 0
                 ce_sum = ce_sum + F.cross_entropy(logits[sel, :64], dl[sel], reduction="sum") \
@@ -311,6 +340,7 @@ def graph_from_bundle(b, dtype):
         "nbr": torch.from_numpy(b["neighbor"].astype(np.int64)).reshape(-1),
         "evalid": fl(b["edge_valid"], -1),
         "valid": torch.from_numpy(b["node_valid"].astype(bool)),
+        "chain": torch.from_numpy(b["node_chain"].astype(np.int64)),
         "eps": fl(b["eps"], N, -1),
         "target": torch.from_numpy(b["target"].astype(np.int64)),
         "dist": [torch.from_numpy(dist[pair_off[i]:pair_off[i + 1]]) for i in range(len(offs) - 1)],
@@ -347,8 +377,42 @@ def model_reference(inp, outp):
     return 0
 
 
+def relpos_oracle(path):
+    import h5py
+    f = h5py.File(path, "r")
+    split, length = f["entries/split"][:], f["entries/length"][:]
+    offset = f["entries/residue_offset"][:]
+    hist = np.zeros((66, 64), np.int64)  # [relative-position class, distance class]
+    for e in np.where(split == 1)[0]:
+        lo, L = int(offset[e]), int(length[e])
+        xyz = f["residues/atom14"][lo:lo + L, :3].astype(np.float64)
+        valid = (f["residues/mask"][lo:lo + L] & 1).astype(bool) & np.all(np.isfinite(xyz.reshape(L, 9)), 1)
+        cb = np.where(valid[:, None], virtual_cb(xyz[:, 0], xyz[:, 1], xyz[:, 2]), 0.0)
+        chain = f["residues/chain"][lo:lo + L]
+        d = np.linalg.norm(cb[:, None] - cb[None], axis=-1)
+        dist_class = np.clip(np.floor((d - 2) * 63 / 20 + 0.5), 0, 63).astype(np.int64)
+        i = np.arange(L)
+        rel = np.where(chain[:, None] == chain[None], np.clip(i[None] - i[:, None], -32, 32) + 32, 65)
+        sel = valid[:, None] & valid[None] & ~np.eye(L, dtype=bool)
+        np.add.at(hist, (rel[sel], dist_class[sel]), 1)
+    pairs = hist.sum()
+    best = hist.argmax(1)
+    near_hits = sum(hist[r, best[r]] for r in range(66) if best[r] < 63)
+    print("valid split: %d labelled pairs; marginal baseline accuracy %.4f; relative-position oracle "
+          "accuracy %.4f (near pairs %.4f)" % (pairs, hist.sum(0).max() / pairs, hist.max(1).sum() / pairs,
+                                               near_hits / hist[:, :63].sum()))
+    for r in (33, 34, 35, 36, 40, 48, 64, 65):
+        n = hist[r].sum()
+        if n:
+            print("  class %d (%s): %d pairs, most frequent distance class %d (%.3f of them)" %
+                  (r, "other chain" if r == 65 else "b - a = %d" % (r - 32), n, best[r], hist[r].max() / n))
+    return 0
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in ("graph", "model"):
-        print("usage: bb_vae_ref.py graph IN - | model IN OUT")
+    if len(sys.argv) != 4 or sys.argv[1] not in ("graph", "model", "oracle"):
+        print("usage: bb_vae_ref.py graph IN - | model IN OUT | oracle DATASET.h5 -")
         sys.exit(2)
+    if sys.argv[1] == "oracle":
+        sys.exit(relpos_oracle(sys.argv[2]))
     sys.exit(check_graph(sys.argv[2]) if sys.argv[1] == "graph" else model_reference(sys.argv[2], sys.argv[3]))
