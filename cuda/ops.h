@@ -39,6 +39,15 @@ pd_status pd_cuda_memset_zero(void *dst, size_t bytes);
 /* Wait for everything queued on the compute stream; reports asynchronous kernel errors. */
 pd_status pd_cuda_synchronize(const char *what);
 
+/* Managed (unified) memory for tensors placed on the GPU: valid on host and device (managed.cu).
+ * pd_cuda_managed_check fails when the current GPU cannot be accessed concurrently by the host
+ * (the placement relies on it: host code may touch memory while kernels run). */
+pd_status pd_cuda_managed_check(void);
+pd_status pd_cuda_managed_alloc(void **out, size_t bytes);
+void pd_cuda_managed_free(void *p);
+/* 1 when p is managed or device memory (cudaPointerGetAttributes), 0 for host memory. */
+int pd_cuda_pointer_on_device(const void *p);
+
 /* ---- precision --------------------------------------------------------------------------------- */
 /* FP32: every GEMM in fp32 (no TF32). BF16: GEMM operands rounded to bf16 (pd_f32_to_bf16,
  * nearest-even), products accumulated in fp32 (CUBLAS_COMPUTE_32F), results stored fp32; the

@@ -16,6 +16,13 @@ const pd_cfg_key pd_cfg_schema[] = {
      "Threads per rank for OpenBLAS and OpenMP loops; 0 = cores on the node / ranks on the node."},
     {"run.device", PD_CFG_STRING, "\"cpu\"", NR, "cpu|cuda", 0,
      "Compute backend. `cuda` needs a build configured --with-cuda and one GPU per rank."},
+    {"run.precision", PD_CFG_STRING, "\"fp32\"", NR, "fp32|bf16", 0,
+     "GEMM precision on the GPU: `bf16` rounds GEMM operands to bfloat16 and accumulates in fp32 (master "
+     "weights, gradients and AdamW moments stay fp32); `fp32` is full fp32 (no TF32). The CPU always "
+     "computes in fp32."},
+    {"run.gpu_arena_mb", PD_CFG_INT, "512", 16, 65536, NULL, 0,
+     "MiB of GPU workspace per training graph (run.device = cuda): bf16 operand copies, reduction partials, "
+     "index plans and RoPE tables of one step. Activations live in managed memory and do not count here."},
     {"run.progress_interval", PD_CFG_FLOAT, "10.0", 0.1, 3600, NULL, 0,
      "Seconds between progress lines when output is not a terminal (batch logs)."},
 
@@ -63,6 +70,9 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"train.seed", PD_CFG_INT, "1234", 0, 9.2e18, NULL, 1, "Seed of every random choice (counter-based RNG)."},
     {"train.batch_residues", PD_CFG_INT, "4096", 1, 1e12, NULL, 1,
      "Global batch size in residues (independent of the number of ranks)."},
+    {"train.residue_sample", PD_CFG_INT, "0", 0, 1e12, NULL, 1,
+     "sc_vae: residues per step drawn at random from the batch's entries (each kept with probability "
+     "residue_sample / batch_residues); 0 = every residue of the batch."},
     {"train.lr", PD_CFG_FLOAT, "3e-4", 0, 10, NULL, 1, "Peak learning rate (AdamW)."},
     {"train.min_lr_ratio", PD_CFG_FLOAT, "0.1", 0, 1, NULL, 1, "Final learning rate as a fraction of the peak (cosine)."},
     {"train.warmup", PD_CFG_INT, "100", 0, 1e12, NULL, 1, "Linear warmup steps."},

@@ -26,7 +26,7 @@ void pd_arena_free(pd_arena *a)
     pd_arena_chunk *c = a->chunks;
     while (c) {
         pd_arena_chunk *next = c->next;
-        free(c->base);
+        pd_device_free(a->device, c->base);
         free(c);
         c = next;
     }
@@ -39,9 +39,11 @@ static pd_arena_chunk *arena_new_chunk(pd_arena *a, size_t min_bytes)
     size_t size = a->chunk_bytes > min_bytes ? a->chunk_bytes : min_bytes;
     pd_arena_chunk *c = pd_calloc(1, sizeof *c);
     if (!c) return NULL;
-    if (posix_memalign((void **)&c->base, ARENA_ALIGN, size) != 0) {
+    c->base = pd_device_alloc(a->device, size); /* 64-byte aligned (host) or 256 (managed) */
+    if (!c->base) {
         free(c);
-        pd_fail(PD_ERR_NOMEM, "activation arena: cannot allocate a chunk of %zu bytes; reduce the batch size", size);
+        pd_fail(PD_ERR_NOMEM, "activation arena: cannot allocate a chunk of %zu bytes on the %s; reduce the batch size",
+                size, pd_device_name(a->device));
         return NULL;
     }
     c->size = size;
@@ -49,6 +51,12 @@ static pd_arena_chunk *arena_new_chunk(pd_arena *a, size_t min_bytes)
     a->chunks = c;
     a->reserved += size;
     return c;
+}
+
+void pd_arena_set_device(pd_arena *a, pd_device d)
+{
+    pd_arena_free(a);
+    a->device = d;
 }
 
 void *pd_arena_alloc(pd_arena *a, size_t bytes)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "nn/device.h"
 
 typedef struct pd_arena_chunk pd_arena_chunk;
 
@@ -17,11 +18,15 @@ typedef struct pd_arena {
     size_t used;             /* bytes handed out since the last reset (incl. alignment) */
     size_t peak;             /* max of `used` over the arena's life */
     size_t reserved;         /* bytes held in chunks */
+    pd_device device;        /* where chunks are allocated (host memory, or managed GPU memory) */
 } pd_arena;
 
 /* chunk_bytes = 0 picks 64 MiB. */
 void pd_arena_init(pd_arena *a, size_t chunk_bytes);
 void pd_arena_free(pd_arena *a);
+/* Move an arena to device d: frees its chunks (nothing may be allocated from it now); later
+ * chunks come from pd_device_alloc(d). */
+void pd_arena_set_device(pd_arena *a, pd_device d);
 /* Uninitialised, 64-byte aligned; NULL (with PD_ERR_NOMEM recorded) when memory runs out. */
 void *pd_arena_alloc(pd_arena *a, size_t bytes);
 void *pd_arena_calloc(pd_arena *a, size_t bytes);

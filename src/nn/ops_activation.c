@@ -1,7 +1,9 @@
 /* ops_activation.c — GELU (exact and tanh), SiLU, ReLU, sigmoid, softmax and log-softmax over
- * the last dim. Per-element formulas come from pointwise_ops.h (shared with CUDA). */
+ * the last dim. Per-element formulas come from pointwise_ops.h (shared with CUDA); on a GPU
+ * graph the kernels of cuda/ops_elementwise.cu and cuda/ops_rows.cu run instead. */
 #include "nn/ops.h"
 
+#include "nn/ops_device.h"
 #include "nn/ops_internal.h"
 #include "nn/pointwise_ops.h"
 
@@ -15,6 +17,12 @@ static void act_backward(pd_graph *g, pd_node *n)
     pd_real *gx = pd_grad(g, x);
     if (!gx) return;
     int64_t N = x->numel;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_graph_cuda_backward_done(g, pd_cuda_activation_backward(s->kind, x->data, y->data, y->grad, gx, N), n->op);
+        return;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK / 4)
     for (int64_t i = 0; i < N; i++) gx[i] += y->grad[i] * pd_act_derivative(s->kind, x->data[i], y->data[i]);
 }
@@ -25,9 +33,20 @@ static pd_tensor *activation(pd_graph *g, pd_act_kind kind, const char *name, pd
     pd_tensor *y = pd_tensor_new_like(g, x);
     if (!y) return NULL;
     int64_t N = x->numel;
+    int on_gpu = 0;
+#if PD_NN_CUDA
+    on_gpu = pd_graph_on_cuda(g);
+    if (on_gpu && !pd_graph_cuda_forward_done(g, pd_cuda_activation_forward(kind, x->data, y->data, N), name))
+        return NULL;
+#endif
+    if (!on_gpu) {
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK / 4)
-    for (int64_t i = 0; i < N; i++) y->data[i] = pd_act_value(kind, x->data[i]);
+        for (int64_t i = 0; i < N; i++) y->data[i] = pd_act_value(kind, x->data[i]);
+    }
     pd_node *n = pd_record(g, name, act_backward, y, 1, (pd_tensor *[]){x});
+#if PD_NN_CUDA
+    if (on_gpu) pd_node_on_device(n);
+#endif
     if (n) {
         act_saved *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;
@@ -50,6 +69,12 @@ static void softmax_backward(pd_graph *g, pd_node *n)
     pd_real *gx = pd_grad(g, x);
     if (!gx) return;
     int64_t C = pd_tensor_cols(x), R = pd_tensor_rows(x);
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_graph_cuda_backward_done(g, pd_cuda_softmax_backward(y->data, y->grad, gx, R, C, 0), n->op);
+        return;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
     for (int64_t r = 0; r < R; r++) {
         const pd_real *yr = y->data + r * C, *gyr = y->grad + r * C;
@@ -65,6 +90,12 @@ static void log_softmax_backward(pd_graph *g, pd_node *n)
     pd_real *gx = pd_grad(g, x);
     if (!gx) return;
     int64_t C = pd_tensor_cols(x), R = pd_tensor_rows(x);
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_graph_cuda_backward_done(g, pd_cuda_softmax_backward(y->data, y->grad, gx, R, C, 1), n->op);
+        return;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
     for (int64_t r = 0; r < R; r++) {
         const pd_real *yr = y->data + r * C, *gyr = y->grad + r * C;
@@ -80,6 +111,14 @@ static pd_tensor *softmax_like(pd_graph *g, pd_tensor *x, int take_log)
     pd_tensor *y = pd_tensor_new_like(g, x);
     if (!y) return NULL;
     int64_t C = pd_tensor_cols(x), R = pd_tensor_rows(x);
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        const char *op = take_log ? "log_softmax" : "softmax";
+        if (!pd_graph_cuda_forward_done(g, pd_cuda_softmax_forward(x->data, y->data, R, C, take_log), op)) return NULL;
+        pd_node_on_device(pd_record(g, op, take_log ? log_softmax_backward : softmax_backward, y, 1, (pd_tensor *[]){x}));
+        return y;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
     for (int64_t r = 0; r < R; r++) {
         const pd_real *xr = x->data + r * C;

@@ -9,6 +9,7 @@
 #include <omp.h>
 #endif
 
+#include "nn/ops_device.h"
 #include "nn/ops_internal.h"
 #include "nn/pointwise_index.h"
 
@@ -122,6 +123,18 @@ static void attention_backward(pd_graph *g, pd_node *n)
     pd_real *gq = pd_grad(g, q), *gk = pd_grad(g, k), *gv = pd_grad(g, v);
     int H = s->n_heads;
     int64_t Lq = s->Lq, Lk = s->Lk, Dh = s->Dh, HD = H * Dh;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_cuda_arena *work = pd_graph_cuda_work(g);
+        if (!work) return;
+        size_t mark = work->used;
+        pd_graph_cuda_backward_done(g, pd_cuda_attention_backward(work, pd_graph_cuda_precision(g), q->data, k->data,
+                                                                  v->data, s->probs, n->out->grad, gq, gk, gv, s->B,
+                                                                  Lq, Lk, H, Dh, s->scale), "attention");
+        work->used = mark;
+        return;
+    }
+#endif
     int nt = max_threads();
     pd_real *scratch = pd_graph_alloc(g, (size_t)(nt * Lq * Lk + 1) * sizeof(pd_real));
     if (!scratch) return;
@@ -164,6 +177,32 @@ pd_tensor *pd_attention(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tensor *v, i
     if (!o) return NULL;
     pd_real *probs = pd_graph_alloc(g, (size_t)(B * H * Lq * Lk + 1) * sizeof(pd_real));
     if (!probs) return NULL;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        /* The mask is host memory: copy it into the graph's (managed) arena for the kernels. */
+        uint8_t *valid_dev = NULL;
+        if (key_valid) {
+            valid_dev = pd_graph_alloc(g, (size_t)(B * Lk));
+            if (!valid_dev) return NULL;
+            memcpy(valid_dev, key_valid, (size_t)(B * Lk));
+        }
+        pd_cuda_arena *work = pd_graph_cuda_work(g);
+        if (!work) return NULL;
+        size_t mark = work->used;
+        pd_status st = pd_cuda_attention_forward(work, pd_graph_cuda_precision(g), q->data, k->data, v->data, valid_dev,
+                                                 probs, o->data, B, Lq, Lk, H, Dh, sc);
+        work->used = mark;
+        if (!pd_graph_cuda_forward_done(g, st, "attention")) return NULL;
+        pd_node *nd = pd_record(g, "attention", attention_backward, o, 3, (pd_tensor *[]){q, k, v});
+        pd_node_on_device(nd);
+        if (nd) {
+            attention_saved *s = pd_node_save(g, nd, sizeof *s);
+            if (!s) return NULL;
+            *s = (attention_saved){H, B, Lq, Lk, Dh, sc, probs};
+        }
+        return o;
+    }
+#endif
     int parallel = B * H > 1 && B * H * Lq * Lk * Dh > PD_OMP_MIN_WORK && max_threads() > 1;
     int blas_threads = parallel ? pd_blas_set_threads(1) : 0;
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)

@@ -1,9 +1,10 @@
 /* ops_elementwise.c — add/sub/mul with NumPy broadcasting, scale, add-scalar and the adaLN
- * modulation x * (1 + scale) + shift. */
+ * modulation x * (1 + scale) + shift. On a GPU graph they run cuda/ops_elementwise.cu's kernels. */
 #include "nn/ops.h"
 
 #include <string.h>
 
+#include "nn/ops_device.h"
 #include "nn/ops_internal.h"
 #include "nn/pointwise_ops.h"
 
@@ -69,6 +70,15 @@ static void ew_backward(pd_graph *g, pd_node *n)
     pd_tensor *a = n->in[0], *b = n->in[1], *y = n->out;
     const pd_real *gy = y->grad;
     pd_real *ga = pd_grad(g, a), *gb = pd_grad(g, b);
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_broadcast_layout BL;
+        pd_broadcast_layout_make(a->ndim, a->shape, b->ndim, b->shape, &BL);
+        pd_graph_cuda_backward_done(g, pd_cuda_binary_backward(s->kind, &BL, a->data, b->data, gy, ga, gb, a->numel,
+                                                               b->numel), n->op);
+        return;
+    }
+#endif
     if (L->same) {
         int64_t N = y->numel;
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK)
@@ -113,7 +123,21 @@ static pd_tensor *elementwise(pd_graph *g, pd_binary_kind kind, const char *name
         return pd_graph_fail(g, "%s: shapes %s and %s do not broadcast", name, pd_shape_of(a).s, pd_shape_of(b).s);
     pd_tensor *y = pd_tensor_new(g, L.ndim, L.shape);
     if (!y) return NULL;
-    if (L.same) {
+    int on_gpu = 0;
+#if PD_NN_CUDA
+    on_gpu = pd_graph_on_cuda(g);
+    if (on_gpu) {
+        pd_broadcast_layout BL;
+        if (!pd_broadcast_layout_make(a->ndim, a->shape, b->ndim, b->shape, &BL))
+            return pd_graph_fail(g, "%s: shapes %s and %s do not broadcast", name, pd_shape_of(a).s, pd_shape_of(b).s);
+        if (!pd_graph_cuda_forward_done(g, pd_cuda_binary_forward(kind, &BL, a->data, b->data, y->data, a->numel,
+                                                                  b->numel), name))
+            return NULL;
+    }
+#endif
+    if (on_gpu) {
+        /* computed above */
+    } else if (L.same) {
         int64_t N = y->numel;
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK)
         for (int64_t i = 0; i < N; i++) y->data[i] = pd_binary_value(kind, a->data[i], b->data[i]);
@@ -129,6 +153,9 @@ static pd_tensor *elementwise(pd_graph *g, pd_binary_kind kind, const char *name
         }
     }
     pd_node *n = pd_record(g, name, ew_backward, y, 2, (pd_tensor *[]){a, b});
+#if PD_NN_CUDA
+    if (on_gpu) pd_node_on_device(n);
+#endif
     if (n) {
         ew_saved *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;
@@ -153,6 +180,12 @@ static void affine_backward(pd_graph *g, pd_node *n)
     if (!gx) return;
     const pd_real *gy = n->out->grad;
     int64_t N = n->out->numel;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_graph_cuda_backward_done(g, pd_cuda_affine_backward(gy, gx, N, s->alpha), n->op);
+        return;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK)
     for (int64_t i = 0; i < N; i++) gx[i] += s->alpha * gy[i];
 }
@@ -164,9 +197,20 @@ static pd_tensor *affine(pd_graph *g, const char *name, pd_tensor *x, double alp
     if (!y) return NULL;
     pd_real al = (pd_real)alpha, cc = (pd_real)c;
     int64_t N = x->numel;
+    int on_gpu = 0;
+#if PD_NN_CUDA
+    on_gpu = pd_graph_on_cuda(g);
+    if (on_gpu && !pd_graph_cuda_forward_done(g, pd_cuda_affine_forward(x->data, y->data, N, al, cc), name))
+        return NULL;
+#endif
+    if (!on_gpu) {
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK)
-    for (int64_t i = 0; i < N; i++) y->data[i] = al * x->data[i] + cc;
+        for (int64_t i = 0; i < N; i++) y->data[i] = al * x->data[i] + cc;
+    }
     pd_node *n = pd_record(g, name, affine_backward, y, 1, (pd_tensor *[]){x});
+#if PD_NN_CUDA
+    if (on_gpu) pd_node_on_device(n);
+#endif
     if (n) {
         affine_saved *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;
@@ -189,6 +233,13 @@ static void modulate_backward(pd_graph *g, pd_node *n)
     int64_t D = pd_tensor_cols(x), rows = pd_tensor_rows(x), per = s->rows_per_cond;
     const pd_real *gy = y->grad;
     pd_real *gx = pd_grad(g, x), *gsh = pd_grad(g, shift), *gsc = pd_grad(g, scale);
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_graph_cuda_backward_done(g, pd_cuda_modulate_backward(x->data, scale->data, gy, gx, gsh, gsc, rows, D, per),
+                                    "modulate");
+        return;
+    }
+#endif
     /* Parallel over conditioning rows: each owns its shift/scale row, so no races. */
     int64_t n_cond = rows / per;
 #pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
@@ -219,6 +270,21 @@ pd_tensor *pd_modulate(pd_graph *g, pd_tensor *x, pd_tensor *shift, pd_tensor *s
     pd_tensor *y = pd_tensor_new_like(g, x);
     if (!y) return NULL;
     int64_t D = pd_tensor_cols(x), rows = pd_tensor_rows(x);
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        if (!pd_graph_cuda_forward_done(g, pd_cuda_modulate_forward(x->data, shift->data, scale->data, y->data, rows, D,
+                                                                    per), "modulate"))
+            return NULL;
+        pd_node *nd = pd_record(g, "modulate", modulate_backward, y, 3, (pd_tensor *[]){x, shift, scale});
+        pd_node_on_device(nd);
+        if (nd) {
+            modulate_saved *s = pd_node_save(g, nd, sizeof *s);
+            if (!s) return NULL;
+            s->rows_per_cond = per;
+        }
+        return y;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
     for (int64_t r = 0; r < rows; r++) {
         const pd_real *sh = shift->data + (r / per) * D, *sc = scale->data + (r / per) * D;

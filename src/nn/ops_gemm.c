@@ -1,9 +1,10 @@
 /* ops_gemm.c — linear and batched matmul: the GEMM-heavy ops, forward and backward through
- * pd_gemm (OpenBLAS). */
+ * pd_gemm (OpenBLAS), or through cuBLAS (cuda/ops_gemm.cu) when the graph is on the GPU. */
 #include "nn/ops.h"
 
 #include <string.h>
 
+#include "nn/ops_device.h"
 #include "nn/ops_internal.h"
 
 /* ---- linear ---- */
@@ -14,6 +15,17 @@ static void linear_backward(pd_graph *g, pd_node *n)
     int64_t rows = pd_tensor_rows(x), in = w->shape[1], out = w->shape[0];
     const pd_real *gy = y->grad;
     pd_real *gx = pd_grad(g, x), *gw = pd_grad(g, w), *gb = pd_grad(g, b);
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_cuda_arena *work = pd_graph_cuda_work(g);
+        if (!work) return;
+        size_t mark = work->used;
+        pd_graph_cuda_backward_done(g, pd_cuda_linear_backward(work, pd_graph_cuda_precision(g), x->data, w->data, gy,
+                                                               gx, gw, gb, rows, in, out), "linear");
+        work->used = mark;
+        return;
+    }
+#endif
     if (gx) pd_gemm(0, 0, rows, in, out, 1, gy, out, w->data, in, 1, gx, in);
     if (gw) pd_gemm(1, 0, out, in, rows, 1, gy, out, x->data, in, 1, gw, in);
     if (gb) {
@@ -40,6 +52,19 @@ pd_tensor *pd_linear(pd_graph *g, pd_tensor *x, pd_tensor *w, pd_tensor *b)
     pd_tensor *y = pd_tensor_new(g, x->ndim, shape);
     if (!y) return NULL;
     int64_t rows = pd_tensor_rows(x), in = w->shape[1], out = w->shape[0];
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_cuda_arena *work = pd_graph_cuda_work(g);
+        if (!work) return NULL;
+        size_t mark = work->used;
+        pd_status st = pd_cuda_linear_forward(work, pd_graph_cuda_precision(g), x->data, w->data, NULL,
+                                              b ? b->data : NULL, y->data, rows, in, out);
+        work->used = mark;
+        if (!pd_graph_cuda_forward_done(g, st, "linear")) return NULL;
+        pd_node_on_device(pd_record(g, "linear", linear_backward, y, 3, (pd_tensor *[]){x, w, b}));
+        return y;
+    }
+#endif
     if (b) {
 #pragma omp parallel for schedule(static) if (rows * out > PD_OMP_MIN_WORK)
         for (int64_t r = 0; r < rows; r++) memcpy(y->data + r * out, b->data, (size_t)out * sizeof(pd_real));
@@ -64,6 +89,18 @@ static void matmul_backward(pd_graph *g, pd_node *nd)
     const pd_real *gc = nd->out->grad;
     pd_real *ga = pd_grad(g, a), *gb = pd_grad(g, b);
     int64_t lda = s->trans_a ? m : k, ldb = s->trans_b ? k : n;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_cuda_arena *work = pd_graph_cuda_work(g);
+        if (!work) return;
+        size_t mark = work->used;
+        pd_graph_cuda_backward_done(g, pd_cuda_matmul_backward(work, pd_graph_cuda_precision(g), a->data, b->data, gc,
+                                                               ga, gb, s->batch, m, n, k, s->trans_a, s->trans_b,
+                                                               s->b_shared), "matmul");
+        work->used = mark;
+        return;
+    }
+#endif
     for (int64_t i = 0; i < s->batch; i++) {
         const pd_real *A = a->data + i * m * k, *B = b->data + (s->b_shared ? 0 : i * k * n);
         const pd_real *dC = gc + i * m * n;
@@ -108,10 +145,26 @@ pd_tensor *pd_matmul(pd_graph *g, pd_tensor *a, pd_tensor *b, int trans_a, int t
     pd_tensor *c = pd_tensor_new(g, a->ndim, shape);
     if (!c) return NULL;
     int64_t batch = pd_shape_numel(a->ndim - 2, a->shape);
-    for (int64_t i = 0; i < batch; i++)
+    int on_gpu = 0;
+#if PD_NN_CUDA
+    on_gpu = pd_graph_on_cuda(g);
+    if (on_gpu) {
+        pd_cuda_arena *work = pd_graph_cuda_work(g);
+        if (!work) return NULL;
+        size_t mark = work->used;
+        pd_status st = pd_cuda_matmul_forward(work, pd_graph_cuda_precision(g), a->data, b->data, c->data, batch, m, n,
+                                              k, trans_a, trans_b, b_shared);
+        work->used = mark;
+        if (!pd_graph_cuda_forward_done(g, st, "matmul")) return NULL;
+    }
+#endif
+    for (int64_t i = 0; !on_gpu && i < batch; i++)
         pd_gemm(trans_a, trans_b, m, n, k, 1, a->data + i * m * k, trans_a ? m : k,
                 b->data + (b_shared ? 0 : i * k * n), trans_b ? k : n, 0, c->data + i * m * n, n);
     pd_node *nd = pd_record(g, "matmul", matmul_backward, c, 2, (pd_tensor *[]){a, b});
+#if PD_NN_CUDA
+    if (on_gpu) pd_node_on_device(nd);
+#endif
     if (nd) {
         matmul_saved *s = pd_node_save(g, nd, sizeof *s);
         if (!s) return NULL;

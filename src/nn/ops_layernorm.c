@@ -1,9 +1,11 @@
 /* ops_layernorm.c — LayerNorm over the last dim, with optional weight and bias
- * (torch.nn.LayerNorm(D, elementwise_affine=..., bias=...)). Statistics are saved per row. */
+ * (torch.nn.LayerNorm(D, elementwise_affine=..., bias=...)). Statistics are saved per row.
+ * On a GPU graph cuda/ops_rows.cu's kernels run (same formulas, pointwise_norm.h). */
 #include "nn/ops.h"
 
 #include <string.h>
 
+#include "nn/ops_device.h"
 #include "nn/ops_internal.h"
 #include "nn/pointwise_norm.h"
 
@@ -16,6 +18,13 @@ static void layernorm_backward(pd_graph *g, pd_node *n)
     int64_t D = pd_tensor_cols(x), R = pd_tensor_rows(x);
     const pd_real *gy = y->grad;
     pd_real *gx = pd_grad(g, x), *gw = pd_grad(g, w), *gb = pd_grad(g, b);
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_graph_cuda_backward_done(g, pd_cuda_layernorm_backward(x->data, w ? w->data : NULL, s->mean, s->rstd, gy, gx,
+                                                                  gw, gb, R, D), "layernorm");
+        return;
+    }
+#endif
     if (gx) {
 #pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
         for (int64_t r = 0; r < R; r++) {
@@ -73,6 +82,28 @@ pd_tensor *pd_layernorm(pd_graph *g, pd_tensor *x, pd_tensor *weight, pd_tensor 
     pd_real *mean = record ? pd_graph_alloc(g, (size_t)R * sizeof(pd_real)) : NULL;
     pd_real *rstd = record ? pd_graph_alloc(g, (size_t)R * sizeof(pd_real)) : NULL;
     if (record && (!mean || !rstd)) return NULL;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        if (!mean) { /* the kernel writes the statistics either way */
+            mean = pd_graph_alloc(g, (size_t)R * sizeof(pd_real));
+            rstd = pd_graph_alloc(g, (size_t)R * sizeof(pd_real));
+            if (!mean || !rstd) return NULL;
+        }
+        if (!pd_graph_cuda_forward_done(g, pd_cuda_layernorm_forward(x->data, weight ? weight->data : NULL,
+                                                                     bias ? bias->data : NULL, y->data, mean, rstd, R, D,
+                                                                     (float)eps), "layernorm"))
+            return NULL;
+        pd_node *nd = pd_record(g, "layernorm", layernorm_backward, y, 3, (pd_tensor *[]){x, weight, bias});
+        pd_node_on_device(nd);
+        if (nd) {
+            layernorm_saved *s = pd_node_save(g, nd, sizeof *s);
+            if (!s) return NULL;
+            s->mean = mean;
+            s->rstd = rstd;
+        }
+        return y;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
     for (int64_t r = 0; r < R; r++) {
         const pd_real *xr = x->data + r * D;

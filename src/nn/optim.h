@@ -23,6 +23,8 @@ typedef struct pd_adamw {
     pd_real *m, *v;           /* first/second moments, end - begin elements each */
     int n_segments;
     pd_adamw_segment *segments; /* decay flags over [begin, end), relative to begin */
+    pd_device device;         /* P's device: m/v live there and the step runs there */
+    pd_status device_status;  /* first failure of a GPU step (pd_adamw_step returns nothing) */
 } pd_adamw;
 
 void pd_adamw_config_default(pd_adamw_config *c);

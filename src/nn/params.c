@@ -11,6 +11,7 @@
 void pd_params_init(pd_params *P)
 {
     memset(P, 0, sizeof *P);
+    P->device = pd_placement_default().device;
     P->open_unit = -1;
     P->pad_multiple = 1;
 }
@@ -24,8 +25,8 @@ void pd_params_free(pd_params *P)
     free(P->params);
     for (int u = 0; u < P->n_units; u++) free(P->units[u].name);
     free(P->units);
-    free(P->data);
-    free(P->grad);
+    pd_device_free(P->device, P->data);
+    pd_device_free(P->device, P->grad);
     pd_params_init(P);
 }
 
@@ -184,8 +185,8 @@ pd_status pd_params_finalize(pd_params *P, int64_t pad_multiple)
     P->pad_multiple = pad_multiple;
     P->total = offset;
     size_t bytes = (size_t)(offset ? offset : 1) * sizeof(pd_real);
-    P->data = pd_calloc(1, bytes);
-    P->grad = pd_calloc(1, bytes);
+    P->data = pd_device_calloc(P->device, bytes);
+    P->grad = pd_device_calloc(P->device, bytes);
     if (!P->data || !P->grad) {
         pd_error_context("parameter store of %lld values", (long long)offset);
         return PD_ERR_NOMEM;

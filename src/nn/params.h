@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "nn/device.h"
 #include "nn/tensor.h"
 
 typedef enum pd_init {
@@ -55,6 +56,8 @@ typedef struct pd_params {
     int64_t total;          /* elements in each flat buffer (padded) */
     pd_real *data;          /* NULL until finalize */
     pd_real *grad;
+    pd_device device;       /* where data/grad live: the default placement at pd_params_init
+                             * (managed GPU memory for cuda; free them with pd_device_free) */
     pd_status status;       /* sticky error while declaring */
 } pd_params;
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/ops_device.h"
+
 struct pd_graph {
     pd_arena arena;
     pd_node *nodes;       /* the tape, in recording order (heap, grows) */
@@ -17,6 +19,10 @@ struct pd_graph {
     int current_unit;     /* unit between pd_unit_begin/end, -1 outside */
     pd_unit_hooks hooks;
     int has_hooks;
+    pd_placement place;
+#if PD_NN_CUDA
+    pd_cuda_arena work;   /* GPU workspace, created on first use (run.gpu_arena_mb) */
+#endif
 };
 
 pd_status pd_graph_create(pd_graph **out, size_t arena_chunk_bytes)
@@ -24,6 +30,8 @@ pd_status pd_graph_create(pd_graph **out, size_t arena_chunk_bytes)
     pd_graph *g = pd_calloc(1, sizeof *g);
     if (!g) return PD_ERR_NOMEM;
     pd_arena_init(&g->arena, arena_chunk_bytes);
+    g->place = pd_placement_default();
+    pd_arena_set_device(&g->arena, g->place.device);
     g->grad_enabled = 1;
     g->training = 1;
     g->current_unit = -1;
@@ -34,6 +42,10 @@ pd_status pd_graph_create(pd_graph **out, size_t arena_chunk_bytes)
 void pd_graph_destroy(pd_graph *g)
 {
     if (!g) return;
+    if (pd_device_sync(g->place.device, "the graph being destroyed") != PD_OK) pd_clear_error();
+#if PD_NN_CUDA
+    pd_cuda_arena_destroy(&g->work);
+#endif
     pd_arena_free(&g->arena);
     free(g->nodes);
     free(g);
@@ -41,6 +53,11 @@ void pd_graph_destroy(pd_graph *g)
 
 void pd_graph_reset(pd_graph *g)
 {
+    /* Kernels still queued may use the memory the next step is about to reuse. */
+    if (pd_device_sync(g->place.device, "the step being reset") != PD_OK) pd_clear_error();
+#if PD_NN_CUDA
+    pd_cuda_arena_reset(&g->work);
+#endif
     pd_arena_reset(&g->arena);
     g->n_nodes = 0;
     g->status = PD_OK;
@@ -48,6 +65,77 @@ void pd_graph_reset(pd_graph *g)
 }
 
 pd_arena *pd_graph_arena(pd_graph *g) { return &g->arena; }
+
+pd_status pd_graph_set_placement(pd_graph *g, const pd_placement *p)
+{
+    if (g->n_nodes > 0 || g->arena.used > 0)
+        return pd_fail(PD_ERR, "pd_graph_set_placement: the graph holds tensors; reset it first");
+    if (p->device == PD_DEVICE_CUDA && !PD_NN_CUDA)
+        return pd_fail(PD_ERR_UNSUPPORTED, "a graph on run.device = \"cuda\" needs a build configured --with-cuda "
+                       "(and the float op set)");
+#if PD_NN_CUDA
+    pd_cuda_arena_destroy(&g->work);
+#endif
+    g->place = *p;
+    pd_arena_set_device(&g->arena, p->device);
+    return PD_OK;
+}
+
+pd_placement pd_graph_placement(const pd_graph *g) { return g->place; }
+pd_device pd_graph_device(const pd_graph *g) { return g->place.device; }
+
+pd_status pd_graph_sync(pd_graph *g, const char *what)
+{
+    pd_status st = pd_device_sync(g->place.device, what);
+    if (st != PD_OK) pd_graph_set_status(g, st);
+    return st;
+}
+
+#if PD_NN_CUDA
+int pd_graph_on_cuda(const pd_graph *g) { return g->place.device == PD_DEVICE_CUDA; }
+
+pd_cuda_precision pd_graph_cuda_precision(const pd_graph *g)
+{
+    return g->place.precision == PD_GEMM_BF16 ? PD_CUDA_BF16 : PD_CUDA_FP32;
+}
+
+pd_cuda_arena *pd_graph_cuda_work(pd_graph *g)
+{
+    if (!g->work.base) {
+        pd_status st = pd_cuda_arena_create(&g->work, g->place.gpu_arena_bytes);
+        if (st != PD_OK) {
+            pd_graph_set_status(g, st);
+            return NULL;
+        }
+    }
+    return &g->work;
+}
+
+int pd_graph_cuda_forward_done(pd_graph *g, pd_status launched, const char *op)
+{
+    pd_status st = launched;
+    if (st == PD_OK) st = pd_cuda_synchronize(op);
+    if (st != PD_OK) {
+        pd_error_context("forward of %s on the GPU", op);
+        pd_graph_set_status(g, st);
+        return 0;
+    }
+    return 1;
+}
+
+void pd_graph_cuda_backward_done(pd_graph *g, pd_status launched, const char *op)
+{
+    if (launched != PD_OK) {
+        pd_error_context("backward of %s on the GPU", op);
+        pd_graph_set_status(g, launched);
+    }
+}
+
+void pd_node_on_device(pd_node *n)
+{
+    if (n) n->on_device = 1;
+}
+#endif
 
 int pd_graph_set_grad(pd_graph *g, int enabled)
 {
@@ -238,8 +326,10 @@ pd_real *pd_grad(pd_graph *g, pd_tensor *t)
 {
     if (!t || !t->requires_grad) return NULL;
     if (!t->grad) {
-        t->grad = pd_arena_calloc(&g->arena, (size_t)t->numel * sizeof(pd_real));
+        size_t bytes = (size_t)t->numel * sizeof(pd_real);
+        t->grad = pd_arena_alloc(&g->arena, bytes);
         if (!t->grad) pd_graph_set_status(g, PD_ERR_NOMEM);
+        else if (pd_device_zero(g->place.device, t->grad, bytes) != PD_OK) pd_graph_set_status(g, PD_ERR);
     }
     return t->grad;
 }
@@ -258,8 +348,12 @@ pd_tensor *pd_detach(pd_graph *g, pd_tensor *x)
 
 static pd_status run_tape(pd_graph *g, pd_tensor *out)
 {
+    int on_gpu = g->place.device == PD_DEVICE_CUDA;
     for (int i = g->n_nodes - 1; i >= 0; i--) {
         pd_node *n = &g->nodes[i];
+        /* A node without a GPU backward runs on the host: the queued kernels must be done. */
+        if (on_gpu && n->out && n->out->grad && !n->on_device) pd_graph_sync(g, "backward before a host op");
+        if (g->status != PD_OK) return g->status;
         if (!n->out) {   /* unit marker: its backward calls the hook */
             n->backward(g, n);
         } else if (n->out->grad) {  /* no gradient reached this node: nothing to propagate */
@@ -271,7 +365,7 @@ static pd_status run_tape(pd_graph *g, pd_tensor *out)
         }
     }
     (void)out;
-    return PD_OK;
+    return pd_graph_sync(g, "backward");
 }
 
 pd_status pd_backward_seeded(pd_graph *g, pd_tensor *out, const pd_real *seed)
@@ -283,6 +377,7 @@ pd_status pd_backward_seeded(pd_graph *g, pd_tensor *out, const pd_real *seed)
                                "(was grad disabled, or are all inputs detached?)");
     pd_real *gout = pd_grad(g, out);
     if (!gout) return g->status;
+    PD_TRY(pd_graph_sync(g, "the seed gradient")); /* the host writes the seed */
     for (int64_t i = 0; i < out->numel; i++) gout[i] += seed ? seed[i] : 1;
     return run_tape(g, out);
 }

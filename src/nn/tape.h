@@ -40,6 +40,7 @@
 
 #include "core/error.h"
 #include "nn/arena.h"
+#include "nn/device.h"
 #include "nn/tensor.h"
 
 #define PD_NODE_MAX_INPUTS 8
@@ -58,6 +59,8 @@ struct pd_node {
     pd_tensor *in[PD_NODE_MAX_INPUTS]; /* inputs as given (entries may be NULL: optional bias) */
     void *saved;                     /* op-specific state from pd_node_save, or NULL */
     int unit_id;                     /* FSDP unit active when recorded, -1 outside any unit */
+    int on_device;                   /* its backward queues GPU kernels (graph on cuda); other
+                                      * nodes of a cuda graph run on the host after a sync */
 };
 
 /* FSDP hooks (the distributed engine sets them; with none set, units are no-ops).
@@ -73,8 +76,17 @@ typedef struct pd_unit_hooks {
 } pd_unit_hooks;
 
 /* ---- graph lifetime ------------------------------------------------------------------ */
-/* arena_chunk_bytes = 0 picks the arena default. Starts with grad enabled, training mode. */
+/* arena_chunk_bytes = 0 picks the arena default. Starts with grad enabled, training mode, on
+ * the process's default placement (device.h: cpu unless pd_placement_start chose cuda). */
 pd_status pd_graph_create(pd_graph **out, size_t arena_chunk_bytes);
+/* Move an empty graph (just created or reset) to another placement. */
+pd_status pd_graph_set_placement(pd_graph *g, const pd_placement *p);
+pd_placement pd_graph_placement(const pd_graph *g);
+pd_device pd_graph_device(const pd_graph *g);
+/* Wait for the GPU work of this graph queued so far (no-op on the cpu). Forward ops on the GPU
+ * already wait before returning and pd_backward waits at its end, so host code may read any
+ * tensor's data/grad whenever an op or pd_backward has returned. */
+pd_status pd_graph_sync(pd_graph *g, const char *what);
 void pd_graph_destroy(pd_graph *g);
 /* End of step: forget the tape and every activation (arena rewound), clear the sticky error. */
 void pd_graph_reset(pd_graph *g);

@@ -8,10 +8,11 @@
 
 #include "core/log.h"
 
-static void *alloc_counted(uint64_t *counter, size_t n_floats)
+/* On P's device: managed GPU memory under run.device = "cuda", so NCCL can use the buffers. */
+static void *alloc_counted(pd_device device, uint64_t *counter, size_t n_floats)
 {
     size_t bytes = (n_floats ? n_floats : 1) * sizeof(float);
-    void *p = pd_calloc(1, bytes);
+    void *p = pd_device_calloc(device, bytes);
     if (p) *counter += n_floats * sizeof(float);
     return p;
 }
@@ -75,8 +76,8 @@ pd_status pd_engine_init(pd_engine *e, const pd_topology *topo, pd_coll_set *cs,
 
     /* Parameters: the owned slices of fsdp units; the full buffer unless every unit is fsdp. */
     if (any_fsdp) {
-        e->shard_data = alloc_counted(&e->mem.params, shard);
-        e->work_data = alloc_counted(&e->mem.work, unit_max);
+        e->shard_data = alloc_counted(P->device, &e->mem.params, shard);
+        e->work_data = alloc_counted(P->device, &e->mem.work, unit_max);
         if (!e->shard_data || !e->work_data) return PD_ERR_NOMEM;
         for (int u = 0; u < e->n_units; u++) {
             if (e->mode[u] != PD_UNIT_FSDP) continue;
@@ -86,20 +87,20 @@ pd_status pd_engine_init(pd_engine *e, const pd_topology *topo, pd_coll_set *cs,
         }
     }
     if (any_fsdp && all_fsdp) {
-        free(P->data);
+        pd_device_free(P->device, P->data);
         P->data = NULL;
     } else {
         e->mem.params += total * sizeof(float);
     }
     /* Gradients: shard buffer for zero2/fsdp units; the full buffer unless none needs it. */
     if (any_sharded_grad) {
-        e->shard_grad = alloc_counted(&e->mem.grads, shard);
-        e->work_grad = alloc_counted(&e->mem.work, unit_max);
-        e->scratch = alloc_counted(&e->mem.work, unit_max / (size_t)e->psize + 1);
+        e->shard_grad = alloc_counted(P->device, &e->mem.grads, shard);
+        e->work_grad = alloc_counted(P->device, &e->mem.work, unit_max);
+        e->scratch = alloc_counted(P->device, &e->mem.work, unit_max / (size_t)e->psize + 1);
         if (!e->shard_grad || !e->work_grad || !e->scratch) return PD_ERR_NOMEM;
     }
     if (any_sharded_grad && all_sharded_grad) {
-        free(P->grad);
+        pd_device_free(P->device, P->grad);
         P->grad = NULL;
     } else {
         e->mem.grads += total * sizeof(float);
@@ -133,17 +134,18 @@ pd_status pd_engine_init(pd_engine *e, const pd_topology *topo, pd_coll_set *cs,
 
 void pd_engine_free(pd_engine *e)
 {
+    const pd_device buffers_on = e->P ? e->P->device : PD_DEVICE_CPU;
     if (e->opt)
         for (int u = 0; u < e->n_units; u++) pd_adamw_free(&e->opt[u]);
     free(e->opt);
     free(e->mode);
     free(e->fwd_uses);
     free(e->bwd_uses);
-    free(e->shard_data);
-    free(e->shard_grad);
-    free(e->work_data);
-    free(e->work_grad);
-    free(e->scratch);
+    pd_device_free(buffers_on, e->shard_data);
+    pd_device_free(buffers_on, e->shard_grad);
+    pd_device_free(buffers_on, e->work_data);
+    pd_device_free(buffers_on, e->work_grad);
+    pd_device_free(buffers_on, e->scratch);
     free(e->buckets);
     free(e->bucket_of_unit);
     free(e->bucket_pending);

@@ -14,7 +14,8 @@ static pd_status gather_unit(pd_engine *e, int u)
     PD_TRY(pd_coll_all_gather(e->cs->partition, e->shard_data + x->shard_offset, e->work_data, x->shard_len,
                               PD_DT_F32));
     pd_params_bind_unit(e->P, u, e->work_data, NULL);
-    return PD_OK;
+    /* On the GPU the gather is queued: ops that run on the host must see the gathered values. */
+    return pd_device_sync(e->P->device, "FSDP all-gather of a unit");
 }
 
 static pd_status before_forward(void *user, int u)

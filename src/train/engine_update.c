@@ -55,7 +55,17 @@ pd_status pd_engine_grad_sumsq(pd_engine *e, double *sumsq)
 {
     double s = 0;
     for (int u = 0; u < e->n_units; u++) s += pd_grad_sumsq(owned_grad(e, u), (int64_t)e->layout.units[u].shard_len);
-    if (e->psize > 1) PD_TRY(pd_coll_allreduce_sum(e->cs->partition, &s, 1, PD_DT_F64));
+    if (e->psize > 1) {
+        /* The partition handle may be NCCL (run.device = "cuda"): reduce from P's device memory. */
+        double *total = pd_device_alloc(e->P->device, sizeof(double));
+        if (!total) return PD_ERR_NOMEM;
+        *total = s;
+        pd_status st = pd_coll_allreduce_sum(e->cs->partition, total, 1, PD_DT_F64);
+        if (st == PD_OK) st = pd_device_sync(e->P->device, "gradient-norm allreduce");
+        s = *total;
+        pd_device_free(e->P->device, total);
+        PD_TRY(st);
+    }
     *sumsq = s;
     return PD_OK;
 }
@@ -67,6 +77,7 @@ pd_status pd_engine_apply(pd_engine *e, double lr, double grad_scale)
         float *data, *m, *v;
         pd_engine_owned(e, u, &begin, &n, &data, &m, &v);
         pd_adamw_step(&e->opt[u], data, owned_grad(e, u), lr, grad_scale);
+        if (e->opt[u].device_status != PD_OK) return e->opt[u].device_status;
     }
     for (int u = 0; u < e->n_units; u++) {
         if (e->mode[u] != PD_UNIT_ZERO1 && e->mode[u] != PD_UNIT_ZERO2) continue;

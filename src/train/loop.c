@@ -16,6 +16,7 @@
 #include "train/metrics.h"
 #include "train/signals.h"
 #include "train/train.h"
+#include "nn/device.h"
 #include "train/trainer.h"
 
 static pd_status make_dir(const char *path)
@@ -84,8 +85,15 @@ static void free_split(pd_split_list *s)
 
 static pd_status setup(pd_trainer *t)
 {
+    /* run.device: a cuda run in a CPU-only build stops here, before any data is read. The
+     * placement becomes the default of the stage's parameters and of the graph. */
+    pd_placement place;
+    PD_TRY(pd_agree(t->world, pd_placement_from_config(t->cfg, &place)));
+    PD_TRY(pd_agree(t->world, pd_placement_start(&place, t->world)));
     PD_TRY(pd_topology_from_config(&t->topo, t->world, t->cfg));
-    PD_TRY(pd_coll_set_create(&t->cs, &t->topo, PD_COLL_MPI, NULL));
+    const int on_gpu = place.device == PD_DEVICE_CUDA;
+    PD_TRY(pd_agree(t->world, pd_coll_set_create(&t->cs, &t->topo, on_gpu ? PD_COLL_NCCL : PD_COLL_MPI,
+                                                 on_gpu ? pd_device_compute_stream() : NULL)));
     const char *path = pd_cfg_str(t->cfg, "data.dataset");
     PD_TRY(pd_agree(t->world, pd_dataset_open(&t->ds, path, t->world)));
     pd_status st = collect_split(t, 0, &t->train);
