@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 /* Purposes: distinct streams for independent uses of the same (seed, step, item). */
-enum { PD_RNG_INIT = 1, PD_RNG_SAMPLER = 2, PD_RNG_NOISE = 3, PD_RNG_DROPOUT = 4, PD_RNG_DESIGN = 5, PD_RNG_VQ = 6 };
+enum { PD_RNG_INIT = 1, PD_RNG_SAMPLER = 2, PD_RNG_NOISE = 3, PD_RNG_DROPOUT = 4, PD_RNG_DESIGN = 5, PD_RNG_VQ = 6, PD_RNG_SUBSAMPLE = 7 };
 
 /* Four 32-bit random words for (key, counter). */
 void pd_philox4x32(uint64_t key, uint64_t ctr_hi, uint64_t ctr_lo, uint32_t out[4]);

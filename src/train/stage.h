@@ -69,6 +69,7 @@ typedef struct pd_stage_batch {
     int phantom;              /* 1: contribute nothing (loss scaled by 0, sums discarded) */
     int64_t count;            /* this rank's count for global normalisation (0 if phantom) */
     int64_t residues;         /* residues read (throughput) */
+    int64_t step;             /* the training step the batch is for (1-based); 0 in validation */
     void *data;               /* the stage's own arrays */
 } pd_stage_batch;
 

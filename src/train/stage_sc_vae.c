@@ -55,10 +55,20 @@ static void sc_destroy(pd_stage *s)
     s->params = NULL;
 }
 
+/* Training batches may keep a random subset of their residues (train.sc_vae.residue_sample):
+ * residues drawn from many entries rather than every residue of one or two. */
 static pd_status sc_load(pd_stage *s, pd_dataset *ds, pd_stage_batch *b)
 {
     const pd_sc_vae_config *c = pd_sc_vae_get_config(s->model);
-    return pd_voxel_stage_load(ds, c->voxel, b);
+    PD_TRY(pd_voxel_stage_load(ds, c->voxel, b));
+    const int64_t sample = pd_cfg_stage_int(s->cfg, "sc_vae", "residue_sample");
+    if (b->step > 0 && sample > 0 && !b->phantom) {
+        pd_voxel_batch *vb = b->data;
+        pd_voxel_batch_subsample(vb, (double)sample / (double)pd_cfg_stage_int(s->cfg, "sc_vae", "batch_residues"),
+                                 s->seed, b->step);
+        b->count = vb->n;
+    }
+    return PD_OK;
 }
 
 static void sc_free_batch(pd_stage *s, pd_stage_batch *b)

@@ -23,11 +23,12 @@ static pd_status broadcast(void *user, void *buf, int64_t bytes)
     return pd_coll_broadcast(t->cs.world, buf, (size_t)bytes, PD_DT_U8, 0);
 }
 
-pd_status pd_trainer_load_batch(pd_trainer *t, const pd_split_list *split, const pd_batch *global, int64_t *entries,
-                                pd_stage_batch *b)
+pd_status pd_trainer_load_batch(pd_trainer *t, const pd_split_list *split, const pd_batch *global, int64_t step,
+                                int64_t *entries, pd_stage_batch *b)
 {
     pd_batch mine = {0};
     memset(b, 0, sizeof *b);
+    b->step = step;
     pd_status st = pd_batch_split(global, split->lengths, t->nranks, t->rank, &mine);
     if (st == PD_OK) {
         for (int64_t i = 0; i < mine.n; i++) entries[i] = split->entries[mine.entries[i]];
@@ -54,7 +55,7 @@ pd_status pd_trainer_step(pd_trainer *t, int64_t step, pd_step_result *r)
     PD_TRY(pd_sampler_next(&t->sampler, &global));
     int64_t *entries = pd_malloc((size_t)(global.n + 1) * sizeof *entries);
     pd_stage_batch b;
-    pd_status st = entries ? pd_trainer_load_batch(t, &t->train, &global, entries, &b) : pd_agree(t->world, PD_ERR_NOMEM);
+    pd_status st = entries ? pd_trainer_load_batch(t, &t->train, &global, step + 1, entries, &b) : pd_agree(t->world, PD_ERR_NOMEM);
     r->epoch = global.epoch;
     pd_batch_free(&global);
     if (st != PD_OK) {

@@ -31,7 +31,7 @@ pd_status pd_trainer_validate(pd_trainer *t, pd_stage_metrics *out)
         if (st != PD_OK) break;
         done = global.last_in_epoch;
         pd_stage_batch b;
-        st = pd_trainer_load_batch(t, &t->valid, &global, entries, &b);
+        st = pd_trainer_load_batch(t, &t->valid, &global, 0, entries, &b);
         if (st != PD_OK) break;
         pd_graph_reset(t->g);
         st = t->stage.ops->val_accumulate(&t->stage, t->g, &b, b.phantom ? discard : sums);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/half.h"
+#include "core/rng.h"
 
 void pd_voxel_batch_free(pd_voxel_batch *b)
 {
@@ -97,4 +98,23 @@ void pd_voxel_stage_free(pd_stage_batch *b)
     if (b->data) pd_voxel_batch_free(b->data);
     free(b->data);
     b->data = NULL;
+}
+
+void pd_voxel_batch_subsample(pd_voxel_batch *b, double keep, uint64_t seed, int64_t step)
+{
+    if (keep >= 1) return;
+    const int64_t cells = (int64_t)b->voxel * b->voxel * b->voxel;
+    int64_t kept = 0;
+    for (int64_t r = 0; r < b->n; r++) {
+        pd_rng rng;
+        pd_rng_init(&rng, seed, (uint64_t)step, b->row_ids[r], PD_RNG_SUBSAMPLE);
+        if (pd_rng_uniform(&rng) >= keep) continue;
+        if (kept != r) {
+            memmove(b->voxels + kept * cells, b->voxels + r * cells, (size_t)cells * sizeof(float));
+            b->aa[kept] = b->aa[r];
+            b->row_ids[kept] = b->row_ids[r];
+        }
+        kept++;
+    }
+    b->n = kept > 0 ? kept : (b->n > 0 ? 1 : 0);   /* never an empty batch: keep the first */
 }

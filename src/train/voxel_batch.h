@@ -22,6 +22,10 @@ typedef struct pd_voxel_batch {
 
 pd_status pd_voxel_batch_read(pd_dataset *ds, const int64_t *entries, int64_t n_entries, pd_voxel_batch *out);
 void pd_voxel_batch_free(pd_voxel_batch *b);
+/* Keep each residue with probability `keep` (>= 1: all), decided by the counter RNG keyed by
+ * (seed, step, dataset row): residues drawn at random from many entries, and the same residues
+ * whatever the rank count. At least one residue stays. train.residue_sample sets keep = residue_sample / batch_residues. */
+void pd_voxel_batch_subsample(pd_voxel_batch *b, double keep, uint64_t seed, int64_t step);
 /* The load/free hooks the voxel stages share: read the batch's entries into b->data (a
  * pd_voxel_batch), after checking the dataset's voxel size against the model's `voxel`. */
 pd_status pd_voxel_stage_load(pd_dataset *ds, int voxel, pd_stage_batch *b);

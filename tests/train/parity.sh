@@ -1,8 +1,9 @@
 #!/bin/sh
 # parity.sh — the side-chain VAE trained 20 steps on 1 rank, on 4 ranks under ddp, fsdp
 # (4 ranks in the partition) and hsdp (shard groups of 2) follows the same trajectory: every
-# step's loss and the final parameters agree to 1e-5 relative. Also: the loss went down, and
-# the memory each rank reports shrinks the way the strategy says.
+# step's loss and the final parameters agree to 1e-5 relative. The same for random residue
+# subsampling (train.residue_sample) on 1 and 2 ranks. Also: the loss went down, and the memory
+# each rank reports shrinks the way the strategy says.
 . "$top_srcdir/tests/train/trainlib.sh"
 make_dataset
 train_ok 1 one --stage sc_vae
@@ -10,6 +11,18 @@ train_ok 4 ddp --stage sc_vae --set 'parallel.strategy="ddp"'
 train_ok 4 fsdp --stage sc_vae --set 'parallel.strategy="fsdp"' --set parallel.shard_group=4
 train_ok 4 hsdp --stage sc_vae --set 'parallel.strategy="hsdp"' --set parallel.shard_group=2
 for run in ddp fsdp hsdp; do compare close sc_vae 20 "$TMP/$run" "$TMP/one"; done
+train_ok 1 sub1 --stage sc_vae --set train.residue_sample=100
+train_ok 2 sub2 --stage sc_vae --set train.residue_sample=100
+compare close sc_vae 20 "$TMP/sub2" "$TMP/sub1"
+# Subsampling kept about residue_sample / batch_residues = 0.4 of the residues read, every step.
+"$PY" - "$TMP/sub1/metrics.jsonl" <<'PYEOF' && pass "residue_sample kept ~40% of the residues" || fail "residue_sample"
+import json, sys
+rec = [json.loads(l) for l in open(sys.argv[1])]
+kept, read = sum(r["count"] for r in rec), sum(r["residues"] for r in rec)
+print(f"  kept {kept} of {read} residues read ({kept / read:.3f}); every step below its read count:",
+      all(r["count"] < r["residues"] for r in rec))
+sys.exit(0 if 0.3 < kept / read < 0.5 and all(r["count"] < r["residues"] for r in rec) else 1)
+PYEOF
 
 # Learning happened (so the agreement is not between runs that did nothing).
 "$PY" - "$TMP/one/metrics.jsonl" <<'PYEOF' && pass "1-rank loss decreased" || fail "1-rank loss did not decrease"
