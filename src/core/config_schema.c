@@ -90,6 +90,9 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"model.sc_vae.width", PD_CFG_INT, "8", 1, 4096, NULL, 0, "First conv width, doubling per stage."},
     {"model.sc_vae.latent", PD_CFG_INT, "16", 1, 4096, NULL, 0, "Side-chain latent size."},
     {"model.sc_vae.beta_kl", PD_CFG_FLOAT, "1e-3", 0, 1e6, NULL, 0, "KL weight."},
+    {"model.sc_vae.classifier_own_trunk", PD_CFG_BOOL, "true", NR, NULL, 0,
+     "The classifier has its own copy of the encoder trunk, trained by its cross-entropy (false: it "
+     "reuses the encoder's trunk with features detached, and only its Linear trains)."},
     {"model.bb_vae.width", PD_CFG_INT, "64", 1, 8192, NULL, 0, "Node/edge width of the message-passing encoder."},
     {"model.bb_vae.layers", PD_CFG_INT, "3", 1, 256, NULL, 0, "Message-passing layers."},
     {"model.bb_vae.neighbors", PD_CFG_INT, "16", 1, 256, NULL, 0, "k nearest neighbours by CA distance (self included)."},

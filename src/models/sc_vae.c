@@ -51,6 +51,8 @@ struct pd_sc_vae {
     stage dec_proj;          /* latent -> C_top at 1³ (1×1 conv) */
     stage *dec_up;           /* [levels]: C_top -> ... -> width, side doubles */
     projection dec_out;      /* width -> 1 (1×1 conv) */
+    stage cls_stem;          /* the classifier's own trunk (classifier_own_trunk): stem ... */
+    stage *cls_down;         /* ... and [levels] down stages; NULL when it reuses the encoder's */
     projection cls;          /* Linear C_top -> 20 on the trunk features of the reconstruction */
 };
 
@@ -64,6 +66,7 @@ void pd_sc_vae_config_default(pd_sc_vae_config *c)
     c->width = 8;
     c->latent = 16;
     c->beta_kl = 1e-3;
+    c->classifier_own_trunk = 1;
     c->max_groups = 8;
     c->gn_eps = 1e-5;
 }
@@ -90,6 +93,7 @@ pd_status pd_sc_vae_config_from(const pd_config *cfg, pd_sc_vae_config *out)
     out->width = (int)pd_cfg_int(cfg, "model.sc_vae.width");
     out->latent = (int)pd_cfg_int(cfg, "model.sc_vae.latent");
     out->beta_kl = pd_cfg_float(cfg, "model.sc_vae.beta_kl");
+    out->classifier_own_trunk = pd_cfg_bool(cfg, "model.sc_vae.classifier_own_trunk");
     pd_status s = pd_sc_vae_config_check(out);
     if (s != PD_OK) pd_error_context("run file %s", cfg->file ? cfg->file : "<none>");
     return s;
@@ -218,6 +222,18 @@ pd_status pd_sc_vae_create_padded(pd_sc_vae **out, const pd_sc_vae_config *c, ui
         declare_stage(P, c, prefix, STAGE_UP, cin, cout, &m->dec_up[i]);
     }
     declare_projection(P, "dec.out", c->width, 1, 0, &m->dec_out);
+    if (c->classifier_own_trunk) {
+        m->cls_down = pd_calloc((size_t)m->levels, sizeof *m->cls_down);
+        if (!m->cls_down) {
+            pd_sc_vae_destroy(m);
+            return PD_ERR_NOMEM;
+        }
+        declare_stage(P, c, "cls_trunk.stem", STAGE_SAME, 1, c->width, &m->cls_stem);
+        for (int k = 0; k < m->levels; k++) {
+            snprintf(prefix, sizeof prefix, "cls_trunk.down.%d", k);
+            declare_stage(P, c, prefix, STAGE_DOWN, c->width << k, c->width << (k + 1), &m->cls_down[k]);
+        }
+    }
     declare_projection(P, "cls", m->top_channels, PD_SC_VAE_CLASSES, 1, &m->cls);
     pd_status s = pd_params_finalize(P, pad_multiple);
     if (s != PD_OK) {
@@ -241,6 +257,7 @@ void pd_sc_vae_destroy(pd_sc_vae *m)
     pd_params_free(&m->params);
     free(m->enc_down);
     free(m->dec_up);
+    free(m->cls_down);
     free(m);
 }
 
@@ -274,14 +291,19 @@ static pd_tensor *stage_forward(pd_graph *g, const stage *s, double eps, pd_tens
     return h;
 }
 
-/* Stem and down stages: [N, 1, V, V, V] -> features [N, C_top, 1, 1, 1]. Shared by the encoder and the
- * classifier (same weights; only the encoder's use trains them). */
-static pd_tensor *trunk_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *x)
+/* Stem and down stages: [N, 1, V, V, V] -> features [N, C_top, 1, 1, 1]. */
+static pd_tensor *stages_forward(pd_graph *g, const pd_sc_vae *m, const stage *stem, const stage *down, pd_tensor *x)
 {
     double eps = m->cfg.gn_eps;
-    pd_tensor *h = stage_forward(g, &m->enc_stem, eps, x);
-    for (int k = 0; k < m->levels; k++) h = stage_forward(g, &m->enc_down[k], eps, h);
+    pd_tensor *h = stage_forward(g, stem, eps, x);
+    for (int k = 0; k < m->levels; k++) h = stage_forward(g, &down[k], eps, h);
     return h;
+}
+
+/* The encoder's trunk (also the classifier's when it has none of its own). */
+static pd_tensor *trunk_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *x)
+{
+    return stages_forward(g, m, &m->enc_stem, m->enc_down, x);
 }
 
 static pd_tensor *check_voxels(pd_graph *g, const pd_sc_vae *m, pd_tensor *voxels)
@@ -336,13 +358,14 @@ static pd_tensor *decode_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *z)
     return h;
 }
 
-/* Classifier on (already detached, when training) voxels -> logits [N, 20]. The trunk's features
- * are detached too: CE trains only the Linear head, never the trunk the encoder shares (with a CE
- * gradient there the VAE collapsed onto the mean voxel in the runs measured; docs/models/sc_vae.md
- * "Training"). It also skips the trunk's backward for this pass. */
+/* Classifier on (already detached, when training) voxels -> logits [N, 20]. With its own trunk,
+ * CE trains that trunk and the Linear. Reusing the encoder's trunk, the features are detached:
+ * CE trains only the Linear, never the trunk the encoder needs (with a CE gradient there the VAE
+ * collapsed onto the mean voxel in every run measured; docs/models/sc_vae.md "Training"). */
 static pd_tensor *classify_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *voxels)
 {
-    pd_tensor *h = pd_detach(g, trunk_forward(g, m, voxels));
+    pd_tensor *h = m->cls_down ? stages_forward(g, m, &m->cls_stem, m->cls_down, voxels)
+                               : pd_detach(g, trunk_forward(g, m, voxels));
     if (!h) return NULL;
     h = pd_reshape(g, h, 2, (int64_t[]){h->shape[0], m->top_channels});
     pd_unit_begin(g, m->cls.unit);

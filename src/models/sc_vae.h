@@ -20,6 +20,9 @@ typedef struct pd_sc_vae_config {
     int width;          /* channels after the stem, doubling per down stage (model.sc_vae.width) */
     int latent;         /* latent size (model.sc_vae.latent) */
     double beta_kl;     /* KL weight (model.sc_vae.beta_kl) */
+    int classifier_own_trunk; /* 1: the classifier has its own copy of the trunk, trained by its CE
+                               * (model.sc_vae.classifier_own_trunk); 0: it reuses the encoder's,
+                               * features detached, and CE trains only its Linear */
     int max_groups;     /* GroupNorm: groups = largest divisor of C that is <= min(max_groups, C/4), so
                          * every group has >= 4 channels (1 if none) */
     double gn_eps;      /* GroupNorm epsilon (1e-5, PyTorch's default) */

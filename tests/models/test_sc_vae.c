@@ -59,12 +59,20 @@ static int64_t stage_count(int64_t cin, int64_t cout, int64_t taps)
     return cin * cout * taps + cout + 2 * cout + 2 * (cout * cout * 8 + cout) + 2 * 2 * cout;
 }
 
-static int64_t expected_count(int V, int w, int L)
+/* Stem and down stages: the encoder's trunk (and the classifier's own copy). */
+static int64_t trunk_count(int levels, int w)
+{
+    int64_t n = stage_count(1, w, 8);
+    for (int k = 0; k < levels; k++) n += stage_count((int64_t)w << k, (int64_t)w << (k + 1), 8);
+    return n;
+}
+
+static int64_t expected_count(int V, int w, int L, int own_trunk)
 {
     int levels = 0;
     while ((1 << levels) < V) levels++;
-    int64_t top = (int64_t)w * V, n = stage_count(1, w, 8);
-    for (int k = 0; k < levels; k++) n += stage_count((int64_t)w << k, (int64_t)w << (k + 1), 8);
+    int64_t top = (int64_t)w * V, n = trunk_count(levels, w);
+    if (own_trunk) n += trunk_count(levels, w);     /* the classifier's trunk */
     n += top * 2 * L + 2 * L;                        /* latent head */
     n += stage_count(L, top, 1);                     /* decoder projection */
     for (int k = levels; k > 0; k--) n += stage_count((int64_t)w << k, (int64_t)w << (k - 1), 8);
@@ -75,25 +83,28 @@ static int64_t expected_count(int V, int w, int L)
 
 static void test_layout(void)
 {
-    struct { int V, w, L; } sizes[] = {{16, 8, 16}, {16, 16, 16}, {4, 2, 4}};
-    for (int s = 0; s < 3; s++) {
+    struct { int V, w, L, own; } sizes[] = {{16, 8, 16, 1}, {16, 16, 16, 1}, {4, 2, 4, 1}, {16, 8, 16, 0}};
+    for (int s = 0; s < 4; s++) {
         pd_sc_vae_config c;
         pd_sc_vae_config_default(&c);
         c.voxel = sizes[s].V;
         c.width = sizes[s].w;
         c.latent = sizes[s].L;
+        c.classifier_own_trunk = sizes[s].own;
         pd_sc_vae *m;
         CHECK(pd_sc_vae_create_padded(&m, &c, 1, 4) == PD_OK);
         if (!m) continue;
         pd_params *P = pd_sc_vae_params(m);
         int levels = 0;
         while ((1 << levels) < c.voxel) levels++;
-        CHECK_MSG(pd_params_count(P) == expected_count(c.voxel, c.width, c.latent), "V %d width %d: %lld parameters, expected %lld",
-                  c.voxel, c.width, (long long)pd_params_count(P), (long long)expected_count(c.voxel, c.width, c.latent));
-        /* stem, downs, head, projection, ups, output, classifier; nothing left in "rest" */
-        CHECK_MSG(P->n_units == 2 * levels + 5, "%d units", P->n_units);
+        const int64_t want = expected_count(c.voxel, c.width, c.latent, c.classifier_own_trunk);
+        CHECK_MSG(pd_params_count(P) == want, "V %d width %d own trunk %d: %lld parameters, expected %lld", c.voxel,
+                  c.width, c.classifier_own_trunk, (long long)pd_params_count(P), (long long)want);
+        /* stem, downs, head, projection, ups, output, [classifier stem, downs,] classifier; nothing in "rest" */
+        CHECK_MSG(P->n_units == 2 * levels + 5 + (c.classifier_own_trunk ? levels + 1 : 0), "%d units", P->n_units);
         for (int u = 0; u < P->n_units; u++) CHECK(strcmp(P->units[u].name, "rest") != 0);
-        printf("V %d width %d latent %d: %lld parameters in %d units\n", c.voxel, c.width, c.latent,
+        printf("V %d width %d latent %d own trunk %d: %lld parameters in %d units\n", c.voxel, c.width, c.latent,
+               c.classifier_own_trunk,
                (long long)pd_params_count(P), P->n_units);
         /* PyTorch default init: GroupNorm γ = 1, conv weights within ±1/sqrt(fan_in) */
         pd_param *gn = pd_params_find(P, "enc.stem.gn.weight"), *w = pd_params_find(P, "enc.down.0.conv.weight");

@@ -92,12 +92,28 @@ class Decoder(nn.Module):
         return self.out(h)
 
 
+class Trunk(nn.Module):
+    """The classifier's own copy of the encoder trunk (stem and down stages, no head)."""
+    def __init__(self, voxel, width, max_groups):
+        super().__init__()
+        levels = int(round(np.log2(voxel)))
+        self.stem = Stage("same", 1, width, max_groups)
+        self.down = nn.ModuleList([Stage("down", width << k, width << (k + 1), max_groups) for k in range(levels)])
+
+    def forward(self, x):
+        h = self.stem(x)
+        for s in self.down:
+            h = s(h)
+        return h
+
+
 class ScVae(nn.Module):
-    def __init__(self, voxel=16, width=8, latent=16, beta_kl=1e-3, max_groups=8):
+    def __init__(self, voxel=16, width=8, latent=16, beta_kl=1e-3, max_groups=8, own_trunk=True):
         super().__init__()
         self.voxel, self.latent, self.beta_kl = voxel, latent, beta_kl
         self.enc = Encoder(voxel, width, latent, max_groups)
         self.dec = Decoder(voxel, width, latent, max_groups)
+        self.cls_trunk = Trunk(voxel, width, max_groups) if own_trunk else None
         self.cls = nn.Linear(width * voxel, CLASSES)
 
     def encode(self, x):
@@ -105,8 +121,10 @@ class ScVae(nn.Module):
         return stats.chunk(2, dim=1)
 
     def classify(self, x):
-        """The encoder trunk (shared weights, features detached: CE trains only the Linear head)
-        -> Linear -> 20 logits."""
+        """The classifier's own trunk -> Linear -> 20 logits; without one, the encoder's trunk
+        (shared weights, features detached: CE trains only the Linear head)."""
+        if self.cls_trunk is not None:
+            return self.cls(self.cls_trunk(x).flatten(1))
         return self.cls(self.enc.trunk(x).detach().flatten(1))
 
     def loss(self, x, aa, eps=None, normaliser=0.0):
@@ -168,7 +186,8 @@ def main(argv):
     cfg = {k: int(b["cfg." + k][0]) for k in ("voxel", "width", "latent", "max_groups")}
     beta_kl = float(b["cfg.beta_kl"][0])
     normaliser = float(b["cfg.normaliser"][0])
-    model = ScVae(cfg["voxel"], cfg["width"], cfg["latent"], beta_kl, cfg["max_groups"]).double()
+    own_trunk = any(k.startswith("param.cls_trunk.") for k in b)
+    model = ScVae(cfg["voxel"], cfg["width"], cfg["latent"], beta_kl, cfg["max_groups"], own_trunk).double()
 
     # The C model must declare exactly this module's parameters, by name and shape.
     state = model.state_dict()
