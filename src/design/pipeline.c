@@ -3,6 +3,7 @@
  * (or a run after an interruption) continue where the first stopped. */
 #include "design/pipeline.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,15 @@ static pd_status train_stage(const pd_config *cfg, const char *stage, MPI_Comm c
     return pd_train_run(cfg, &opt, comm);
 }
 
+/* Whether two paths name one file (the latents record the checkpoint's absolute path, the
+ * pipeline finds it relative to the run directory). */
+static int same_file(const char *a, const char *b)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+    if (realpath(a, ra) && realpath(b, rb)) return strcmp(ra, rb) == 0;
+    return strcmp(a, b) == 0;
+}
+
 /* Encode `stage` unless its latents are complete and came from the newest checkpoint. */
 static pd_status encode_stage(const pd_config *cfg, const char *stage, MPI_Comm comm, const char *created_by, int force,
                               int *ran)
@@ -66,7 +76,7 @@ static pd_status encode_stage(const pd_config *cfg, const char *stage, MPI_Comm 
     int up_to_date = 0;
     if (!force && ckpt) {
         char made_from[4200] = "";
-        up_to_date = pd_latent_file_complete(path, stage, made_from, sizeof made_from) && !strcmp(made_from, ckpt);
+        up_to_date = pd_latent_file_complete(path, stage, made_from, sizeof made_from) && same_file(made_from, ckpt);
     }
     int agreed = up_to_date;
     MPI_Allreduce(&up_to_date, &agreed, 1, MPI_INT, MPI_MIN, comm);

@@ -11,7 +11,7 @@ if run_pipeline 1 pipeline.log; then pass "tiny models trained by proteindiff ru
     fail "proteindiff run"; sed 's/^/  | /' "$TMP/pipeline.log" >&2; finish; fi
 
 # design ARGS...: exit status; output in $TMP/design.log
-design() { "$MPIRUN_SH" 1 "$PROTEINDIFF" design "$TMP/run.cfg" "$@" > "$TMP/design.log" 2>&1; }
+design() { (cd "$TMP" && "$MPIRUN_SH" 1 "$PROTEINDIFF" design run.cfg "$@") > "$TMP/design.log" 2>&1; }
 design_ok() {
     what=$1; shift
     if design "$@"; then pass "$what"; else fail "$what"; sed 's/^/  | /' "$TMP/design.log" >&2; fi
@@ -64,7 +64,7 @@ else fail "prefill letters not kept"; sed 's/^/  | /' "$TMP/p.fasta" >&2; fi
 mkdir -p "$TMP/structs"
 cp "$PDB/1bpi.pdb" "$PDB/1CRN.cif" "$PDB/1tap.pdb" "$PDB/1UCS_A.pdb" "$TMP/structs/"
 design_ok "design a folder on 1 rank" --structure "$TMP/structs" --out "$TMP/f1.fasta"
-if "$MPIRUN_SH" 2 "$PROTEINDIFF" design "$TMP/run.cfg" --structure "$TMP/structs" --out "$TMP/f2.fasta" > "$TMP/f2.log" 2>&1
+if (cd "$TMP" && "$MPIRUN_SH" 2 "$PROTEINDIFF" design run.cfg --structure "$TMP/structs" --out "$TMP/f2.fasta") > "$TMP/f2.log" 2>&1
 then pass "design a folder on 2 ranks"; else fail "design on 2 ranks"; sed 's/^/  | /' "$TMP/f2.log" >&2; fi
 if cmp -s "$TMP/f1.fasta" "$TMP/f2.fasta"; then pass "1 and 2 ranks write the same FASTA"; else fail "1 vs 2 ranks differ"; fi
 order=$(grep native "$TMP/f2.fasta" | cut -d, -f1 | tr '\n' ' ')

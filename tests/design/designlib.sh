@@ -1,6 +1,7 @@
 # tests/design/designlib.sh — sourced by the design tests: a tiny run file over 12 structures of
 # ../shared/data/pdb (4^3 voxels, widths of a few channels, 6 steps per stage, valid and test
-# splits of 25 %), and `run_pipeline NP LOG`, which runs `proteindiff run` on NP real ranks.
+# splits of 25 %; run directory and dataset relative to $TMP), and `run_pipeline NP LOG`, which
+# runs `proteindiff run` on NP real ranks in $TMP.
 . "$top_srcdir/tests/testlib.sh"
 need_shared
 : "${PD_TEST_TIMEOUT:=120}"; export PD_TEST_TIMEOUT
@@ -14,8 +15,8 @@ write_run_file() {
         files="$files${files:+, }\"$PDB/$f\""
     done
     cat > "$TMP/run.cfg" <<CFG
-run = { dir = "$TMP/run"; threads = 1; };
-data = { inputs = [$files]; dataset = "$TMP/ds.h5"; valid_fraction = 0.25; test_fraction = 0.25; };
+run = { dir = "run"; threads = 1; };
+data = { inputs = [$files]; dataset = "ds.h5"; valid_fraction = 0.25; test_fraction = 0.25; };
 featurize = { voxel_size = 4; };
 train = { steps = 6; batch_residues = 250; lr = 1e-3; warmup = 2; val_every = 3; log_every = 3; checkpoint_every = 3; };
 model = { sc_vae = { width = 2; latent = 4; };
@@ -25,8 +26,9 @@ design = { steps = 10; samples = 2; temperatures = [0.0, 0.5]; };
 CFG
 }
 
-# run_pipeline NP LOG [ARGS...]: `proteindiff run` on NP ranks; output in $TMP/LOG.
+# run_pipeline NP LOG [ARGS...]: `proteindiff run` on NP ranks in $TMP (the run file's paths are
+# relative, as in input/quickstart.cfg); output in $TMP/LOG.
 run_pipeline() {
     np=$1; log=$2; shift 2
-    "$MPIRUN_SH" "$np" "$PROTEINDIFF" run "$TMP/run.cfg" "$@" > "$TMP/$log" 2>&1
+    (cd "$TMP" && "$MPIRUN_SH" "$np" "$PROTEINDIFF" run run.cfg "$@") > "$TMP/$log" 2>&1
 }

@@ -48,7 +48,7 @@ PYEOF
 
 # evaluate alone, 1 and 2 ranks: the same figures
 cp "$TMP/run/evaluate.json" "$TMP/ev2.json"
-if "$MPIRUN_SH" 1 "$PROTEINDIFF" evaluate "$TMP/run.cfg" > "$TMP/ev1.log" 2>&1; then pass "evaluate on 1 rank"; else
+if (cd "$TMP" && "$MPIRUN_SH" 1 "$PROTEINDIFF" evaluate run.cfg) > "$TMP/ev1.log" 2>&1; then pass "evaluate on 1 rank"; else
     fail "evaluate on 1 rank"; sed 's/^/  | /' "$TMP/ev1.log" >&2; fi
 expect_contains "$TMP/ev1.log" "composition" "evaluate prints its table"
 "$PY" - "$TMP/run/evaluate.json" "$TMP/ev2.json" <<'PYEOF' && pass "evaluate: 1 rank = 2 ranks" || fail "evaluate differs between rank counts"
