@@ -156,8 +156,8 @@ pd_status pd_bb_vae_create(pd_bb_vae *m, const pd_bb_vae_config *cfg, int64_t pa
     m->pair_k = linear_new(P, "dec", "pair_k", W, W);
     m->pair1 = linear_new(P, "dec", "pair1", W, 2 * W);
     m->pair2 = linear_new(P, "dec", "pair2", PD_BB_VAE_PAIR_CLASSES, W);
-    /* One offset of pair1's pre-activation per relative-position class: the distribution of pair1's
-     * bias, of which each row is a class-specific copy (small next to the features at init). */
+    /* One offset of pair1's pre-activation per relative-position class, N(0, 1) like an Embedding
+     * (it learned faster than a bias-sized init; docs/models/bb_vae.md). */
     m->pair_relpos = pd_param_new(P, "dec.pair_relpos", 2, (int64_t[]){PD_BB_RELPOS_CLASSES, W},
                                   PD_INIT_NORMAL, 1.0);
     m->seq = linear_new(P, "dec", "seq", PD_BB_VAE_AA, W);
