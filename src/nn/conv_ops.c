@@ -1,8 +1,10 @@
 /* conv_ops.c — the tape ops of conv.h: shape checks against PyTorch's layouts, the kernel
- * call, and a backward that calls the matching gradient kernel. */
+ * call, and a backward that calls the matching gradient kernel (cuda/ops_conv.cu's on a GPU
+ * graph: im2col/col2im + cuBLAS in the CPU's layout, at run.precision). */
 #include "nn/conv.h"
 
 #include "nn/conv_kernels.h"
+#include "nn/ops_device.h"
 #include "nn/ops_internal.h"
 
 typedef struct conv_saved { pd_conv_shape shape; } conv_saved;
@@ -12,6 +14,17 @@ static void conv_backward(pd_graph *g, pd_node *n)
     const conv_saved *s = n->saved;
     pd_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
     pd_real *gx = pd_grad(g, x), *gw = pd_grad(g, w), *gb = pd_grad(g, b);
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_cuda_arena *work = pd_graph_cuda_work(g);
+        if (!work) return;
+        size_t mark = work->used;
+        pd_graph_cuda_backward_done(g, pd_cuda_conv_backward(work, pd_graph_cuda_precision(g), &s->shape, x->data,
+                                                             w->data, n->out->grad, gx, gw, gb), n->op);
+        work->used = mark;
+        return;
+    }
+#endif
     pd_status st = s->shape.transposed
                        ? pd_conv_transpose_backward(&s->shape, x->data, w->data, n->out->grad, gx, gw, gb, NULL)
                        : pd_conv_backward(&s->shape, x->data, w->data, n->out->grad, gx, gw, gb, NULL);
@@ -30,14 +43,33 @@ static pd_tensor *conv_run(pd_graph *g, const char *op, const pd_conv_shape *sha
     for (int d = 0; d < sd; d++) out_shape[2 + d] = shape->out_size[3 - sd + d];
     pd_tensor *y = pd_tensor_new(g, x->ndim, out_shape);
     if (!y) return NULL;
-    pd_status st = shape->transposed ? pd_conv_transpose_forward(shape, x->data, w->data, b ? b->data : NULL, y->data, NULL)
-                                     : pd_conv_forward(shape, x->data, w->data, b ? b->data : NULL, y->data, NULL);
-    if (st != PD_OK) {
-        pd_error_context("%s", op);
-        pd_graph_set_status(g, st);
-        return NULL;
+    int on_gpu = 0;
+#if PD_NN_CUDA
+    on_gpu = pd_graph_on_cuda(g);
+    if (on_gpu) {
+        pd_cuda_arena *work = pd_graph_cuda_work(g);
+        if (!work) return NULL;
+        size_t mark = work->used;
+        pd_status launched = pd_cuda_conv_forward(work, pd_graph_cuda_precision(g), shape, x->data, w->data,
+                                                  b ? b->data : NULL, y->data);
+        work->used = mark;
+        if (!pd_graph_cuda_forward_done(g, launched, op)) return NULL;
+    }
+#endif
+    if (!on_gpu) {
+        pd_status st = shape->transposed
+                           ? pd_conv_transpose_forward(shape, x->data, w->data, b ? b->data : NULL, y->data, NULL)
+                           : pd_conv_forward(shape, x->data, w->data, b ? b->data : NULL, y->data, NULL);
+        if (st != PD_OK) {
+            pd_error_context("%s", op);
+            pd_graph_set_status(g, st);
+            return NULL;
+        }
     }
     pd_node *n = pd_record(g, op, conv_backward, y, 3, (pd_tensor *[]){x, w, b});
+#if PD_NN_CUDA
+    if (on_gpu) pd_node_on_device(n);
+#endif
     if (n) {
         conv_saved *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;

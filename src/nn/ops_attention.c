@@ -53,6 +53,15 @@ static void rope_backward(pd_graph *g, pd_node *n)
     const rope_saved *s = n->saved;
     pd_real *gx = pd_grad(g, n->in[0]);
     if (!gx) return;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_tensor *x = n->in[0];
+        const pd_cuda_rope_tables t = {s->cos_t, s->sin_t, pd_tensor_rows(x), s->rope_dim / 2};
+        pd_graph_cuda_backward_done(g, pd_cuda_rope_backward(&t, n->out->grad, gx, t.rows, s->n_heads,
+                                                             x->shape[2] / s->n_heads, s->rope_dim), "rope");
+        return;
+    }
+#endif
     rope_apply(n->in[0], gx, n->out->grad, s->cos_t, s->sin_t, s->n_heads, s->rope_dim, 1);
 }
 
@@ -79,8 +88,23 @@ pd_tensor *pd_rope(pd_graph *g, pd_tensor *x, const int32_t *pos, int n_heads, i
             sin_t[r * half + j] = (pd_real)sin(theta);
         }
     }
-    rope_apply(x, y->data, x->data, cos_t, sin_t, n_heads, rope_dim, 0);
+    int on_gpu = 0;
+#if PD_NN_CUDA
+    /* The tables stay host-computed (above, in the graph's managed memory): the same bits as
+     * the CPU's; the rotation runs on the GPU. */
+    on_gpu = pd_graph_on_cuda(g);
+    if (on_gpu) {
+        const pd_cuda_rope_tables t = {cos_t, sin_t, rows, half};
+        if (!pd_graph_cuda_forward_done(g, pd_cuda_rope_forward(&t, x->data, y->data, rows, n_heads, Dh, rope_dim),
+                                        "rope"))
+            return NULL;
+    }
+#endif
+    if (!on_gpu) rope_apply(x, y->data, x->data, cos_t, sin_t, n_heads, rope_dim, 0);
     pd_node *n = pd_record(g, "rope", rope_backward, y, 1, (pd_tensor *[]){x});
+#if PD_NN_CUDA
+    if (on_gpu) pd_node_on_device(n);
+#endif
     if (n) {
         rope_saved *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;

@@ -1,13 +1,70 @@
 /* ops_index.c — row gather, row scatter-add (message passing over neighbour lists) and
  * embedding lookup. Scatter-adds split the work by columns, so every destination element is
- * summed by one thread in index order: deterministic for any thread count. */
+ * summed by one thread in index order: deterministic for any thread count. On a GPU graph an
+ * index plan (the indices and their CSR by destination, uploaded into the graph's GPU workspace,
+ * kept until the step's reset) drives cuda/ops_shape.cu's gather and segment-sum kernels. */
 #include "nn/ops.h"
 
 #include <string.h>
 
+#include "nn/ops_device.h"
 #include "nn/ops_internal.h"
 
-typedef struct index_saved { const int32_t *idx; int64_t n_idx; } index_saved;
+typedef struct index_saved {
+    const int32_t *idx;
+    int64_t n_idx;
+#if PD_NN_CUDA
+    pd_cuda_index_plan plan;   /* GPU graphs: the device copy of idx and its CSR */
+#endif
+} index_saved;
+
+static int64_t row_width(const pd_tensor *x) { return x->ndim ? x->numel / (x->shape[0] ? x->shape[0] : 1) : 1; }
+
+#if PD_NN_CUDA
+/* Build the index plan of idx (n_idx indices into n_dst rows) in the graph's GPU workspace.
+ * 1 on success; on failure the graph is failed (naming op) and 0 is returned. */
+static int index_plan_build(pd_graph *g, const char *op, const int32_t *idx, int64_t n_idx, int64_t n_dst,
+                            pd_cuda_index_plan *plan)
+{
+    pd_cuda_arena *work = pd_graph_cuda_work(g);
+    if (!work) return 0;
+    pd_status st = pd_cuda_index_plan_create(work, idx, n_idx, n_dst, plan);
+    if (st != PD_OK) {
+        pd_error_context("%s: index plan of %lld indices on the GPU", op, (long long)n_idx);
+        pd_graph_set_status(g, st);
+        return 0;
+    }
+    return 1;
+}
+
+/* The forward of a gather/embedding (scatter = 0) or scatter-add (scatter = 1) on the GPU,
+ * recording the node with its plan; y is allocated by the caller (zeroed not needed). */
+static pd_tensor *index_op_on_gpu(pd_graph *g, const char *op, pd_backward_fn backward, pd_tensor *x, pd_tensor *y,
+                                  const int32_t *idx, int64_t n_idx, int64_t n_dst, int scatter)
+{
+    pd_cuda_arena *work = pd_graph_cuda_work(g);
+    if (!work) return NULL;
+    size_t mark = work->used;
+    pd_cuda_index_plan plan;
+    if (!index_plan_build(g, op, idx, n_idx, n_dst, &plan)) return NULL;
+    int64_t D = row_width(x);
+    pd_status st = scatter ? pd_cuda_scatter_add_rows_forward(&plan, x->data, y->data, D)
+                           : pd_cuda_gather_rows_forward(&plan, x->data, y->data, D);
+    if (!pd_graph_cuda_forward_done(g, st, op)) return NULL;
+    pd_node *n = pd_record(g, op, backward, y, 1, (pd_tensor *[]){x});
+    if (!n) {
+        work->used = mark;   /* nothing will replay the plan */
+        return y;
+    }
+    pd_node_on_device(n);
+    index_saved *s = pd_node_save(g, n, sizeof *s);
+    if (!s) return NULL;
+    s->idx = plan.idx;
+    s->n_idx = n_idx;
+    s->plan = plan;
+    return y;
+}
+#endif
 
 /* dst[idx[i], :] += src[i, :] for i < n_idx (idx < 0 skipped), row width D. */
 static void scatter_add(pd_real *dst, int64_t n_dst, const pd_real *src, const int32_t *idx, int64_t n_idx, int64_t D)
@@ -42,8 +99,6 @@ static const int32_t *copy_index(pd_graph *g, const int32_t *idx, int64_t n)
     return c;
 }
 
-static int64_t row_width(const pd_tensor *x) { return x->ndim ? x->numel / (x->shape[0] ? x->shape[0] : 1) : 1; }
-
 /* ---- gather rows / embedding (same backward: scatter-add into the source) ---- */
 
 static void gather_backward(pd_graph *g, pd_node *n)
@@ -52,6 +107,12 @@ static void gather_backward(pd_graph *g, pd_node *n)
     pd_tensor *x = n->in[0];
     pd_real *gx = pd_grad(g, x);
     if (!gx) return;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_graph_cuda_backward_done(g, pd_cuda_gather_rows_backward(&s->plan, n->out->grad, gx, row_width(x)), n->op);
+        return;
+    }
+#endif
     scatter_add(gx, x->shape[0], n->out->grad, s->idx, s->n_idx, row_width(x));
 }
 
@@ -69,6 +130,9 @@ static pd_tensor *gather_op(pd_graph *g, const char *name, pd_tensor *x, const i
     shape[0] = n_idx;
     pd_tensor *y = pd_tensor_new(g, x->ndim, shape);
     if (!y) return NULL;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) return index_op_on_gpu(g, name, gather_backward, x, y, idx, n_idx, x->shape[0], 0);
+#endif
     int64_t D = row_width(x);
     gather(y->data, x->data, idx, n_idx, D);
     pd_node *n = pd_record(g, name, gather_backward, y, 1, (pd_tensor *[]){x});
@@ -103,6 +167,12 @@ static void scatter_backward(pd_graph *g, pd_node *n)
     if (!gx) return;
     int64_t D = row_width(x);
     const pd_real *gy = n->out->grad;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_graph_cuda_backward_done(g, pd_cuda_scatter_add_rows_backward(&s->plan, gy, gx, D), "scatter_add_rows");
+        return;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
     for (int64_t i = 0; i < s->n_idx; i++) {
         if (s->idx[i] < 0) continue;
@@ -123,6 +193,13 @@ pd_tensor *pd_scatter_add_rows(pd_graph *g, pd_tensor *x, const int32_t *idx, in
     int64_t shape[PD_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
     shape[0] = n_out;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) { /* the segment sums assign every output row: no zeroing */
+        pd_tensor *yg = pd_tensor_new(g, x->ndim, shape);
+        if (!yg) return NULL;
+        return index_op_on_gpu(g, "scatter_add_rows", scatter_backward, x, yg, idx, n_idx, n_out, 1);
+    }
+#endif
     pd_tensor *y = pd_tensor_zeros(g, x->ndim, shape);
     if (!y) return NULL;
     scatter_add(y->data, n_out, x->data, idx, n_idx, row_width(x));

@@ -1,8 +1,10 @@
-/* ops_shape.c — reshape (shares data), permute/transpose, concat, slice and split (copies). */
+/* ops_shape.c — reshape (shares data), permute/transpose, concat, slice and split (copies).
+ * On a GPU graph the copies and their adjoints run cuda/ops_shape.cu's kernels. */
 #include "nn/ops.h"
 
 #include <string.h>
 
+#include "nn/ops_device.h"
 #include "nn/ops_internal.h"
 
 /* ---- reshape ---- */
@@ -13,6 +15,12 @@ static void reshape_backward(pd_graph *g, pd_node *n)
     if (!gx) return;
     const pd_real *gy = n->out->grad;
     int64_t N = n->out->numel;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) { /* gx += 1·gy */
+        pd_graph_cuda_backward_done(g, pd_cuda_affine_backward(gy, gx, N, 1.0f), "reshape");
+        return;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK)
     for (int64_t i = 0; i < N; i++) gx[i] += gy[i];
 }
@@ -38,6 +46,12 @@ pd_tensor *pd_reshape(pd_graph *g, pd_tensor *x, int ndim, const int64_t *shape)
                              (long long)x->numel, (long long)pd_shape_numel(ndim, s));
     pd_tensor *y = pd_tensor_wrap(g, ndim, s, x->data);
     if (!y) return NULL;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_node_on_device(pd_record(g, "reshape", reshape_backward, y, 1, (pd_tensor *[]){x}));
+        return y;
+    }
+#endif
     pd_record(g, "reshape", reshape_backward, y, 1, (pd_tensor *[]){x});
     return y;
 }
@@ -100,6 +114,13 @@ static void permute_backward(pd_graph *g, pd_node *n)
     const permute_saved *s = n->saved;
     pd_real *gx = pd_grad(g, n->in[0]);
     if (!gx) return;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_graph_cuda_backward_done(g, pd_cuda_permute_backward(n->out->grad, gx, n->in[0]->ndim, n->in[0]->shape,
+                                                                s->perm), "permute");
+        return;
+    }
+#endif
     permute_scatter_add(n->in[0], n->out, s->perm, gx, n->out->grad);
 }
 
@@ -116,8 +137,18 @@ pd_tensor *pd_permute(pd_graph *g, pd_tensor *x, const int *perm)
     }
     pd_tensor *y = pd_tensor_new(g, x->ndim, shape);
     if (!y) return NULL;
-    if (y->numel) permute_gather(x, y, perm, x->data, y->data);
+    int on_gpu = 0;
+#if PD_NN_CUDA
+    on_gpu = pd_graph_on_cuda(g);
+    if (on_gpu && !pd_graph_cuda_forward_done(g, pd_cuda_permute_forward(x->data, y->data, x->ndim, x->shape, perm),
+                                              "permute"))
+        return NULL;
+#endif
+    if (!on_gpu && y->numel) permute_gather(x, y, perm, x->data, y->data);
     pd_node *n = pd_record(g, "permute", permute_backward, y, 1, (pd_tensor *[]){x});
+#if PD_NN_CUDA
+    if (on_gpu) pd_node_on_device(n);
+#endif
     if (n) {
         permute_saved *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;
@@ -152,6 +183,13 @@ static void concat_backward(pd_graph *g, pd_node *n)
         pd_tensor *x = n->in[k];
         int64_t dk = x->shape[s->axis];
         pd_real *gx = pd_grad(g, x);
+#if PD_NN_CUDA
+        if (gx && pd_graph_on_cuda(g)) {
+            pd_graph_cuda_backward_done(g, pd_cuda_copy_rows(n->out->grad + start * inner, dim * inner, gx, dk * inner,
+                                                             outer, dk * inner, 1), "concat");
+            gx = NULL;
+        }
+#endif
         if (gx) {
 #pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
             for (int64_t o = 0; o < outer; o++) {
@@ -187,7 +225,20 @@ pd_tensor *pd_concat(pd_graph *g, int n, pd_tensor *const *xs, int axis)
     int64_t outer, dim, inner;
     pd_split_dims(y, ax, &outer, &dim, &inner);
     int64_t start = 0;
-    for (int k = 0; k < n; k++) {
+    int on_gpu = 0;
+#if PD_NN_CUDA
+    on_gpu = pd_graph_on_cuda(g);
+    if (on_gpu) {
+        pd_status st = PD_OK;
+        for (int k = 0; k < n && st == PD_OK; k++) {
+            int64_t dk = xs[k]->shape[ax];
+            st = pd_cuda_copy_rows(xs[k]->data, dk * inner, y->data + start * inner, dim * inner, outer, dk * inner, 0);
+            start += dk;
+        }
+        if (!pd_graph_cuda_forward_done(g, st, "concat")) return NULL;
+    }
+#endif
+    for (int k = 0; !on_gpu && k < n; k++) {
         int64_t dk = xs[k]->shape[ax];
 #pragma omp parallel for schedule(static) if (xs[k]->numel > PD_OMP_MIN_WORK)
         for (int64_t o = 0; o < outer; o++)
@@ -195,6 +246,9 @@ pd_tensor *pd_concat(pd_graph *g, int n, pd_tensor *const *xs, int axis)
         start += dk;
     }
     pd_node *nd = pd_record(g, "concat", concat_backward, y, n, xs);
+#if PD_NN_CUDA
+    if (on_gpu) pd_node_on_device(nd);
+#endif
     if (nd) {
         concat_saved *s = pd_node_save(g, nd, sizeof *s);
         if (!s) return NULL;
@@ -216,6 +270,13 @@ static void slice_backward(pd_graph *g, pd_node *n)
     int64_t outer, dim, inner;
     pd_split_dims(x, s->axis, &outer, &dim, &inner);
     int64_t len = y->shape[s->axis];
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_graph_cuda_backward_done(g, pd_cuda_copy_rows(y->grad, len * inner, gx + s->start * inner, dim * inner, outer,
+                                                         len * inner, 1), "slice");
+        return;
+    }
+#endif
 #pragma omp parallel for schedule(static) if (y->numel > PD_OMP_MIN_WORK)
     for (int64_t o = 0; o < outer; o++) {
         pd_real *dst = gx + (o * dim + s->start) * inner;
@@ -238,10 +299,22 @@ pd_tensor *pd_slice(pd_graph *g, pd_tensor *x, int axis, int64_t start, int64_t 
     if (!y) return NULL;
     int64_t outer, dim, inner;
     pd_split_dims(x, ax, &outer, &dim, &inner);
+    int on_gpu = 0;
+#if PD_NN_CUDA
+    on_gpu = pd_graph_on_cuda(g);
+    if (on_gpu && !pd_graph_cuda_forward_done(g, pd_cuda_copy_rows(x->data + start * inner, dim * inner, y->data,
+                                                                   len * inner, outer, len * inner, 0), "slice"))
+        return NULL;
+#endif
+    if (!on_gpu) {
 #pragma omp parallel for schedule(static) if (y->numel > PD_OMP_MIN_WORK)
-    for (int64_t o = 0; o < outer; o++)
-        memcpy(y->data + o * len * inner, x->data + (o * dim + start) * inner, (size_t)(len * inner) * sizeof(pd_real));
+        for (int64_t o = 0; o < outer; o++)
+            memcpy(y->data + o * len * inner, x->data + (o * dim + start) * inner, (size_t)(len * inner) * sizeof(pd_real));
+    }
     pd_node *n = pd_record(g, "slice", slice_backward, y, 1, (pd_tensor *[]){x});
+#if PD_NN_CUDA
+    if (on_gpu) pd_node_on_device(n);
+#endif
     if (n) {
         slice_saved *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;

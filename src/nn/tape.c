@@ -20,6 +20,7 @@ struct pd_graph {
     pd_unit_hooks hooks;
     int has_hooks;
     pd_placement place;
+    int host_backward;    /* cuda graphs: a node without a GPU backward is running its backward */
 #if PD_NN_CUDA
     pd_cuda_arena work;   /* GPU workspace, created on first use (run.gpu_arena_mb) */
 #endif
@@ -330,6 +331,8 @@ pd_real *pd_grad(pd_graph *g, pd_tensor *t)
         t->grad = pd_arena_alloc(&g->arena, bytes);
         if (!t->grad) pd_graph_set_status(g, PD_ERR_NOMEM);
         else if (pd_device_zero(g->place.device, t->grad, bytes) != PD_OK) pd_graph_set_status(g, PD_ERR);
+        /* The zeroing is queued on the GPU; a host backward must not write before it is done. */
+        else if (g->host_backward) pd_graph_sync(g, "zeroing a gradient for a host op");
     }
     return t->grad;
 }
@@ -354,11 +357,13 @@ static pd_status run_tape(pd_graph *g, pd_tensor *out)
         /* A node without a GPU backward runs on the host: the queued kernels must be done. */
         if (on_gpu && n->out && n->out->grad && !n->on_device) pd_graph_sync(g, "backward before a host op");
         if (g->status != PD_OK) return g->status;
+        g->host_backward = on_gpu && !n->on_device;
         if (!n->out) {   /* unit marker: its backward calls the hook */
             n->backward(g, n);
         } else if (n->out->grad) {  /* no gradient reached this node: nothing to propagate */
             n->backward(g, n);
         }
+        g->host_backward = 0;
         if (g->status != PD_OK) {
             pd_error_context("backward of %s (tape node %d)", n->op, i);
             return g->status;

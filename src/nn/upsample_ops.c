@@ -1,6 +1,8 @@
-/* upsample_ops.c — the tape ops of upsample.h around the bilinear kernels. */
+/* upsample_ops.c — the tape ops of upsample.h around the bilinear kernels (cuda/ops_conv.cu's on a
+ * GPU graph: same taps, pointwise_index.h). */
 #include "nn/upsample.h"
 
+#include "nn/ops_device.h"
 #include "nn/ops_internal.h"
 #include "nn/upsample_kernels.h"
 
@@ -12,6 +14,19 @@ static void upsample_backward(pd_graph *g, pd_node *n)
     pd_tensor *x = n->in[0], *y = n->out;
     pd_real *gx = pd_grad(g, x);
     if (!gx) return;
+#if PD_NN_CUDA
+    if (pd_graph_on_cuda(g)) {
+        pd_cuda_arena *work = pd_graph_cuda_work(g);
+        if (!work) return;
+        size_t mark = work->used;
+        pd_graph_cuda_backward_done(g, pd_cuda_upsample_bilinear_backward(work, y->grad, gx, x->shape[0] * x->shape[1],
+                                                                          x->shape[2], x->shape[3], y->shape[2],
+                                                                          y->shape[3], s->ratio_h, s->ratio_w),
+                                    "upsample bilinear");
+        work->used = mark;
+        return;
+    }
+#endif
     pd_status st = pd_upsample_bilinear_backward(y->grad, x->shape[0] * x->shape[1], x->shape[2], x->shape[3],
                                                  y->shape[2], y->shape[3], s->ratio_h, s->ratio_w, gx);
     if (st != PD_OK) pd_graph_set_status(g, st);
@@ -24,13 +39,28 @@ static pd_tensor *upsample(pd_graph *g, pd_tensor *x, int64_t out_h, int64_t out
                              (long long)out_w, pd_shape_of(x).s);
     pd_tensor *y = pd_tensor_new4(g, x->shape[0], x->shape[1], out_h, out_w);
     if (!y) return NULL;
-    pd_status st = pd_upsample_bilinear_forward(x->data, x->shape[0] * x->shape[1], x->shape[2], x->shape[3], out_h,
-                                                out_w, ratio_h, ratio_w, y->data);
-    if (st != PD_OK) {
-        pd_graph_set_status(g, st);
+    int on_gpu = 0;
+#if PD_NN_CUDA
+    on_gpu = pd_graph_on_cuda(g);
+    if (on_gpu && !pd_graph_cuda_forward_done(g, pd_cuda_upsample_bilinear_forward(x->data, y->data,
+                                                                                   x->shape[0] * x->shape[1],
+                                                                                   x->shape[2], x->shape[3], out_h,
+                                                                                   out_w, ratio_h, ratio_w),
+                                              "upsample bilinear"))
         return NULL;
+#endif
+    if (!on_gpu) {
+        pd_status st = pd_upsample_bilinear_forward(x->data, x->shape[0] * x->shape[1], x->shape[2], x->shape[3], out_h,
+                                                    out_w, ratio_h, ratio_w, y->data);
+        if (st != PD_OK) {
+            pd_graph_set_status(g, st);
+            return NULL;
+        }
     }
     pd_node *n = pd_record(g, "upsample bilinear", upsample_backward, y, 1, (pd_tensor *[]){x});
+#if PD_NN_CUDA
+    if (on_gpu) pd_node_on_device(n);
+#endif
     if (n) {
         upsample_saved *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;
