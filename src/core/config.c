@@ -422,7 +422,7 @@ static char *read_file(const char *path)
     return buf;
 }
 
-pd_status pd_config_load(pd_config *cfg, const char *file, const char *text, int n_sets, char *const *sets)
+static pd_status load_values(pd_config *cfg, const char *file, const char *text, int n_sets, char *const *sets)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->file = strdup(file ? file : "<defaults>");
@@ -443,6 +443,13 @@ pd_status pd_config_load(pd_config *cfg, const char *file, const char *text, int
     PD_TRY(st);
     for (int i = 0; i < n_sets; i++) PD_TRY(apply_override(cfg, sets[i]));
     return cross_checks(cfg);
+}
+
+pd_status pd_config_load(pd_config *cfg, const char *file, const char *text, int n_sets, char *const *sets)
+{
+    pd_status st = load_values(cfg, file, text, n_sets, sets);
+    if (st != PD_OK) pd_config_free(cfg);   /* a failed load owns nothing (freeing it again is harmless) */
+    return st;
 }
 
 void pd_config_free(pd_config *cfg)

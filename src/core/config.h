@@ -61,7 +61,8 @@ typedef struct pd_config {
 
 /* Parse `text` (the content of run file `file`; NULL text reads the file), apply the
  * `n_sets` overrides "key=value", and validate everything. On failure the message names
- * the file, line and key (or the --set argument). */
+ * the file, line and key (or the --set argument), and *cfg holds nothing (pd_config_free on it
+ * is harmless). */
 pd_status pd_config_load(pd_config *cfg, const char *file, const char *text, int n_sets, char *const *sets);
 /* Defaults only, plus overrides (for tests and commands that need no run file). */
 pd_status pd_config_defaults(pd_config *cfg, int n_sets, char *const *sets);
