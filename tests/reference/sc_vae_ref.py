@@ -61,19 +61,29 @@ class Stage(nn.Module):
         return self.res(F.silu(self.gn(self.conv(x))))
 
 
-class Encoder(nn.Module):
-    def __init__(self, voxel, width, latent, max_groups):
+class Trunk(nn.Module):
+    """Stem and down stages: the encoder's trunk, and the classifier's own copy of it."""
+    def __init__(self, voxel, width, max_groups):
         super().__init__()
         levels = int(round(np.log2(voxel)))
         self.stem = Stage("same", 1, width, max_groups)
         self.down = nn.ModuleList([Stage("down", width << k, width << (k + 1), max_groups) for k in range(levels)])
-        self.head = nn.Conv3d(width * voxel, 2 * latent, 1)
 
-    def trunk(self, x):
+    def forward(self, x):
         h = self.stem(x)
         for s in self.down:
             h = s(h)
         return h  # [N, C_top, 1, 1, 1]
+
+
+class Encoder(Trunk):
+    """The trunk plus the latent head (parameters enc.stem, enc.down.*, enc.head)."""
+    def __init__(self, voxel, width, latent, max_groups):
+        super().__init__(voxel, width, max_groups)
+        self.head = nn.Conv3d(width * voxel, 2 * latent, 1)
+
+    def trunk(self, x):
+        return Trunk.forward(self, x)
 
 
 class Decoder(nn.Module):
@@ -90,21 +100,6 @@ class Decoder(nn.Module):
         for s in self.up:
             h = s(h)
         return self.out(h)
-
-
-class Trunk(nn.Module):
-    """The classifier's own copy of the encoder trunk (stem and down stages, no head)."""
-    def __init__(self, voxel, width, max_groups):
-        super().__init__()
-        levels = int(round(np.log2(voxel)))
-        self.stem = Stage("same", 1, width, max_groups)
-        self.down = nn.ModuleList([Stage("down", width << k, width << (k + 1), max_groups) for k in range(levels)])
-
-    def forward(self, x):
-        h = self.stem(x)
-        for s in self.down:
-            h = s(h)
-        return h
 
 
 class ScVae(nn.Module):

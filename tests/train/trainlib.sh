@@ -10,11 +10,7 @@ COMPARE="$top_srcdir/tests/train/compare_runs.py"
 PDB="$PD_SHARED/data/pdb"
 
 make_dataset() {
-    files=""
-    for f in 1CRN.cif 1cbn.cif 1LCD.cif 1bpi.pdb 1tap.pdb 1FAS.cif 1unu.cif 1UCS_A.pdb 1CKB.pdb 1A8O.cif \
-             1vfy.pdb 6MRR.pdb; do
-        files="$files${files:+, }\"$PDB/$f\""
-    done
+    files=$(small_structure_set)
     cat > "$TMP/run.cfg" <<CFG
 data = { inputs = [$files]; dataset = "$TMP/ds.h5"; valid_fraction = 0.25; test_fraction = 0.0; };
 featurize = { voxel_size = 4; };
