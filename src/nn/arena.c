@@ -64,10 +64,12 @@ void *pd_arena_alloc(pd_arena *a, size_t bytes)
     size_t need = (bytes + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (need == 0) need = ARENA_ALIGN;
     pd_arena_chunk *c = a->current;
-    /* A full chunk stays as it is (its memory is still in use this step); grow instead.
-     * reset() merges the chunks, so steady state is one chunk and no growth. */
+    /* A full chunk stays as it is (its memory is still in use this step); take an empty one a
+     * rewind left behind, or grow. reset() merges the chunks, so steady state is one chunk and
+     * no growth. */
     if (!c || c->used + need > c->size) {
-        c = arena_new_chunk(a, need);
+        for (c = a->chunks; c && !(c->used == 0 && c->size >= need); c = c->next) {}
+        if (!c) c = arena_new_chunk(a, need);
         if (!c) return NULL;
     }
     a->current = c;
@@ -83,6 +85,20 @@ void *pd_arena_calloc(pd_arena *a, size_t bytes)
     void *p = pd_arena_alloc(a, bytes);
     if (p) memset(p, 0, bytes);
     return p;
+}
+
+pd_arena_mark pd_arena_mark_here(const pd_arena *a)
+{
+    return (pd_arena_mark){a->current, a->current ? a->current->used : 0, a->used};
+}
+
+void pd_arena_rewind(pd_arena *a, pd_arena_mark m)
+{
+    /* Chunks created since the mark sit before m.chunk in the newest-first list. */
+    for (pd_arena_chunk *c = a->chunks; c && c != m.chunk; c = c->next) c->used = 0;
+    if (m.chunk) m.chunk->used = m.chunk_used;
+    a->current = m.chunk;
+    a->used = m.used;
 }
 
 void pd_arena_reset(pd_arena *a)

@@ -30,6 +30,14 @@ void pd_arena_set_device(pd_arena *a, pd_device d);
 /* Uninitialised, 64-byte aligned; NULL (with PD_ERR_NOMEM recorded) when memory runs out. */
 void *pd_arena_alloc(pd_arena *a, size_t bytes);
 void *pd_arena_calloc(pd_arena *a, size_t bytes);
+/* Scratch for one call: take a mark, allocate, use, rewind. Everything allocated after the
+ * mark is given back (chunks created since then stay, empty, for the next allocations). */
+typedef struct pd_arena_mark {
+    pd_arena_chunk *chunk;
+    size_t chunk_used, used;
+} pd_arena_mark;
+pd_arena_mark pd_arena_mark_here(const pd_arena *a);
+void pd_arena_rewind(pd_arena *a, pd_arena_mark m);
 /* Rewind to empty; chunks are kept (merged into one on the next growth-free step). */
 void pd_arena_reset(pd_arena *a);
 size_t pd_arena_peak(const pd_arena *a);

@@ -9,6 +9,15 @@
 
 typedef struct conv_saved { pd_conv_shape shape; } conv_saved;
 
+/* The im2col columns of one kernel call, from the graph's arena (rewound after the call).
+ * A malloc per call went back to the OS on free, so every convolution faulted its pages in
+ * again: 8 % of a side-chain VAE step (perf, tools/bench/bench-sc-vae). */
+static pd_real *conv_work(pd_graph *g, const pd_conv_shape *shape, pd_arena_mark *mark)
+{
+    *mark = pd_arena_mark_here(pd_graph_arena(g));
+    return pd_arena_alloc(pd_graph_arena(g), (size_t)pd_conv_work_numel(shape) * sizeof(pd_real));
+}
+
 static void conv_backward(pd_graph *g, pd_node *n)
 {
     const conv_saved *s = n->saved;
@@ -25,9 +34,16 @@ static void conv_backward(pd_graph *g, pd_node *n)
         return;
     }
 #endif
+    pd_arena_mark mark;
+    pd_real *work = conv_work(g, &s->shape, &mark);
+    if (!work) {
+        pd_graph_set_status(g, PD_ERR_NOMEM);
+        return;
+    }
     pd_status st = s->shape.transposed
-                       ? pd_conv_transpose_backward(&s->shape, x->data, w->data, n->out->grad, gx, gw, gb, NULL)
-                       : pd_conv_backward(&s->shape, x->data, w->data, n->out->grad, gx, gw, gb, NULL);
+                       ? pd_conv_transpose_backward(&s->shape, x->data, w->data, n->out->grad, gx, gw, gb, work)
+                       : pd_conv_backward(&s->shape, x->data, w->data, n->out->grad, gx, gw, gb, work);
+    pd_arena_rewind(pd_graph_arena(g), mark);
     if (st != PD_OK) pd_graph_set_status(g, st);
 }
 
@@ -57,9 +73,13 @@ static pd_tensor *conv_run(pd_graph *g, const char *op, const pd_conv_shape *sha
     }
 #endif
     if (!on_gpu) {
+        pd_arena_mark mark;
+        pd_real *work = conv_work(g, shape, &mark);
+        if (!work) return pd_graph_fail(g, "%s: no memory for the im2col columns", op);
         pd_status st = shape->transposed
-                           ? pd_conv_transpose_forward(shape, x->data, w->data, b ? b->data : NULL, y->data, NULL)
-                           : pd_conv_forward(shape, x->data, w->data, b ? b->data : NULL, y->data, NULL);
+                           ? pd_conv_transpose_forward(shape, x->data, w->data, b ? b->data : NULL, y->data, work)
+                           : pd_conv_forward(shape, x->data, w->data, b ? b->data : NULL, y->data, work);
+        pd_arena_rewind(pd_graph_arena(g), mark);
         if (st != PD_OK) {
             pd_error_context("%s", op);
             pd_graph_set_status(g, st);

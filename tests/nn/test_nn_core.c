@@ -98,6 +98,24 @@ static void test_arena(void)
     CHECK(q && ((uintptr_t)q % 64) == 0);
     CHECK(pd_arena_peak(&a) == peak);
     pd_arena_free(&a);
+
+    /* Scratch by mark and rewind: memory handed out after the mark comes back, including a chunk
+     * that the scratch made the arena grow by, and is used again rather than grown again. */
+    pd_arena_init(&a, 1024);
+    void *keep = pd_arena_alloc(&a, 512);
+    pd_arena_mark m = pd_arena_mark_here(&a);
+    void *s1 = pd_arena_alloc(&a, 256), *big = pd_arena_alloc(&a, 4096);
+    CHECK(keep && s1 && big && a.used == 512 + 256 + 4096);
+    size_t reserved = a.reserved;
+    pd_arena_rewind(&a, m);
+    CHECK(a.used == 512);
+    CHECK(pd_arena_alloc(&a, 256) == s1);           /* the same place in the same chunk */
+    CHECK(pd_arena_alloc(&a, 4096) == big);         /* the emptied chunk, not a new one */
+    CHECK(a.reserved == reserved);
+    pd_arena_mark empty = {0};
+    pd_arena_rewind(&a, empty);                     /* a mark taken before the first chunk */
+    CHECK(a.used == 0 && pd_arena_alloc(&a, 100) != NULL && a.reserved == reserved);
+    pd_arena_free(&a);
 }
 
 /* ---- graph: errors, detach, grad mode ---- */
