@@ -60,7 +60,7 @@ typedef struct pd_stage_store {
 typedef struct pd_stage pd_stage;
 
 /* A batch: the entries this rank processes (indices into the dataset), and whatever the stage
- * read for them. A phantom batch holds a copy of another rank's entry with weight 0: a rank
+ * read for them. A phantom batch holds the split's cheapest entry with weight 0: a rank
  * without entries in a global batch still runs the forward (sharded strategies gather units
  * there), and the engine zeroes its contribution. */
 typedef struct pd_stage_batch {

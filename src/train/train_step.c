@@ -23,6 +23,20 @@ static pd_status broadcast(void *user, void *buf, int64_t bytes)
     return pd_coll_broadcast(t->cs.world, buf, (size_t)bytes, PD_DT_U8, 0);
 }
 
+/* The entry a rank without a share of the batch runs (loss scaled to 0, so that it makes the same
+ * collective calls): the cheapest of the split, in the batch's group when the stage groups entries
+ * (tokenizer length bins). It used to be the batch's first entry, which is a long one whenever a
+ * batch holds a single entry: a side-chain VAE rank then ran all ~700 residues of it, unsampled,
+ * 10x a normal step's work and 7 GB of activations, while the other rank waited. */
+static int64_t phantom_entry(const pd_split_list *split, int64_t first)
+{
+    int64_t best = first;
+    for (int64_t i = 0; i < split->n; i++)
+        if ((!split->groups || split->groups[i] == split->groups[first]) && split->lengths[i] < split->lengths[best])
+            best = i;
+    return best;
+}
+
 pd_status pd_trainer_load_batch(pd_trainer *t, const pd_split_list *split, const pd_batch *global, int64_t step,
                                 int64_t *entries, pd_stage_batch *b)
 {
@@ -34,7 +48,7 @@ pd_status pd_trainer_load_batch(pd_trainer *t, const pd_split_list *split, const
         for (int64_t i = 0; i < mine.n; i++) entries[i] = split->entries[mine.entries[i]];
         b->n_entries = mine.n;
         if (mine.n == 0 && global->n > 0) {
-            entries[0] = split->entries[global->entries[0]];
+            entries[0] = split->entries[phantom_entry(split, global->entries[0])];
             b->n_entries = 1;
             b->phantom = 1;
         }

@@ -59,8 +59,8 @@ typedef struct pd_step_result {
 pd_status pd_trainer_step(pd_trainer *t, int64_t step, pd_step_result *r);
 /* Validation over the whole valid split; out->n = 0 when the split is empty. Collective. */
 pd_status pd_trainer_validate(pd_trainer *t, pd_stage_metrics *out);
-/* This rank's part of a global batch as a stage batch (a phantom copy of the batch's first
- * entry when it has none), read from the dataset; agreed across ranks. `step` is the training
+/* This rank's part of a global batch as a stage batch (a phantom batch of the split's cheapest
+ * entry, in the batch's group, when it has none), read from the dataset; agreed across ranks. `step` is the training
  * step, 1-based as in metrics.jsonl (0 for validation: no random subsampling). `entries` is storage for the dataset indices
  * (at least global->n + 1). */
 pd_status pd_trainer_load_batch(pd_trainer *t, const pd_split_list *split, const pd_batch *global, int64_t step,
