@@ -93,6 +93,9 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"model.sc_vae.classifier_own_trunk", PD_CFG_BOOL, "true", NR, NULL, 0,
      "The classifier has its own copy of the encoder trunk, trained by its cross-entropy (false: it "
      "reuses the encoder's trunk with features detached, and only its Linear trains)."},
+    {"model.sc_vae.classifier_input_weight", PD_CFG_FLOAT, "0", 0, 1e6, NULL, 0,
+     "Weight of an extra cross-entropy of the classifier on the input voxels (0: it learns from "
+     "reconstructions only, as SPEC.md section 7)."},
     {"model.bb_vae.width", PD_CFG_INT, "64", 1, 8192, NULL, 0, "Node/edge width of the message-passing encoder."},
     {"model.bb_vae.layers", PD_CFG_INT, "3", 1, 256, NULL, 0, "Message-passing layers."},
     {"model.bb_vae.neighbors", PD_CFG_INT, "16", 1, 256, NULL, 0, "k nearest neighbours by CA distance (self included)."},

@@ -67,6 +67,7 @@ void pd_sc_vae_config_default(pd_sc_vae_config *c)
     c->latent = 16;
     c->beta_kl = 1e-3;
     c->classifier_own_trunk = 1;
+    c->classifier_input_weight = 0;
     c->max_groups = 8;
     c->gn_eps = 1e-5;
 }
@@ -79,6 +80,9 @@ pd_status pd_sc_vae_config_check(const pd_sc_vae_config *c)
     if (c->width < 1) return pd_fail(PD_ERR_CONFIG, "sc_vae: width %d must be >= 1 (model.sc_vae.width)", c->width);
     if (c->latent < 1) return pd_fail(PD_ERR_CONFIG, "sc_vae: latent %d must be >= 1 (model.sc_vae.latent)", c->latent);
     if (!(c->beta_kl >= 0)) return pd_fail(PD_ERR_CONFIG, "sc_vae: beta_kl %g must be >= 0 (model.sc_vae.beta_kl)", c->beta_kl);
+    if (!(c->classifier_input_weight >= 0))
+        return pd_fail(PD_ERR_CONFIG, "sc_vae: classifier_input_weight %g must be >= 0 (model.sc_vae.classifier_input_weight)",
+                       c->classifier_input_weight);
     if (c->max_groups < 1) return pd_fail(PD_ERR_CONFIG, "sc_vae: max_groups %d must be >= 1", c->max_groups);
     if ((long long)c->width * c->voxel > (1LL << 20))
         return pd_fail(PD_ERR_CONFIG, "sc_vae: width %d x V %d channels at the bottleneck is too large; lower model.sc_vae.width",
@@ -94,6 +98,7 @@ pd_status pd_sc_vae_config_from(const pd_config *cfg, pd_sc_vae_config *out)
     out->latent = (int)pd_cfg_int(cfg, "model.sc_vae.latent");
     out->beta_kl = pd_cfg_float(cfg, "model.sc_vae.beta_kl");
     out->classifier_own_trunk = pd_cfg_bool(cfg, "model.sc_vae.classifier_own_trunk");
+    out->classifier_input_weight = pd_cfg_float(cfg, "model.sc_vae.classifier_input_weight");
     pd_status s = pd_sc_vae_config_check(out);
     if (s != PD_OK) pd_error_context("run file %s", cfg->file ? cfg->file : "<none>");
     return s;
@@ -419,11 +424,19 @@ static pd_tensor *loss_forward(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, con
     pd_tensor *kl = pd_kl_normal(g, mu, logvar, NULL, normaliser);
     pd_tensor *ce = pd_cross_entropy(g, logits, aa, -1, normaliser);
     pd_tensor *loss = pd_add(g, pd_add(g, mse, pd_scale(g, kl, m->cfg.beta_kl)), ce);
+    /* Optionally the classifier also reads the true voxels: they carry the residue's identity from
+     * the first step, while reconstructions carry it only once the VAE has learned to reconstruct. */
+    pd_tensor *ce_input = NULL;
+    if (m->cfg.classifier_input_weight > 0) {
+        ce_input = pd_cross_entropy(g, classify_forward(g, m, voxels), aa, -1, normaliser);
+        loss = pd_add(g, loss, pd_scale(g, ce_input, m->cfg.classifier_input_weight));
+    }
     if (!loss) return NULL;
     if (terms) {
         terms->mse = mse->data[0];
         terms->kl = kl->data[0];
         terms->ce = ce->data[0];
+        terms->ce_input = ce_input ? ce_input->data[0] : 0;
         terms->loss = loss->data[0];
         terms->n = n;
         count_correct(logits, aa, n, terms);

@@ -23,6 +23,9 @@ typedef struct pd_sc_vae_config {
     int classifier_own_trunk; /* 1: the classifier has its own copy of the trunk, trained by its CE
                                * (model.sc_vae.classifier_own_trunk); 0: it reuses the encoder's,
                                * features detached, and CE trains only its Linear */
+    double classifier_input_weight; /* > 0: the classifier also learns from the input voxels, the loss
+                                     * gaining this weight x its CE on them (model.sc_vae.
+                                     * classifier_input_weight); 0 (SPEC §7): reconstructions only */
     int max_groups;     /* GroupNorm: groups = largest divisor of C that is <= min(max_groups, C/4), so
                          * every group has >= 4 channels (1 if none) */
     double gn_eps;      /* GroupNorm epsilon (1e-5, PyTorch's default) */
@@ -32,8 +35,9 @@ typedef struct pd_sc_vae_config {
  * by the normaliser, so summing them over ranks gives the global mean); ce excludes unlabelled
  * residues (aa < 0) from the sum but not from the normaliser. */
 typedef struct pd_sc_vae_terms {
-    double loss;            /* mse + beta_kl * kl + ce */
+    double loss;            /* mse + beta_kl * kl + ce (+ classifier_input_weight * ce_input) */
     double mse, kl, ce;
+    double ce_input;        /* the classifier's CE on the input voxels (0 unless classifier_input_weight > 0) */
     int64_t n;              /* residues in this batch */
     int64_t n_labelled;     /* residues with aa in 0..19 */
     int64_t n_correct;      /* labelled residues whose argmax logit is their aa */

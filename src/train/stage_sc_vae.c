@@ -95,6 +95,7 @@ static pd_tensor *sc_loss(pd_stage *s, pd_graph *g, pd_stage_batch *b, int64_t s
     pd_stage_term_add(terms, "mse", t.mse);
     pd_stage_term_add(terms, "kl", t.kl);
     pd_stage_term_add(terms, "ce", t.ce);
+    if (pd_sc_vae_get_config(s->model)->classifier_input_weight > 0) pd_stage_term_add(terms, "ce_input", t.ce_input);
     /* Every kept residue is labelled, so correct / global count is the batch accuracy. */
     pd_stage_term_add(terms, "acc", normaliser > 0 ? (double)t.n_correct / normaliser : 0);
     return loss;

@@ -17,7 +17,9 @@
 
 /* Tiny configuration: V = 4 (two down stages), width 2, latent 4, batch 3. beta_kl and the
  * normaliser are exactly representable in f32 so both sides use the same values; beta_kl is
- * large so the KL path carries gradients that matter in the comparison. */
+ * large so the KL path carries gradients that matter in the comparison. The classifier's
+ * input-voxel weight is the `write` argument (0, the spec's loss, by default), kept in the
+ * bundle so `check` and the reference use the same. */
 enum { VOXEL = 4, WIDTH = 2, LATENT = 4, BATCH = 3 };
 static const double BETA_KL = 0.25, NORMALISER = 5.0, PERTURB_DELTA = 0.0625;
 static const uint64_t SEED = 20240607;
@@ -28,13 +30,14 @@ static const double RTOL = 1e-9, ATOL_GRAD = 1e-12;
 static const double RTOL = 1e-5, ATOL_GRAD = 1e-7;
 #endif
 
-static void tiny_config(pd_sc_vae_config *c)
+static void tiny_config(pd_sc_vae_config *c, double input_weight)
 {
     pd_sc_vae_config_default(c);
     c->voxel = VOXEL;
     c->width = WIDTH;
     c->latent = LATENT;
     c->beta_kl = BETA_KL;
+    c->classifier_input_weight = input_weight;
 }
 
 static int report(pd_status s, const char *what)
@@ -46,10 +49,10 @@ static int report(pd_status s, const char *what)
 
 /* ---- write ---------------------------------------------------------------------------------- */
 
-static int write_inputs(const char *dir)
+static int write_inputs(const char *dir, double input_weight)
 {
     pd_sc_vae_config c;
-    tiny_config(&c);
+    tiny_config(&c, input_weight);
     pd_sc_vae *m;
     if (!report(pd_sc_vae_create(&m, &c, SEED), "create")) return 1;
     pd_params *P = pd_sc_vae_params(m);
@@ -66,6 +69,8 @@ static int write_inputs(const char *dir)
     if (s == PD_OK) s = scb_add_real(f, "cfg.beta_kl", 1, &one, &scalars[0]);
     if (s == PD_OK) s = scb_add_real(f, "cfg.normaliser", 1, &one, &scalars[1]);
     if (s == PD_OK) s = scb_add_real(f, "perturb.delta", 1, &one, &scalars[2]);
+    pd_real weight = (pd_real)input_weight;
+    if (s == PD_OK) s = scb_add_real(f, "cfg.classifier_input_weight", 1, &one, &weight);
 
     /* voxels: smooth blobs plus noise (not all-zero so every GroupNorm sees variance) */
     pd_real vox[BATCH * VOXEL * VOXEL * VOXEL], eps[BATCH * LATENT];
@@ -161,8 +166,11 @@ static int check_against(const char *dir)
     if (!report(scb_read(&in, in_path), "read inputs")) return 1;
     if (!report(scb_read(&ref, out_path), "read reference")) return 1;
 
+    const scb_item *weight = scb_get(&in, "cfg.classifier_input_weight", 0, 1);
+    CHECK(weight != NULL);
+    if (!weight) return 1;
     pd_sc_vae_config c;
-    tiny_config(&c);
+    tiny_config(&c, *(const float *)weight->data);
     pd_sc_vae *m;
     if (!report(pd_sc_vae_create(&m, &c, SEED + 1), "create")) return 1;  /* other seed: weights come from in.bin */
     pd_params *P = pd_sc_vae_params(m);
@@ -190,11 +198,14 @@ static int check_against(const char *dir)
     if (!loss) return 1;
     CHECK_MSG(pd_backward(g, loss) == PD_OK, "backward: %s", pd_last_error());
     compare_scalar(&ref, "loss", loss->data[0]);
+    const double loss0 = loss->data[0];   /* the graph is reset below: the tensor does not survive it */
     compare_scalar(&ref, "mse", t.mse);
     compare_scalar(&ref, "kl", t.kl);
     compare_scalar(&ref, "ce", t.ce);
+    compare_scalar(&ref, "ce_input", t.ce_input);
     CHECK(t.n == BATCH && t.n_labelled == 2);
-    CHECK_NEAR(t.loss, t.mse + BETA_KL * t.kl + t.ce, 1e-5 * fabs(t.loss));
+    CHECK_NEAR(t.loss, t.mse + BETA_KL * t.kl + t.ce + c.classifier_input_weight * t.ce_input, 1e-5 * fabs(t.loss));
+    CHECK(c.classifier_input_weight > 0 ? t.ce_input > 0 : t.ce_input == 0);
 
     grad_scale = 0;
     for (int i = 0; i < ref.n; i++)
@@ -243,7 +254,6 @@ static int check_against(const char *dir)
     pd_graph_reset(g);
     vox = bundle_tensor(g, &in, "voxels");
     eps = bundle_tensor(g, &in, "eps");
-    double loss0 = loss->data[0];
     pd_param *w = pd_params_find(P, "enc.stem.conv.weight");
     CHECK(w != NULL);
     if (w) w->t.data[0] += (pd_real)PERTURB_DELTA;
@@ -263,11 +273,11 @@ static int check_against(const char *dir)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (strcmp(argv[1], "write") != 0 && strcmp(argv[1], "check") != 0)) {
-        fprintf(stderr, "usage: %s write|check DIR\n", argv[0]);
+    if (argc < 3 || argc > 4 || (strcmp(argv[1], "write") != 0 && strcmp(argv[1], "check") != 0)) {
+        fprintf(stderr, "usage: %s write DIR [CLASSIFIER_INPUT_WEIGHT] | check DIR\n", argv[0]);
         return 2;
     }
-    if (!strcmp(argv[1], "write")) return write_inputs(argv[2]);
+    if (!strcmp(argv[1], "write")) return write_inputs(argv[2], argc == 4 ? atof(argv[3]) : 0.0);
     if (check_against(argv[2]) != 0) pd_test_failures++;
     return pd_test_finish("sc_vae parity (" PD_REAL_NAME ")");
 }

@@ -103,9 +103,9 @@ class Decoder(nn.Module):
 
 
 class ScVae(nn.Module):
-    def __init__(self, voxel=16, width=8, latent=16, beta_kl=1e-3, max_groups=8, own_trunk=True):
+    def __init__(self, voxel=16, width=8, latent=16, beta_kl=1e-3, max_groups=8, own_trunk=True, input_weight=0.0):
         super().__init__()
-        self.voxel, self.latent, self.beta_kl = voxel, latent, beta_kl
+        self.voxel, self.latent, self.beta_kl, self.input_weight = voxel, latent, beta_kl, input_weight
         self.enc = Encoder(voxel, width, latent, max_groups)
         self.dec = Decoder(voxel, width, latent, max_groups)
         self.cls_trunk = Trunk(voxel, width, max_groups) if own_trunk else None
@@ -124,7 +124,8 @@ class ScVae(nn.Module):
 
     def loss(self, x, aa, eps=None, normaliser=0.0):
         """Per-residue loss: mean-over-cells MSE + beta_kl KL + CE of the classifier on the detached
-        reconstruction, each summed over residues and divided by `normaliser` (0: N).
+        reconstruction (+ input_weight x its CE on the input voxels, model.sc_vae.
+        classifier_input_weight), each summed over residues and divided by `normaliser` (0: N).
         eps None: z = mu (evaluation)."""
         n = x.shape[0]
         norm = normaliser if normaliser > 0 else float(n)
@@ -136,7 +137,11 @@ class ScVae(nn.Module):
         kl = -0.5 * (1 + logvar - mu * mu - torch.exp(logvar)).sum() / norm
         ce = F.cross_entropy(logits, aa.long(), ignore_index=-1, reduction="sum") / norm
         loss = mse + self.beta_kl * kl + ce
-        return loss, dict(mse=mse, kl=kl, ce=ce, mu=mu, logvar=logvar, recon=recon, logits=logits)
+        ce_input = torch.zeros(())
+        if self.input_weight > 0:
+            ce_input = F.cross_entropy(self.classify(x), aa.long(), ignore_index=-1, reduction="sum") / norm
+            loss = loss + self.input_weight * ce_input
+        return loss, dict(mse=mse, kl=kl, ce=ce, ce_input=ce_input, mu=mu, logvar=logvar, recon=recon, logits=logits)
 
 
 # ---- tensor bundles (format of nn_bundle.py) ----
@@ -182,7 +187,9 @@ def main(argv):
     beta_kl = float(b["cfg.beta_kl"][0])
     normaliser = float(b["cfg.normaliser"][0])
     own_trunk = any(k.startswith("param.cls_trunk.") for k in b)
-    model = ScVae(cfg["voxel"], cfg["width"], cfg["latent"], beta_kl, cfg["max_groups"], own_trunk).double()
+    input_weight = float(b["cfg.classifier_input_weight"][0]) if "cfg.classifier_input_weight" in b else 0.0
+    model = ScVae(cfg["voxel"], cfg["width"], cfg["latent"], beta_kl, cfg["max_groups"], own_trunk,
+                  input_weight).double()
 
     # The C model must declare exactly this module's parameters, by name and shape.
     state = model.state_dict()
@@ -204,7 +211,7 @@ def main(argv):
     model.zero_grad()
     loss.backward()
     add_precise(out, "loss", loss.reshape(1))
-    for k in ("mse", "kl", "ce"):
+    for k in ("mse", "kl", "ce", "ce_input"):
         add_precise(out, k, parts[k].reshape(1))
     for k in ("mu", "logvar", "recon", "logits"):
         add_precise(out, k, parts[k])
