@@ -389,6 +389,14 @@ static pd_status cross_checks(pd_config *cfg)
         where_of(cfg, "featurize.voxel_size", w, sizeof w);
         return pd_fail(PD_ERR_CONFIG, "%s: 'featurize.voxel_size' = %lld must be a power of two (e.g. 16)", w, vs);
     }
+    long long cls = pd_cfg_stage_int(cfg, "sc_vae", "classifier_steps"), steps = pd_cfg_stage_int(cfg, "sc_vae", "steps");
+    if (cls > 0 && cls >= steps) {
+        where_of(cfg, find_value(cfg, "train.sc_vae.classifier_steps") ? "train.sc_vae.classifier_steps"
+                                                                        : "train.classifier_steps", w, sizeof w);
+        return pd_fail(PD_ERR_CONFIG, "%s: 'train.sc_vae.classifier_steps' = %lld must be less than 'train.sc_vae.steps' = "
+                       "%lld: the VAE phase needs at least one step (0 trains both parts every step; when cutting the "
+                       "steps, cut it too, e.g. --set train.sc_vae.classifier_steps=1)", w, cls, steps);
+    }
     if (pd_cfg_float(cfg, "data.valid_fraction") + pd_cfg_float(cfg, "data.test_fraction") >= 1.0) {
         where_of(cfg, "data.valid_fraction", w, sizeof w);
         return pd_fail(PD_ERR_CONFIG, "%s: 'data.valid_fraction' + 'data.test_fraction' must leave room for training (< 1)", w);

@@ -73,6 +73,10 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"train.residue_sample", PD_CFG_INT, "0", 0, 1e12, NULL, 1,
      "sc_vae: residues per step drawn at random from the batch's entries (each kept with probability "
      "residue_sample / batch_residues); 0 = every residue of the batch."},
+    {"train.classifier_steps", PD_CFG_INT, "0", 0, 1e12, NULL, 1,
+     "sc_vae: train in two phases, the VAE alone for steps - classifier_steps steps, then the "
+     "classifier alone on decode(mu) for the last classifier_steps, each phase with its own warmup "
+     "and cosine; 0 = both together every step (SPEC.md section 7)."},
     {"train.lr", PD_CFG_FLOAT, "3e-4", 0, 10, NULL, 1, "Peak learning rate (AdamW)."},
     {"train.min_lr_ratio", PD_CFG_FLOAT, "0.1", 0, 1, NULL, 1, "Final learning rate as a fraction of the peak (cosine)."},
     {"train.warmup", PD_CFG_INT, "100", 0, 1e12, NULL, 1, "Linear warmup steps."},

@@ -395,10 +395,34 @@ static void count_correct(const pd_tensor *logits, const int32_t *aa, int64_t n,
     t->acc = t->n_labelled ? (double)t->n_correct / (double)t->n_labelled : 0;
 }
 
+/* The classifier phase: the VAE as in evaluation (z = μ, nothing recorded), the classifier trained
+ * by its CE on decode(μ), the reconstruction it is measured on. mse and kl are reported, not trained. */
+static pd_tensor *classifier_loss(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, const int32_t *aa, double normaliser,
+                                  double cells, pd_sc_vae_terms *terms)
+{
+    int grad = pd_graph_set_grad(g, 0);
+    pd_tensor *mu = NULL, *logvar = NULL;
+    pd_tensor *recon = encode_forward(g, m, voxels, &mu, &logvar) ? decode_forward(g, m, mu) : NULL;
+    pd_tensor *mse = pd_mse(g, recon, voxels, NULL, normaliser * cells);
+    pd_tensor *kl = pd_kl_normal(g, mu, logvar, NULL, normaliser);
+    pd_graph_set_grad(g, grad);
+    pd_tensor *logits = classify_forward(g, m, recon);
+    pd_tensor *ce = pd_cross_entropy(g, logits, aa, -1, normaliser);
+    if (!ce || !mse || !kl) return NULL;
+    if (terms) {
+        terms->mse = mse->data[0];
+        terms->kl = kl->data[0];
+        terms->ce = terms->loss = ce->data[0];
+        terms->n = voxels->shape[0];
+        count_correct(logits, aa, terms->n, terms);
+    }
+    return ce;
+}
+
 /* The loss given either eps (tests) or the counter RNG (seed, step, row_ids). */
 static pd_tensor *loss_forward(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, const int32_t *aa, pd_tensor *eps,
                                const uint64_t *row_ids, uint64_t seed, uint64_t step, double normaliser,
-                               pd_sc_vae_terms *terms)
+                               pd_sc_vae_part part, pd_sc_vae_terms *terms)
 {
     if (terms) memset(terms, 0, sizeof *terms);
     if (!check_voxels(g, m, voxels)) return NULL;
@@ -410,6 +434,7 @@ static pd_tensor *loss_forward(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, con
                                  (int)aa[r], PD_SC_VAE_CLASSES - 1);
     if (normaliser <= 0) normaliser = (double)n;
     double cells = (double)m->cfg.voxel * m->cfg.voxel * m->cfg.voxel;
+    if (part == PD_SC_VAE_CLASSIFIER) return classifier_loss(g, m, voxels, aa, normaliser, cells, terms);
 
     pd_tensor *mu, *logvar;
     if (!encode_forward(g, m, voxels, &mu, &logvar)) return NULL;
@@ -418,12 +443,22 @@ static pd_tensor *loss_forward(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, con
     else if (eps) z = pd_reparameterize_eps(g, mu, logvar, eps);
     else z = pd_reparameterize(g, mu, logvar, seed, step, row_ids);
     pd_tensor *recon = decode_forward(g, m, z);
-    pd_tensor *logits = classify_forward(g, m, pd_detach(g, recon));
-
     pd_tensor *mse = pd_mse(g, recon, voxels, NULL, normaliser * cells);
     pd_tensor *kl = pd_kl_normal(g, mu, logvar, NULL, normaliser);
+    pd_tensor *loss = pd_add(g, mse, pd_scale(g, kl, m->cfg.beta_kl));
+    if (part == PD_SC_VAE_RECONSTRUCTION) {   /* the VAE phase: no classifier at all */
+        if (!loss) return NULL;
+        if (terms) {
+            terms->mse = mse->data[0];
+            terms->kl = kl->data[0];
+            terms->loss = loss->data[0];
+            terms->n = n;
+        }
+        return loss;
+    }
+    pd_tensor *logits = classify_forward(g, m, pd_detach(g, recon));
     pd_tensor *ce = pd_cross_entropy(g, logits, aa, -1, normaliser);
-    pd_tensor *loss = pd_add(g, pd_add(g, mse, pd_scale(g, kl, m->cfg.beta_kl)), ce);
+    loss = pd_add(g, loss, ce);
     /* Optionally the classifier also reads the true voxels: they carry the residue's identity from
      * the first step, while reconstructions carry it only once the VAE has learned to reconstruct. */
     pd_tensor *ce_input = NULL;
@@ -447,14 +482,21 @@ static pd_tensor *loss_forward(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, con
 pd_tensor *pd_sc_vae_loss(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, const int32_t *aa, const uint64_t *row_ids,
                           uint64_t seed, uint64_t step, double normaliser, pd_sc_vae_terms *terms)
 {
-    return loss_forward(g, m, voxels, aa, NULL, row_ids, seed, step, normaliser, terms);
+    return loss_forward(g, m, voxels, aa, NULL, row_ids, seed, step, normaliser, PD_SC_VAE_ALL, terms);
+}
+
+pd_tensor *pd_sc_vae_loss_part(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, const int32_t *aa,
+                               const uint64_t *row_ids, uint64_t seed, uint64_t step, double normaliser,
+                               pd_sc_vae_part part, pd_sc_vae_terms *terms)
+{
+    return loss_forward(g, m, voxels, aa, NULL, row_ids, seed, step, normaliser, part, terms);
 }
 
 pd_tensor *pd_sc_vae_loss_eps(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, const int32_t *aa, pd_tensor *eps,
                               double normaliser, pd_sc_vae_terms *terms)
 {
     if (!pd_graph_ok(g, eps)) return pd_graph_ok(g, voxels) ? pd_graph_fail(g, "sc_vae: eps is NULL") : NULL;
-    return loss_forward(g, m, voxels, aa, eps, NULL, 0, 0, normaliser, terms);
+    return loss_forward(g, m, voxels, aa, eps, NULL, 0, 0, normaliser, PD_SC_VAE_ALL, terms);
 }
 
 /* ---- inference --------------------------------------------------------------------------------- */

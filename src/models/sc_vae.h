@@ -76,6 +76,16 @@ const pd_sc_vae_config *pd_sc_vae_get_config(const pd_sc_vae *m);
 pd_tensor *pd_sc_vae_loss(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, const int32_t *aa,
                           const uint64_t *row_ids, uint64_t seed, uint64_t step, double normaliser,
                           pd_sc_vae_terms *terms);
+/* Which part of the model a loss trains (train.sc_vae.classifier_steps trains them in phases). */
+typedef enum pd_sc_vae_part {
+    PD_SC_VAE_ALL,            /* SPEC §7: MSE + β KL + CE on the detached reconstruction */
+    PD_SC_VAE_RECONSTRUCTION, /* MSE + β KL; the classifier is not run (ce, acc = 0) */
+    PD_SC_VAE_CLASSIFIER      /* CE of the classifier on decode(μ), the VAE run without gradients
+                               * (mse, kl reported for z = μ, not trained) */
+} pd_sc_vae_part;
+pd_tensor *pd_sc_vae_loss_part(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, const int32_t *aa,
+                               const uint64_t *row_ids, uint64_t seed, uint64_t step, double normaliser,
+                               pd_sc_vae_part part, pd_sc_vae_terms *terms);
 /* The same with the reparameterisation noise given: eps [N, latent] (PyTorch parity tests). */
 pd_tensor *pd_sc_vae_loss_eps(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, const int32_t *aa, pd_tensor *eps,
                               double normaliser, pd_sc_vae_terms *terms);

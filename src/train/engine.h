@@ -76,6 +76,9 @@ pd_status pd_engine_grad_sumsq(pd_engine *e, double *sumsq);
 /* AdamW on the owned slices with learning rate lr and gradient factor grad_scale (clipping),
  * then the all-gathers that restore full parameters where the mode keeps them. */
 pd_status pd_engine_apply(pd_engine *e, double lr, double grad_scale);
+/* The same with a learning rate per unit (e->n_units values); a unit at 0 is frozen for the step:
+ * its parameters, AdamW moments and weight decay are left alone. */
+pd_status pd_engine_apply_per_unit(pd_engine *e, const double *unit_lr, double grad_scale);
 /* ddp (engine_hooks.c): start the allreduce of every bucket whose units are all final, in
  * bucket order; force = 1 starts the rest (units never seen in a hook). */
 pd_status pd_engine_launch_ready_buckets(pd_engine *e, int force);

@@ -70,22 +70,31 @@ pd_status pd_engine_grad_sumsq(pd_engine *e, double *sumsq)
     return PD_OK;
 }
 
-pd_status pd_engine_apply(pd_engine *e, double lr, double grad_scale)
+static pd_status apply(pd_engine *e, double lr, const double *unit_lr, double grad_scale)
 {
     for (int u = 0; u < e->n_units; u++) {
+        const double rate = unit_lr ? unit_lr[u] : lr;
+        if (unit_lr && rate == 0) continue;   /* frozen this step (a schedule's lr 0 still moves the moments) */
         int64_t begin, n;
         float *data, *m, *v;
         pd_engine_owned(e, u, &begin, &n, &data, &m, &v);
-        pd_adamw_step(&e->opt[u], data, owned_grad(e, u), lr, grad_scale);
+        pd_adamw_step(&e->opt[u], data, owned_grad(e, u), rate, grad_scale);
         if (e->opt[u].device_status != PD_OK) return e->opt[u].device_status;
     }
     for (int u = 0; u < e->n_units; u++) {
         if (e->mode[u] != PD_UNIT_ZERO1 && e->mode[u] != PD_UNIT_ZERO2) continue;
-        if (e->psize == 1) continue;
+        if (e->psize == 1 || (unit_lr && unit_lr[u] == 0)) continue;
         const pd_unit_layout *x = &e->layout.units[u];
         float *unit = e->P->data + x->offset;
         PD_TRY(pd_coll_all_gather(e->cs->partition, unit + (size_t)e->prank * x->shard_len, unit, x->shard_len,
                                   PD_DT_F32));
     }
     return PD_OK;
+}
+
+pd_status pd_engine_apply(pd_engine *e, double lr, double grad_scale) { return apply(e, lr, NULL, grad_scale); }
+
+pd_status pd_engine_apply_per_unit(pd_engine *e, const double *unit_lr, double grad_scale)
+{
+    return apply(e, 0, unit_lr, grad_scale);
 }

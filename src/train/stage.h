@@ -101,6 +101,11 @@ typedef struct pd_stage_ops {
      * it is left out of training and validation), *group a key that a global batch never mixes
      * (e.g. the tokenizer's image-length bins). NULL: cost = length, one group. */
     void (*entry_plan)(const pd_config *cfg, int32_t length, int32_t *cost, int32_t *group);
+    /* Optional: the learning rate of parameter unit `unit` (index into s->params->units) at
+     * training step `step` (0-based, as the schedule's), given the run schedule's value `lr`.
+     * 0 freezes the unit for the step (AdamW leaves it and its moments alone). NULL: `lr` for
+     * every unit. For stages that train parts of the model in phases. */
+    double (*unit_lr)(pd_stage *s, int64_t step, int unit, double lr);
     /* Optional non-parameter state in checkpoints (identical on every rank). */
     pd_status (*save_state)(pd_stage *s, const pd_stage_store *store);
     pd_status (*load_state)(pd_stage *s, const pd_stage_store *store);

@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "models/sc_vae.h"
+#include "nn/optim.h"
 #include "parallel/comm.h"
 #include "train/stage.h"
 #include "train/voxel_batch.h"
@@ -37,9 +38,19 @@ enum {
     S_CELLS = S_CONFUSION + AA * AA
 };
 
+/* train.sc_vae.classifier_steps: the first `steps - classifier_steps` steps train the VAE alone,
+ * the rest the classifier alone on decode(mu), each phase with its own warmup and cosine (the
+ * classifier then learns from reconstructions that are already good, from its first step). */
+static int64_t classifier_steps(const pd_stage *s) { return pd_cfg_stage_int(s->cfg, "sc_vae", "classifier_steps"); }
+
+static int64_t first_classifier_step(const pd_stage *s)
+{
+    return pd_cfg_stage_int(s->cfg, "sc_vae", "steps") - classifier_steps(s);
+}
+
 static pd_status sc_create(pd_stage *s, const pd_config *cfg, uint64_t seed, int64_t pad_multiple)
 {
-    pd_sc_vae_config c;
+    pd_sc_vae_config c;   /* classifier_steps < steps is a cross-check of the run file (core/config.c) */
     PD_TRY(pd_sc_vae_config_from(cfg, &c));
     pd_sc_vae *m;
     PD_TRY(pd_sc_vae_create_padded(&m, &c, seed, pad_multiple));
@@ -88,8 +99,10 @@ static pd_tensor *sc_loss(pd_stage *s, pd_graph *g, pd_stage_batch *b, int64_t s
 {
     const pd_voxel_batch *vb = b->data;
     pd_sc_vae_terms t;
-    pd_tensor *loss = pd_sc_vae_loss(g, s->model, voxel_tensor(g, vb), vb->aa, vb->row_ids, s->seed,
-                                     (uint64_t)step, normaliser, &t);
+    pd_sc_vae_part part = PD_SC_VAE_ALL;
+    if (classifier_steps(s) > 0) part = step < first_classifier_step(s) ? PD_SC_VAE_RECONSTRUCTION : PD_SC_VAE_CLASSIFIER;
+    pd_tensor *loss = pd_sc_vae_loss_part(g, s->model, voxel_tensor(g, vb), vb->aa, vb->row_ids, s->seed,
+                                          (uint64_t)step, normaliser, part, &t);
     if (!loss) return NULL;
     terms->n = 0;
     pd_stage_term_add(terms, "mse", t.mse);
@@ -99,6 +112,21 @@ static pd_tensor *sc_loss(pd_stage *s, pd_graph *g, pd_stage_batch *b, int64_t s
     /* Every kept residue is labelled, so correct / global count is the batch accuracy. */
     pd_stage_term_add(terms, "acc", normaliser > 0 ? (double)t.n_correct / normaliser : 0);
     return loss;
+}
+
+/* The two phases' learning rates (see classifier_steps above); frozen units get 0. */
+static double sc_unit_lr(pd_stage *s, int64_t step, int unit, double lr)
+{
+    const int64_t k = classifier_steps(s), first = first_classifier_step(s);
+    if (k <= 0) return lr;
+    const int classifier = strncmp(s->params->units[unit].name, "cls", 3) == 0;
+    const int in_phase2 = step >= first;
+    if (classifier != in_phase2) return 0;
+    pd_lr_schedule phase = {.lr = pd_cfg_stage_float(s->cfg, "sc_vae", "lr"),
+                            .warmup_steps = pd_cfg_stage_int(s->cfg, "sc_vae", "warmup"),
+                            .total_steps = in_phase2 ? k : first,
+                            .min_ratio = pd_cfg_stage_float(s->cfg, "sc_vae", "min_lr_ratio")};
+    return pd_lr_at(&phase, in_phase2 ? step - first : step);
 }
 
 static int64_t sc_n_val_sums(pd_stage *s)
@@ -261,6 +289,7 @@ const pd_stage_ops pd_stage_sc_vae = {
     .load_batch = sc_load,
     .free_batch = sc_free_batch,
     .loss = sc_loss,
+    .unit_lr = sc_unit_lr,
     .n_val_sums = sc_n_val_sums,
     .val_accumulate = sc_val_accumulate,
     .val_finish = sc_val_finish,

@@ -123,7 +123,17 @@ pd_status pd_trainer_step(pd_trainer *t, int64_t step, pd_step_result *r)
     if (st == PD_OK) st = pd_engine_grad_sumsq(&t->engine, &sumsq);
     r->grad_norm = sqrt(sumsq);
     r->lr = pd_lr_at(&t->schedule, step);
-    if (st == PD_OK) st = pd_engine_apply(&t->engine, r->lr, pd_clip_factor(r->grad_norm, t->grad_clip));
+    const double clip = pd_clip_factor(r->grad_norm, t->grad_clip);
+    if (st == PD_OK && t->stage.ops->unit_lr) {
+        double *unit_lr = pd_malloc((size_t)t->engine.n_units * sizeof *unit_lr);
+        if (!unit_lr) st = PD_ERR_NOMEM;
+        for (int u = 0; unit_lr && u < t->engine.n_units; u++)
+            unit_lr[u] = t->stage.ops->unit_lr(&t->stage, step, u, r->lr);
+        if (st == PD_OK) st = pd_engine_apply_per_unit(&t->engine, unit_lr, clip);
+        free(unit_lr);
+    } else if (st == PD_OK) {
+        st = pd_engine_apply(&t->engine, r->lr, clip);
+    }
     if (st == PD_OK && t->stage.ops->after_step) {
         st = t->stage.ops->after_step(&t->stage, t->g, &b, step, &comm);
     }

@@ -110,6 +110,14 @@ int main(void)
     char *bad3[] = {"train.steps"};
     CHECK(load(&c, "", 1, bad3) == PD_ERR_CONFIG);
     pd_config_free(&c);
+    /* The classifier phase must leave the VAE at least one step; the error names where it was set. */
+    CHECK(load(&c, "train = {\n  sc_vae = { steps = 100; classifier_steps = 100; };\n};\n", 0, NULL) == PD_ERR_CONFIG);
+    CHECK_MSG(strstr(pd_last_error(), "t.cfg:2") && strstr(pd_last_error(), "'train.sc_vae.classifier_steps' = 100"),
+              "%s", pd_last_error());
+    pd_config_free(&c);
+    char *phases[] = {"train.sc_vae.steps=100", "train.sc_vae.classifier_steps=99"};
+    CHECK(load(&c, "", 2, phases) == PD_OK);
+    pd_config_free(&c);
 
     /* Missing inputs. */
     char *in1[] = {"data.inputs=/nonexistent/really"};

@@ -9,7 +9,10 @@
 #   oracle H5 -  (a measurement, not a test) on a dataset file's valid split: the distance-bin
 #                accuracy of the marginal baseline and of the best predictor that sees only the
 #                pair's relative-position class (its most frequent distance class), which bounds
-#                what the decoder's relative-position table alone can add (docs/models/bb_vae.md).
+#                what the decoder's relative-position table alone can add; the same with each
+#                residue's local geometry added; and the accuracy of the true distances blurred
+#                by Gaussian noise, what a model that places pairs to within sigma would score
+#                (docs/models/bb_vae.md).
 # Bundles use the format of nn_bundle.py. Exit 0 pass, 1 fail, 77 skip (no torch).
 import os
 import struct
@@ -383,6 +386,7 @@ def relpos_oracle(path):
     split, length = f["entries/split"][:], f["entries/length"][:]
     offset = f["entries/residue_offset"][:]
     hist = np.zeros((66, 64), np.int64)  # [relative-position class, distance class]
+    labels, keys, dists = [], [], []     # per labelled pair, for the oracles below
     for e in np.where(split == 1)[0]:
         lo, L = int(offset[e]), int(length[e])
         xyz = f["residues/atom14"][lo:lo + L, :3].astype(np.float64)
@@ -395,6 +399,16 @@ def relpos_oracle(path):
         rel = np.where(chain[:, None] == chain[None], np.clip(i[None] - i[:, None], -32, 32) + 32, 65)
         sel = valid[:, None] & valid[None] & ~np.eye(L, dtype=bool)
         np.add.at(hist, (rel[sel], dist_class[sel]), 1)
+        # A residue's local state: its Cb-Cb distance to residue i + 3 of its chain in whole
+        # angstroms (helix ~5, strand ~10; 16 = none), what an encoder of local geometry knows.
+        state = np.full(L, 16)
+        j = i[:-3]
+        ok = valid[j] & valid[j + 3] & (chain[j] == chain[j + 3])
+        state[j[ok]] = np.minimum(d[j[ok], j[ok] + 3].astype(np.int64), 15)
+        labels.append(dist_class[sel])
+        keys.append((rel * 17 + state[:, None]) * 17 + state[None, :])
+        keys[-1] = keys[-1][sel]
+        dists.append(d[sel])
     pairs = hist.sum()
     best = hist.argmax(1)
     near_hits = sum(hist[r, best[r]] for r in range(66) if best[r] < 63)
@@ -406,6 +420,17 @@ def relpos_oracle(path):
         if n:
             print("  class %d (%s): %d pairs, most frequent distance class %d (%.3f of them)" %
                   (r, "other chain" if r == 65 else "b - a = %d" % (r - 32), n, best[r], hist[r].max() / n))
+    labels, keys, dists = np.concatenate(labels), np.concatenate(keys), np.concatenate(dists)
+    _, inverse = np.unique(keys, return_inverse=True)
+    counts = np.zeros((inverse.max() + 1, 64), np.int64)
+    np.add.at(counts, (inverse, labels), 1)
+    print("local-structure oracle (relative position + both residues' Cb(i)-Cb(i+3) distance, 1 A bins): "
+          "accuracy %.4f" % (counts.max(1).sum() / pairs))
+    rng = np.random.default_rng(0)
+    for sigma in (0.5, 1.0, 2.0, 3.0):
+        noisy = dists + rng.normal(0.0, sigma, dists.shape)
+        pred = np.clip(np.floor((noisy - 2) * 63 / 20 + 0.5), 0, 63)
+        print("the true distance + N(0, %.1f A) noise, binned: accuracy %.4f" % (sigma, np.mean(pred == labels)))
     return 0
 
 

@@ -2,7 +2,8 @@
 # parity.sh — the side-chain VAE trained 20 steps on 1 rank, on 4 ranks under ddp, fsdp
 # (4 ranks in the partition) and hsdp (shard groups of 2) follows the same trajectory: every
 # step's loss and the final parameters agree to 1e-5 relative. The same for random residue
-# subsampling (train.residue_sample) on 1 and 2 ranks. Also: the loss went down, and the memory
+# subsampling (train.residue_sample) on 1 and 2 ranks, and for the two-phase schedule
+# (train.classifier_steps), whose phases must each leave the other part alone. Also: the loss went down, and the memory
 # each rank reports shrinks the way the strategy says.
 . "$top_srcdir/tests/train/trainlib.sh"
 make_dataset
@@ -22,6 +23,32 @@ kept, read = sum(r["count"] for r in rec), sum(r["residues"] for r in rec)
 print(f"  kept {kept} of {read} residues read ({kept / read:.3f}); every step below its read count:",
       all(r["count"] < r["residues"] for r in rec))
 sys.exit(0 if 0.3 < kept / read < 0.5 and all(r["count"] < r["residues"] for r in rec) else 1)
+PYEOF
+
+# Two phases (train.sc_vae.classifier_steps = 10 of 20): the VAE alone, then the classifier alone
+# on decode(mu). Frozen units keep their values and AdamW moments; 2 ranks under fsdp agree with 1.
+train_ok 1 phase1 --stage sc_vae --set train.classifier_steps=10
+train_ok 2 phase2 --stage sc_vae --set train.classifier_steps=10 --set 'parallel.strategy="fsdp"' --set parallel.shard_group=2
+compare close sc_vae 20 "$TMP/phase2" "$TMP/phase1"
+"$PY" - "$TMP/phase1" <<'PYEOF' && pass "classifier_steps: each phase trains only its part" || fail "classifier_steps phases"
+import json, sys
+import h5py, numpy as np
+run = sys.argv[1]
+def load(step):
+    with h5py.File(f"{run}/checkpoints/sc_vae-step{step:08d}.h5", "r") as f:
+        return {g + "/" + k: v[()] for g in ("params", "optimizer/m", "optimizer/v") for k, v in f[g].items()}
+a, b = load(10), load(20)
+cls = lambda k: k.split("/")[-1].startswith("cls")
+bad = []
+bad += [k for k in a if cls(k) and k.startswith("optimizer") and np.any(a[k] != 0)]          # untouched in phase 1
+bad += [k for k in a if not cls(k) and not np.array_equal(a[k], b[k])]                          # frozen in phase 2
+moved = [k for k in a if cls(k) and k.startswith("params") and not np.array_equal(a[k], b[k])]
+vae_moved = [k for k in a if not cls(k) and k.startswith("optimizer/m") and np.any(a[k] != 0)]
+rec = [json.loads(l) for l in open(f"{run}/metrics.jsonl")]
+ce = [r["ce"] for r in rec]
+print(f"  {len(moved)} classifier tensors trained in phase 2, {len(vae_moved)} VAE moment tensors in phase 1; "
+      f"ce {ce[:2]} (phase 1) -> {ce[10:12]} (phase 2); changed when frozen: {bad[:4]}")
+sys.exit(1 if bad or not moved or not vae_moved or any(c != 0 for c in ce[:10]) or not all(c > 0 for c in ce[10:]) else 0)
 PYEOF
 
 # Learning happened (so the agreement is not between runs that did nothing).
