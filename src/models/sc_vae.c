@@ -395,6 +395,21 @@ static void count_correct(const pd_tensor *logits, const int32_t *aa, int64_t n,
     t->acc = t->n_labelled ? (double)t->n_correct / (double)t->n_labelled : 0;
 }
 
+/* What a loss call reports: terms of the parts it ran (ce, ce_input, logits NULL when not run). */
+static void report_terms(pd_sc_vae_terms *t, const pd_tensor *loss, const pd_tensor *mse, const pd_tensor *kl,
+                         const pd_tensor *ce, const pd_tensor *ce_input, const pd_tensor *logits, const int32_t *aa,
+                         int64_t n)
+{
+    if (!t) return;
+    t->loss = loss->data[0];
+    t->mse = mse->data[0];
+    t->kl = kl->data[0];
+    t->ce = ce ? ce->data[0] : 0;
+    t->ce_input = ce_input ? ce_input->data[0] : 0;
+    t->n = n;
+    if (logits) count_correct(logits, aa, n, t);
+}
+
 /* The classifier phase: the VAE as in evaluation (z = μ, nothing recorded), the classifier trained
  * by its CE on decode(μ), the reconstruction it is measured on. mse and kl are reported, not trained. */
 static pd_tensor *classifier_loss(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, const int32_t *aa, double normaliser,
@@ -409,13 +424,7 @@ static pd_tensor *classifier_loss(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, 
     pd_tensor *logits = classify_forward(g, m, recon);
     pd_tensor *ce = pd_cross_entropy(g, logits, aa, -1, normaliser);
     if (!ce || !mse || !kl) return NULL;
-    if (terms) {
-        terms->mse = mse->data[0];
-        terms->kl = kl->data[0];
-        terms->ce = terms->loss = ce->data[0];
-        terms->n = voxels->shape[0];
-        count_correct(logits, aa, terms->n, terms);
-    }
+    report_terms(terms, ce, mse, kl, ce, NULL, logits, aa, voxels->shape[0]);
     return ce;
 }
 
@@ -448,12 +457,7 @@ static pd_tensor *loss_forward(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, con
     pd_tensor *loss = pd_add(g, mse, pd_scale(g, kl, m->cfg.beta_kl));
     if (part == PD_SC_VAE_RECONSTRUCTION) {   /* the VAE phase: no classifier at all */
         if (!loss) return NULL;
-        if (terms) {
-            terms->mse = mse->data[0];
-            terms->kl = kl->data[0];
-            terms->loss = loss->data[0];
-            terms->n = n;
-        }
+        report_terms(terms, loss, mse, kl, NULL, NULL, NULL, aa, n);
         return loss;
     }
     pd_tensor *logits = classify_forward(g, m, pd_detach(g, recon));
@@ -467,15 +471,7 @@ static pd_tensor *loss_forward(pd_graph *g, pd_sc_vae *m, pd_tensor *voxels, con
         loss = pd_add(g, loss, pd_scale(g, ce_input, m->cfg.classifier_input_weight));
     }
     if (!loss) return NULL;
-    if (terms) {
-        terms->mse = mse->data[0];
-        terms->kl = kl->data[0];
-        terms->ce = ce->data[0];
-        terms->ce_input = ce_input ? ce_input->data[0] : 0;
-        terms->loss = loss->data[0];
-        terms->n = n;
-        count_correct(logits, aa, n, terms);
-    }
+    report_terms(terms, loss, mse, kl, ce, ce_input, logits, aa, n);
     return loss;
 }
 

@@ -38,32 +38,52 @@ enum {
     S_CELLS = S_CONFUSION + AA * AA
 };
 
-/* train.sc_vae.classifier_steps: the first `steps - classifier_steps` steps train the VAE alone,
+/* The stage's training settings, read from the run file once (s->priv), not per batch or unit.
+ * train.sc_vae.classifier_steps: the first `steps - classifier_steps` steps train the VAE alone,
  * the rest the classifier alone on decode(mu), each phase with its own warmup and cosine (the
  * classifier then learns from reconstructions that are already good, from its first step). */
-static int64_t classifier_steps(const pd_stage *s) { return pd_cfg_stage_int(s->cfg, "sc_vae", "classifier_steps"); }
-
-static int64_t first_classifier_step(const pd_stage *s)
-{
-    return pd_cfg_stage_int(s->cfg, "sc_vae", "steps") - classifier_steps(s);
-}
+typedef struct sc_settings {
+    double keep;                  /* residue_sample / batch_residues, 0 = keep every residue */
+    int64_t classifier_steps;     /* 0: one phase, both parts every step */
+    int64_t first_classifier_step;
+    pd_lr_schedule vae_phase, classifier_phase;
+} sc_settings;
 
 static pd_status sc_create(pd_stage *s, const pd_config *cfg, uint64_t seed, int64_t pad_multiple)
 {
     pd_sc_vae_config c;   /* classifier_steps < steps is a cross-check of the run file (core/config.c) */
     PD_TRY(pd_sc_vae_config_from(cfg, &c));
+    sc_settings *set = pd_calloc(1, sizeof *set);
+    if (!set) return PD_ERR_NOMEM;
+    set->keep = (double)pd_cfg_stage_int(cfg, "sc_vae", "residue_sample") /
+                (double)pd_cfg_stage_int(cfg, "sc_vae", "batch_residues");
+    set->classifier_steps = pd_cfg_stage_int(cfg, "sc_vae", "classifier_steps");
+    set->first_classifier_step = pd_cfg_stage_int(cfg, "sc_vae", "steps") - set->classifier_steps;
+    pd_lr_schedule phase = {.lr = pd_cfg_stage_float(cfg, "sc_vae", "lr"),
+                            .warmup_steps = pd_cfg_stage_int(cfg, "sc_vae", "warmup"),
+                            .min_ratio = pd_cfg_stage_float(cfg, "sc_vae", "min_lr_ratio")};
+    set->vae_phase = set->classifier_phase = phase;
+    set->vae_phase.total_steps = set->first_classifier_step;
+    set->classifier_phase.total_steps = set->classifier_steps;
     pd_sc_vae *m;
-    PD_TRY(pd_sc_vae_create_padded(&m, &c, seed, pad_multiple));
+    pd_status st = pd_sc_vae_create_padded(&m, &c, seed, pad_multiple);
+    if (st != PD_OK) {
+        free(set);
+        return st;
+    }
     s->model = m;
     s->params = pd_sc_vae_params(m);
+    s->priv = set;
     return PD_OK;
 }
 
 static void sc_destroy(pd_stage *s)
 {
     pd_sc_vae_destroy(s->model);
+    free(s->priv);
     s->model = NULL;
     s->params = NULL;
+    s->priv = NULL;
 }
 
 /* Training batches may keep a random subset of their residues (train.sc_vae.residue_sample):
@@ -71,12 +91,11 @@ static void sc_destroy(pd_stage *s)
 static pd_status sc_load(pd_stage *s, pd_dataset *ds, pd_stage_batch *b)
 {
     const pd_sc_vae_config *c = pd_sc_vae_get_config(s->model);
+    const sc_settings *set = s->priv;
     PD_TRY(pd_voxel_stage_load(ds, c->voxel, b));
-    const int64_t sample = pd_cfg_stage_int(s->cfg, "sc_vae", "residue_sample");
-    if (b->step > 0 && sample > 0 && !b->phantom) {
+    if (b->step > 0 && set->keep > 0 && !b->phantom) {
         pd_voxel_batch *vb = b->data;
-        pd_voxel_batch_subsample(vb, (double)sample / (double)pd_cfg_stage_int(s->cfg, "sc_vae", "batch_residues"),
-                                 s->seed, b->step);
+        pd_voxel_batch_subsample(vb, set->keep, s->seed, b->step);
         b->count = vb->n;
     }
     return PD_OK;
@@ -99,8 +118,10 @@ static pd_tensor *sc_loss(pd_stage *s, pd_graph *g, pd_stage_batch *b, int64_t s
 {
     const pd_voxel_batch *vb = b->data;
     pd_sc_vae_terms t;
+    const sc_settings *set = s->priv;
     pd_sc_vae_part part = PD_SC_VAE_ALL;
-    if (classifier_steps(s) > 0) part = step < first_classifier_step(s) ? PD_SC_VAE_RECONSTRUCTION : PD_SC_VAE_CLASSIFIER;
+    if (set->classifier_steps > 0)
+        part = step < set->first_classifier_step ? PD_SC_VAE_RECONSTRUCTION : PD_SC_VAE_CLASSIFIER;
     pd_tensor *loss = pd_sc_vae_loss_part(g, s->model, voxel_tensor(g, vb), vb->aa, vb->row_ids, s->seed,
                                           (uint64_t)step, normaliser, part, &t);
     if (!loss) return NULL;
@@ -114,19 +135,16 @@ static pd_tensor *sc_loss(pd_stage *s, pd_graph *g, pd_stage_batch *b, int64_t s
     return loss;
 }
 
-/* The two phases' learning rates (see classifier_steps above); frozen units get 0. */
+/* The two phases' learning rates (see sc_settings above); frozen units get 0. */
 static double sc_unit_lr(pd_stage *s, int64_t step, int unit, double lr)
 {
-    const int64_t k = classifier_steps(s), first = first_classifier_step(s);
-    if (k <= 0) return lr;
+    const sc_settings *set = s->priv;
+    if (set->classifier_steps <= 0) return lr;
     const int classifier = strncmp(s->params->units[unit].name, "cls", 3) == 0;
-    const int in_phase2 = step >= first;
+    const int in_phase2 = step >= set->first_classifier_step;
     if (classifier != in_phase2) return 0;
-    pd_lr_schedule phase = {.lr = pd_cfg_stage_float(s->cfg, "sc_vae", "lr"),
-                            .warmup_steps = pd_cfg_stage_int(s->cfg, "sc_vae", "warmup"),
-                            .total_steps = in_phase2 ? k : first,
-                            .min_ratio = pd_cfg_stage_float(s->cfg, "sc_vae", "min_lr_ratio")};
-    return pd_lr_at(&phase, in_phase2 ? step - first : step);
+    return in_phase2 ? pd_lr_at(&set->classifier_phase, step - set->first_classifier_step)
+                     : pd_lr_at(&set->vae_phase, step);
 }
 
 static int64_t sc_n_val_sums(pd_stage *s)
@@ -144,8 +162,8 @@ static int argmax20(const pd_real *row)
 }
 
 /* One chunk of residues in eval mode: mu, logvar = encode(x); recon, logits = decode_classify(mu)
- * (z = mu); the same MSE, KL and CE as pd_sc_vae_loss computes (tests/train/test_stage_sc_vae.c
- * checks they agree), plus the prediction of each residue for the confusion, and the classifier
+ * (z = mu); the same MSE, KL and CE as pd_sc_vae_loss computes (tests/train/encode.sh recomputes
+ * every val_* figure with the PyTorch reference), plus the prediction of each residue for the confusion, and the classifier
  * on the input voxels for comparison. */
 static pd_status val_chunk(pd_stage *s, pd_graph *g, const pd_voxel_batch *vb, int64_t first, int64_t n, double *sums)
 {
