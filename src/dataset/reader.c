@@ -430,6 +430,13 @@ pd_status pd_dataset_read_sequence(pd_dataset *ds, int64_t i, uint8_t *aa, uint8
     return read_rows(ds, PD_DS_CHAIN, H5T_NATIVE_UINT8, info.residue_offset, info.length, chain);
 }
 
+pd_status pd_dataset_read_atom14(pd_dataset *ds, int64_t i, float *out)
+{
+    pd_entry_info info;
+    PD_TRY(pd_dataset_entry_info(ds, i, &info));
+    return read_rows(ds, PD_DS_ATOM14, H5T_NATIVE_FLOAT, info.residue_offset, info.length, out);
+}
+
 pd_status pd_dataset_read_voxels(pd_dataset *ds, int64_t first, int64_t count, uint16_t *out)
 {
     hid_t f16 = pd_h5_float16_type();

@@ -45,6 +45,8 @@ pd_status pd_dataset_read_entry(pd_dataset *ds, int64_t index, pd_entry *out);
 pd_status pd_dataset_read_distogram(pd_dataset *ds, int64_t index, uint8_t *out);
 /* Only the amino-acid and chain indices (L each) of entry `index`. */
 pd_status pd_dataset_read_sequence(pd_dataset *ds, int64_t index, uint8_t *aa, uint8_t *chain);
+/* Only the atom14 coordinates (L*14*3 floats, NaN where missing) of entry `index`. */
+pd_status pd_dataset_read_atom14(pd_dataset *ds, int64_t index, float *out);
 /* Voxels of residue rows [first, first + count) as float16 bits (count*V^3 values). */
 pd_status pd_dataset_read_voxels(pd_dataset *ds, int64_t first, int64_t count, uint16_t *out);
 /* The i-th skipped input or chain (strings owned by the dataset). */

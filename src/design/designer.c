@@ -69,8 +69,7 @@ static pd_status encode_backbone(pd_designer *d, const pd_design_backbone *bb, f
     return st;
 }
 
-/* SC-VAE decoder + classifier on rows [0, n) of x0 -> log-probabilities. */
-static pd_status decode_classify(pd_designer *d, const float *x0, int64_t n, float *logp)
+pd_status pd_designer_decode_classify(pd_designer *d, const float *x0, int64_t n, float *logp)
 {
     const int D = pd_sc_vae_get_config(d->models->sc)->latent;
     for (int64_t at = 0; at < n; at += d->decode_rows) {
@@ -101,7 +100,11 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
     uint8_t *valid_rows = pd_malloc((size_t)N);
     uint64_t *row_ids = pd_malloc((size_t)N * sizeof *row_ids);
     int64_t *offset = pd_malloc((size_t)(n_samples + 1) * sizeof *offset);
-    pd_status st = mu && bb_rows && x0 && tokens && valid_rows && row_ids && offset ? PD_OK : PD_ERR_NOMEM;
+    /* the backbone of every sample, when the DiT reads geometry */
+    float *atom14 = dc->geometry ? pd_malloc((size_t)N * 14 * 3 * sizeof *atom14) : NULL;
+    uint8_t *chain = dc->geometry ? pd_malloc((size_t)N) : NULL;
+    pd_status st = mu && bb_rows && x0 && tokens && valid_rows && row_ids && offset &&
+                   (!dc->geometry || (atom14 && chain)) ? PD_OK : PD_ERR_NOMEM;
     if (st == PD_OK) st = encode_backbone(d, bb, mu, valid, head_logp);
     if (st == PD_OK) {
         /* every sample is one entry of the batch: same backbone and conditioning, own noise */
@@ -114,11 +117,16 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
                 valid_rows[r] = valid[i];
                 row_ids[r] = ((uint64_t)s << 32) | (uint64_t)i;
             }
+        if (atom14)
+            for (int s = 0; s < n_samples; s++) {
+                memcpy(atom14 + (size_t)s * L * 14 * 3, bb->atom14, (size_t)L * 14 * 3 * sizeof *atom14);
+                memcpy(chain + (size_t)s * L, bb->chain, (size_t)L);
+            }
         pd_diffusion_cond cond = {.n_entries = n_samples, .offset = offset, .bb_mu = bb_rows, .tokens = tokens,
-                                  .valid = valid_rows};
+                                  .valid = valid_rows, .atom14 = atom14, .chain = chain};
         st = pd_diffusion_sample(d->g, d->models->dit, &cond, &d->sampler, seed, row_ids, x0);
     }
-    if (st == PD_OK) st = decode_classify(d, x0, N, logp);
+    if (st == PD_OK) st = pd_designer_decode_classify(d, x0, N, logp);
     if (st == PD_OK)
         for (int64_t r = 0; r < N; r++)
             if (!valid_rows[r]) memset(logp + r * PD_DESIGN_AA, 0, PD_DESIGN_AA * sizeof *logp);
@@ -129,5 +137,7 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
     free(valid_rows);
     free(row_ids);
     free(offset);
+    free(atom14);
+    free(chain);
     return st;
 }

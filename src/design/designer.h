@@ -42,4 +42,8 @@ void pd_designer_free(pd_designer *d);
 pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_samples, uint64_t seed, float *logp,
                           uint8_t *valid, float *head_logp);
 
+/* The SC-VAE decoder + classifier on latents x0 [n, latent] in blocks of decode_rows residues:
+ * log-probabilities logp [n, 20]. */
+pd_status pd_designer_decode_classify(pd_designer *d, const float *x0, int64_t n, float *logp);
+
 #endif

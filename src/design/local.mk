@@ -11,4 +11,5 @@ libproteindiff_a_SOURCES += \
 	src/design/target.c src/design/target.h \
 	src/design/design_run.c src/design/design_run.h \
 	src/design/evaluate.c src/design/evaluate.h \
+	src/design/diagnose.c src/design/diagnose.h \
 	src/design/pipeline.c src/design/pipeline.h

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "features/graph.h"
+#include "models/diffusion_geometry.h"
 #include "nn/ops.h"
 
 typedef struct linear_layer { pd_tensor *w, *b; } linear_layer;
@@ -27,6 +29,8 @@ struct pd_diffusion {
     linear_layer x_fc1, x_fc2;   /* [sc + bb] -> W -> W */
     pd_tensor *aa_table;         /* [22, W] */
     linear_layer c_fc1, c_fc2;   /* [256 + W] -> W -> W */
+    pd_tensor *geo_pair;         /* geometry: [depth*heads, GEO_PAIR] pair features -> biases */
+    pd_tensor *geo_relpos;       /* geometry: [66, depth*heads] relative-position class -> biases */
     dit_block *blocks;           /* [depth] */
     linear_layer final_ada;      /* W -> 2W: shift, scale */
     linear_layer final_out;      /* W -> sc_latent */
@@ -43,6 +47,7 @@ void pd_diffusion_config_default(pd_diffusion_config *c)
     c->sc_latent = 16;
     c->bb_latent = 32;
     c->target = PD_TARGET_EPS;
+    c->geometry = 0;
 }
 
 pd_status pd_diffusion_config_check(const pd_diffusion_config *c)
@@ -70,6 +75,8 @@ pd_status pd_diffusion_config_from(const pd_config *cfg, pd_diffusion_config *c)
     c->timesteps = (int)pd_cfg_int(cfg, "model.diffusion.timesteps");
     c->sc_latent = (int)pd_cfg_int(cfg, "model.sc_vae.latent");
     c->bb_latent = (int)pd_cfg_int(cfg, "model.bb_vae.latent");
+    const char *geometry = pd_cfg_str(cfg, "model.diffusion.geometry");
+    c->geometry = geometry && strcmp(geometry, "backbone") == 0;
     pd_status s = pd_diffusion_target_parse(pd_cfg_str(cfg, "model.diffusion.target"), &c->target);
     if (s == PD_OK) s = pd_diffusion_config_check(c);
     if (s != PD_OK) pd_error_context("run file %s", cfg->file ? cfg->file : "<none>");
@@ -104,11 +111,19 @@ pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, 
     pd_params *P = &m->params;
     int W = c->width;
     m->unit_embed = pd_params_unit_begin(P, "embed");
-    declare_linear(P, "x_embed.fc1", c->sc_latent + c->bb_latent, W, PD_INIT_XAVIER_UNIFORM, 1.0, &m->x_fc1);
+    const int geo_node = c->geometry ? PD_DIFFUSION_GEO_NODE : 0;
+    declare_linear(P, "x_embed.fc1", c->sc_latent + c->bb_latent + geo_node, W, PD_INIT_XAVIER_UNIFORM, 1.0, &m->x_fc1);
     declare_linear(P, "x_embed.fc2", W, W, PD_INIT_XAVIER_UNIFORM, 1.0, &m->x_fc2);
     m->aa_table = pd_param_new(P, "aa_embed.weight", 2, (int64_t[]){PD_DIFFUSION_TOKENS, W}, PD_INIT_NORMAL, 0.02);
     declare_linear(P, "c_embed.fc1", PD_DIFFUSION_FREQ_DIM + W, W, PD_INIT_NORMAL, 0.02, &m->c_fc1);
     declare_linear(P, "c_embed.fc2", W, W, PD_INIT_NORMAL, 0.02, &m->c_fc2);
+    if (c->geometry) {
+        /* zero: every block starts with the spec's attention; the gradient is not zero */
+        const int64_t nb = (int64_t)c->depth * c->heads;
+        m->geo_pair = pd_param_new(P, "geo_embed.pair.weight", 2, (int64_t[]){nb, PD_DIFFUSION_GEO_PAIR}, PD_INIT_ZEROS, 0);
+        m->geo_relpos = pd_param_new(P, "geo_embed.relpos.weight", 2, (int64_t[]){PD_BB_RELPOS_CLASSES, nb},
+                                     PD_INIT_ZEROS, 0);
+    }
     pd_params_unit_end(P);
     for (int l = 0; l < c->depth; l++) {
         dit_block *B = &m->blocks[l];
@@ -227,7 +242,7 @@ void pd_diffusion_timestep_features(double t, float out[PD_DIFFUSION_FREQ_DIM])
 static pd_tensor *linear(pd_graph *g, pd_tensor *x, const linear_layer *l) { return pd_linear(g, x, l->w, l->b); }
 
 pd_tensor *pd_diffusion_block(pd_graph *g, pd_diffusion *m, int block, pd_tensor *x, pd_tensor *silu_c,
-                              const uint8_t *key_valid)
+                              const uint8_t *key_valid, pd_tensor *bias)
 {
     if (!pd_graph_ok(g, x) || !pd_graph_ok(g, silu_c)) return NULL;
     if (block < 0 || block >= m->cfg.depth) return pd_graph_fail(g, "diffusion: block %d of %d", block, m->cfg.depth);
@@ -246,7 +261,7 @@ pd_tensor *pd_diffusion_block(pd_graph *g, pd_diffusion *m, int block, pd_tensor
         pd_unit_end(g, B->unit);
         return NULL;
     }
-    pd_tensor *att = linear(g, pd_attention(g, q[0], q[1], q[2], m->cfg.heads, key_valid, 0), &B->proj);
+    pd_tensor *att = linear(g, pd_attention_biased(g, q[0], q[1], q[2], m->cfg.heads, key_valid, 0, bias), &B->proj);
     x = pd_add(g, x, pd_mul(g, mod[2], att));
     h = pd_modulate(g, pd_layernorm(g, x, NULL, NULL, PD_DIFFUSION_LN_EPS), mod[3], mod[4]);
     h = linear(g, pd_silu(g, linear(g, h, &B->fc1)), &B->fc2);
@@ -255,10 +270,48 @@ pd_tensor *pd_diffusion_block(pd_graph *g, pd_diffusion *m, int block, pd_tensor
     return x;
 }
 
+/* Geometry inputs of a padded batch (model.diffusion.geometry): node features [B, L, GEO_NODE]
+ * into *node, and the per-block attention biases [B, L, L, heads] into bias[0..depth-1]
+ * (pair features through geo_pair plus the relative-position table; unit "embed"). */
+static int geometry_inputs(pd_graph *g, pd_diffusion *m, const layout *lay, const pd_diffusion_geo_input *in,
+                           pd_tensor **node, pd_tensor **bias)
+{
+    const pd_diffusion_config *c = &m->cfg;
+    if (!in->atom14) {
+        pd_graph_fail(g, "diffusion: model.diffusion.geometry = \"backbone\" needs the backbone coordinates of the batch");
+        return 0;
+    }
+    const int64_t B = lay->B, L = lay->L, nb = (int64_t)c->depth * c->heads;
+    float *nodes = pd_graph_alloc(g, (size_t)(lay->N * PD_DIFFUSION_GEO_NODE) * sizeof *nodes);
+    pd_tensor *pair = pd_tensor_new(g, 4, (int64_t[]){B, L, L, PD_DIFFUSION_GEO_PAIR});
+    float *pairf = pd_graph_alloc(g, (size_t)(B * L * L * PD_DIFFUSION_GEO_PAIR) * sizeof *pairf);
+    int32_t *relpos = pd_graph_alloc(g, (size_t)(B * L * L) * sizeof *relpos);
+    if (!nodes || !pair || !pairf || !relpos) {
+        pd_graph_fail(g, "diffusion: out of memory for the pair geometry of %lld x %lld x %lld", (long long)B,
+                      (long long)L, (long long)L);
+        return 0;
+    }
+    pd_diffusion_geo_nodes(in, nodes);
+    pd_diffusion_geo_pairs(in, L, pairf, relpos);
+    for (int64_t i = 0; i < B * L * L * PD_DIFFUSION_GEO_PAIR; i++) pair->data[i] = (pd_real)pairf[i];
+    *node = pad_rows(g, lay, nodes, PD_DIFFUSION_GEO_NODE);
+    pd_tensor *all = pd_add(g, pd_linear(g, pair, m->geo_pair, NULL),
+                            pd_reshape(g, pd_embedding(g, m->geo_relpos, relpos, B * L * L), 4, (int64_t[]){B, L, L, nb}));
+    if (!*node || !all) return 0;
+    if (c->depth == 1) {
+        bias[0] = all;
+        return 1;
+    }
+    int64_t *sizes = pd_graph_alloc(g, (size_t)c->depth * sizeof *sizes);
+    if (!sizes) return 0;
+    for (int l = 0; l < c->depth; l++) sizes[l] = c->heads;
+    return pd_split(g, all, -1, c->depth, sizes, bias) == PD_OK;
+}
+
 /* The whole network on a padded batch: x_t [B, L, sc], bb [B, L, bb], t per entry, tokens per
- * padded row (-1 in padding). Returns pred [B, L, sc]. */
+ * padded row (-1 in padding), the backbone when the model reads geometry. Returns pred [B, L, sc]. */
 static pd_tensor *dit_forward(pd_graph *g, pd_diffusion *m, const layout *lay, pd_tensor *x_t, pd_tensor *bb,
-                              const int32_t *t, const int32_t *tokens_padded)
+                              const int32_t *t, const int32_t *tokens_padded, const pd_diffusion_geo_input *geo)
 {
     const pd_diffusion_config *c = &m->cfg;
     int64_t BL = lay->B * lay->L;
@@ -273,7 +326,17 @@ static pd_tensor *dit_forward(pd_graph *g, pd_diffusion *m, const layout *lay, p
     }
 
     pd_unit_begin(g, m->unit_embed);
-    pd_tensor *x = pd_concat(g, 2, (pd_tensor *[]){x_t, bb}, -1);
+    pd_tensor *node = NULL, **bias = pd_graph_alloc(g, (size_t)c->depth * sizeof *bias);
+    if (!bias) {
+        pd_unit_end(g, m->unit_embed);
+        return pd_graph_fail(g, "diffusion: out of memory");
+    }
+    memset(bias, 0, (size_t)c->depth * sizeof *bias);
+    if (c->geometry && !geometry_inputs(g, m, lay, geo, &node, bias)) {
+        pd_unit_end(g, m->unit_embed);
+        return NULL;
+    }
+    pd_tensor *x = node ? pd_concat(g, 3, (pd_tensor *[]){x_t, bb, node}, -1) : pd_concat(g, 2, (pd_tensor *[]){x_t, bb}, -1);
     x = linear(g, pd_silu(g, linear(g, x, &m->x_fc1)), &m->x_fc2);
     pd_tensor *aa = pd_embedding(g, m->aa_table, tokens_padded, BL);
     pd_tensor *cond = pd_concat(g, 2, (pd_tensor *[]){freq, aa}, -1);
@@ -282,7 +345,7 @@ static pd_tensor *dit_forward(pd_graph *g, pd_diffusion *m, const layout *lay, p
     /* every adaLN linear reads SiLU(c) (DiT: Sequential(SiLU, Linear)); computed once */
     pd_tensor *silu_c = pd_reshape(g, pd_silu(g, cond), 3, (int64_t[]){lay->B, lay->L, c->width});
 
-    for (int l = 0; l < c->depth; l++) x = pd_diffusion_block(g, m, l, x, silu_c, lay->key_valid);
+    for (int l = 0; l < c->depth; l++) x = pd_diffusion_block(g, m, l, x, silu_c, lay->key_valid, bias[l]);
 
     pd_unit_begin(g, m->unit_final);
     pd_tensor *mod[2] = {NULL, NULL};
@@ -372,7 +435,8 @@ pd_tensor *pd_diffusion_loss_given(pd_graph *g, pd_diffusion *m, const pd_diffus
     int32_t *tok = pad_tokens(g, &lay, tokens);
     if (!xt_pad || !bb_pad || !target || !tok) return NULL;
 
-    pd_tensor *pred = dit_forward(g, m, &lay, xt_pad, bb_pad, t, tok);
+    const pd_diffusion_geo_input geo = {b->n_entries, b->offset, b->atom14, b->chain, b->valid};
+    pd_tensor *pred = dit_forward(g, m, &lay, xt_pad, bb_pad, t, tok, &geo);
     int64_t n_valid = 0;
     for (int64_t i = 0; i < lay.B * lay.L; i++) n_valid += lay.key_valid[i];
     if (normaliser <= 0) normaliser = n_valid > 0 ? (double)n_valid : 1.0;
@@ -427,7 +491,8 @@ pd_status pd_diffusion_predict(pd_graph *g, pd_diffusion *m, const pd_diffusion_
         check_tokens(g, lay.N, c->tokens)) {
         int32_t *tok = pad_tokens(g, &lay, c->tokens);
         pd_tensor *xt_pad = pad_rows(g, &lay, x_t, D), *bb_pad = pad_rows(g, &lay, c->bb_mu, m->cfg.bb_latent);
-        if (tok && xt_pad && bb_pad) out = dit_forward(g, m, &lay, xt_pad, bb_pad, t, tok);
+        const pd_diffusion_geo_input geo = {c->n_entries, c->offset, c->atom14, c->chain, c->valid};
+        if (tok && xt_pad && bb_pad) out = dit_forward(g, m, &lay, xt_pad, bb_pad, t, tok, &geo);
     }
     pd_graph_set_grad(g, grad);
     pd_status s = pd_graph_status(g);

@@ -34,6 +34,9 @@ typedef struct pd_diffusion_config {
     int sc_latent;          /* what is denoised (model.sc_vae.latent) */
     int bb_latent;          /* conditioning per residue (model.bb_vae.latent) */
     pd_diffusion_target target;   /* model.diffusion.target */
+    int geometry;           /* model.diffusion.geometry: 0 "none" (SPEC §7), 1 "backbone": backbone
+                             * features in the input and a pair bias in every attention
+                             * (models/diffusion_geometry.h) */
 } pd_diffusion_config;
 
 /* Schema defaults: depth 4, width 128, heads 4, T 1000, latents 16 / 32, target eps. */
@@ -64,6 +67,9 @@ typedef struct pd_diffusion_batch {
     const uint8_t *valid;         /* [N] 1 = the residue takes part (attention key, loss); NULL: all */
     const uint64_t *entry_keys;   /* [n_entries] RNG key of each entry (its global dataset index or
                                    * name hash, so any rank count draws the same); NULL: 0..B-1 */
+    const float *atom14;          /* [N, 14, 3] backbone (N, CA, C = slots 0..2); needed when
+                                   * config.geometry is on, else unused */
+    const uint8_t *chain;         /* [N] chain index within the entry, or NULL (one chain) */
 } pd_diffusion_batch;
 
 /* What one loss call measured (local to this batch). */
@@ -98,6 +104,8 @@ typedef struct pd_diffusion_cond {
     const float *bb_mu;           /* [N, bb_latent] */
     const int32_t *tokens;        /* [N] fixed amino acid 0..19, 20 unknown, 21 <mask> (designed) */
     const uint8_t *valid;         /* [N] or NULL */
+    const float *atom14;          /* [N, 14, 3], when config.geometry is on */
+    const uint8_t *chain;         /* [N] or NULL */
 } pd_diffusion_cond;
 
 /* Network prediction without gradients: x_t [N, sc_latent], timestep t[b] per entry ->
@@ -115,8 +123,9 @@ pd_status pd_diffusion_sample(pd_graph *g, pd_diffusion *m, const pd_diffusion_c
 /* The sinusoidal features of timestep t: out[j] = cos(t·f_j), out[128+j] = sin(t·f_j),
  * f_j = exp(-ln(10000)·j/128), j < 128. */
 void pd_diffusion_timestep_features(double t, float out[PD_DIFFUSION_FREQ_DIM]);
-/* One DiT block on x [B, L, W] with the SiLU of the condition, silu_c [B, L, W]. */
+/* One DiT block on x [B, L, W] with the SiLU of the condition, silu_c [B, L, W], and the
+ * block's attention pair bias [B, L, L, heads] (NULL: none). */
 pd_tensor *pd_diffusion_block(pd_graph *g, pd_diffusion *m, int block, pd_tensor *x, pd_tensor *silu_c,
-                              const uint8_t *key_valid);
+                              const uint8_t *key_valid, pd_tensor *bias);
 
 #endif

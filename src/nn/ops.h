@@ -82,6 +82,11 @@ pd_tensor *pd_rope(pd_graph *g, pd_tensor *x, const int32_t *pos, int n_heads, i
  * A query row whose keys are all padding gets zeros (not NaN). Out [B, Lq, H*Dh]. */
 pd_tensor *pd_attention(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tensor *v, int n_heads,
                         const uint8_t *key_valid, double scale);
+/* The same with an additive pair bias per head inside the softmax: softmax(q k^T * scale +
+ * bias[b, i, j, h] + mask) v. bias [B, Lq, Lk, H] (heads last), NULL = none; it gets a gradient.
+ * CPU only: a graph on the GPU fails naming the op. */
+pd_tensor *pd_attention_biased(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tensor *v, int n_heads,
+                               const uint8_t *key_valid, double scale, pd_tensor *bias);
 
 /* ---- VAE ---------------------------------------------------------------------------------------------- */
 /* z = mu + exp(logvar / 2) * eps, eps ~ N(0,1) from the counter RNG keyed by

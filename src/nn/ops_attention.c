@@ -1,6 +1,7 @@
 /* ops_attention.c — rotary position embedding on part of each head, and multi-head softmax
- * attention with key padding masks. Attention keeps the probabilities P [B, H, Lq, Lk] for
- * backward; each (batch, head) pair is an independent pair of GEMMs, run in parallel. */
+ * attention with key padding masks and an optional additive pair bias per head. Attention keeps
+ * the probabilities P [B, H, Lq, Lk] for backward; each (batch, head) pair is an independent pair
+ * of GEMMs, run in parallel. */
 #include "nn/ops.h"
 
 #include <math.h>
@@ -120,6 +121,7 @@ typedef struct attention_saved {
     int64_t B, Lq, Lk, Dh;
     pd_real scale;
     pd_real *probs;  /* [B, H, Lq, Lk] */
+    pd_tensor *bias; /* [B, Lq, Lk, H] or NULL */
 } attention_saved;
 
 static int max_threads(void)
@@ -145,6 +147,7 @@ static void attention_backward(pd_graph *g, pd_node *n)
     const attention_saved *s = n->saved;
     pd_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2];
     pd_real *gq = pd_grad(g, q), *gk = pd_grad(g, k), *gv = pd_grad(g, v);
+    pd_real *gbias = s->bias ? pd_grad(g, s->bias) : NULL;
     int H = s->n_heads;
     int64_t Lq = s->Lq, Lk = s->Lk, Dh = s->Dh, HD = H * Dh;
 #if PD_NN_CUDA
@@ -179,6 +182,9 @@ static void attention_backward(pd_graph *g, pd_node *n)
             pd_real dot = 0;
             for (int64_t j = 0; j < Lk; j++) dot += dP[i * Lk + j] * P[i * Lk + j];
             for (int64_t j = 0; j < Lk; j++) dP[i * Lk + j] = P[i * Lk + j] * (dP[i * Lk + j] - dot);
+            /* the bias enters the scores unscaled: its gradient is dS itself */
+            if (gbias)
+                for (int64_t j = 0; j < Lk; j++) gbias[((b * Lq + i) * Lk + j) * H + h] += dP[i * Lk + j];
         }
         if (gq) pd_gemm(0, 0, Lq, Dh, Lk, s->scale, dP, Lk, k->data + ko, HD, 1, gq + qo, HD);
         if (gk) pd_gemm(1, 0, Lk, Dh, Lq, s->scale, dP, Lk, q->data + qo, HD, 1, gk + ko, HD);
@@ -189,19 +195,33 @@ static void attention_backward(pd_graph *g, pd_node *n)
 pd_tensor *pd_attention(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tensor *v, int n_heads,
                         const uint8_t *key_valid, double scale)
 {
+    return pd_attention_biased(g, q, k, v, n_heads, key_valid, scale, NULL);
+}
+
+pd_tensor *pd_attention_biased(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tensor *v, int n_heads,
+                               const uint8_t *key_valid, double scale, pd_tensor *bias)
+{
     if (!pd_graph_ok(g, q) || !pd_graph_ok(g, k) || !pd_graph_ok(g, v)) return NULL;
+    if (bias && !pd_graph_ok(g, bias)) return NULL;
     if (q->ndim != 3 || k->ndim != 3 || !pd_shape_equal(k, v) || q->shape[0] != k->shape[0] ||
         q->shape[2] != k->shape[2] || n_heads < 1 || q->shape[2] % n_heads != 0)
         return pd_graph_fail(g, "attention: q %s, k %s, v %s: want [B, Lq, H*Dh], [B, Lk, H*Dh] twice, H = %d",
                              pd_shape_of(q).s, pd_shape_of(k).s, pd_shape_of(v).s, n_heads);
     int H = n_heads;
     int64_t B = q->shape[0], Lq = q->shape[1], Lk = k->shape[1], HD = q->shape[2], Dh = HD / H;
+    if (bias && (bias->ndim != 4 || bias->shape[0] != B || bias->shape[1] != Lq || bias->shape[2] != Lk ||
+                 bias->shape[3] != H))
+        return pd_graph_fail(g, "attention: bias %s, want [B, Lq, Lk, H] = [%lld, %lld, %lld, %d]",
+                             pd_shape_of(bias).s, (long long)B, (long long)Lq, (long long)Lk, H);
     pd_real sc = (pd_real)(scale > 0 ? scale : 1.0 / sqrt((double)Dh));
     pd_tensor *o = pd_tensor_new_like(g, q);
     if (!o) return NULL;
     pd_real *probs = pd_graph_alloc(g, (size_t)(B * H * Lq * Lk + 1) * sizeof(pd_real));
     if (!probs) return NULL;
 #if PD_NN_CUDA
+    if (pd_graph_on_cuda(g) && bias)
+        return pd_graph_fail(g, "attention with a pair bias (model.diffusion.geometry) has no CUDA kernel yet: "
+                                "run this model with run.device = \"cpu\"");
     if (pd_graph_on_cuda(g)) {
         /* The mask is host memory: copy it into the graph's (managed) arena for the kernels. */
         uint8_t *valid_dev = NULL;
@@ -222,7 +242,7 @@ pd_tensor *pd_attention(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tensor *v, i
         if (nd) {
             attention_saved *s = pd_node_save(g, nd, sizeof *s);
             if (!s) return NULL;
-            *s = (attention_saved){H, B, Lq, Lk, Dh, sc, probs};
+            *s = (attention_saved){H, B, Lq, Lk, Dh, sc, probs, NULL};
         }
         return o;
     }
@@ -235,6 +255,8 @@ pd_tensor *pd_attention(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tensor *v, i
         pd_real *P = probs + bh * Lq * Lk;
         int64_t qo = b * Lq * HD + h * Dh, ko = b * Lk * HD + h * Dh;
         pd_gemm(0, 1, Lq, Lk, Dh, sc, q->data + qo, HD, k->data + ko, HD, 0, P, Lk);
+        if (bias)
+            for (int64_t ij = 0; ij < Lq * Lk; ij++) P[ij] += bias->data[(b * Lq * Lk + ij) * H + h];
         const uint8_t *valid = key_valid ? key_valid + b * Lk : NULL;
         for (int64_t i = 0; i < Lq; i++) {
             pd_real *row = P + i * Lk;
@@ -257,11 +279,12 @@ pd_tensor *pd_attention(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tensor *v, i
         pd_gemm(0, 0, Lq, Dh, Lk, 1, P, Lk, v->data + ko, HD, 0, o->data + qo, HD);
     }
     if (parallel) pd_blas_set_threads(blas_threads);
-    pd_node *n = pd_record(g, "attention", attention_backward, o, 3, (pd_tensor *[]){q, k, v});
+    pd_node *n = bias ? pd_record(g, "attention", attention_backward, o, 4, (pd_tensor *[]){q, k, v, bias})
+                      : pd_record(g, "attention", attention_backward, o, 3, (pd_tensor *[]){q, k, v});
     if (n) {
         attention_saved *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;
-        *s = (attention_saved){H, B, Lq, Lk, Dh, sc, probs};
+        *s = (attention_saved){H, B, Lq, Lk, Dh, sc, probs, bias};
     }
     return o;
 }

@@ -25,7 +25,8 @@ typedef struct diffusion_batch_data {
     int n_entries;
     int64_t *offset;     /* [n + 1], from 0 */
     float *sc_mu, *bb_mu;
-    uint8_t *aa, *valid;
+    float *atom14;       /* [N, 14, 3] when the model reads backbone geometry, else NULL */
+    uint8_t *aa, *valid, *chain;
     uint64_t *keys;
     int64_t n_valid;
 } diffusion_batch_data;
@@ -90,8 +91,10 @@ static void free_data(diffusion_batch_data *d)
     free(d->offset);
     free(d->sc_mu);
     free(d->bb_mu);
+    free(d->atom14);
     free(d->aa);
     free(d->valid);
+    free(d->chain);
     free(d->keys);
     free(d);
 }
@@ -125,15 +128,18 @@ static pd_status diff_load(pd_stage *s, pd_dataset *ds, pd_stage_batch *b)
         d->bb_mu = pd_malloc((size_t)(N + 1) * (size_t)c->bb_latent * sizeof(float));
         d->aa = pd_malloc((size_t)N + 1);
         d->valid = pd_malloc((size_t)N + 1);
-        if (!d->sc_mu || !d->bb_mu || !d->aa || !d->valid) st = PD_ERR_NOMEM;
+        d->chain = pd_malloc((size_t)N + 1);
+        if (c->geometry) d->atom14 = pd_malloc((size_t)(N + 1) * 14 * 3 * sizeof(float));
+        if (!d->sc_mu || !d->bb_mu || !d->aa || !d->valid || !d->chain || (c->geometry && !d->atom14)) st = PD_ERR_NOMEM;
     }
-    uint8_t *chain = st == PD_OK ? pd_malloc((size_t)N + 1) : NULL, *bb_valid = st == PD_OK ? pd_malloc((size_t)N + 1) : NULL;
-    if (st == PD_OK && (!chain || !bb_valid)) st = PD_ERR_NOMEM;
+    uint8_t *bb_valid = st == PD_OK ? pd_malloc((size_t)N + 1) : NULL;
+    if (st == PD_OK && !bb_valid) st = PD_ERR_NOMEM;
     for (int64_t i = 0; st == PD_OK && i < b->n_entries; i++) {
         pd_entry_info info;
         st = pd_dataset_entry_info(ds, b->entries[i], &info);
         const int64_t at = d->offset[i];
-        if (st == PD_OK) st = pd_dataset_read_sequence(ds, b->entries[i], d->aa + at, chain + at);
+        if (st == PD_OK) st = pd_dataset_read_sequence(ds, b->entries[i], d->aa + at, d->chain + at);
+        if (st == PD_OK && d->atom14) st = pd_dataset_read_atom14(ds, b->entries[i], d->atom14 + at * 14 * 3);
         if (st == PD_OK)
             st = pd_latent_file_read(&p->sc, info.residue_offset, info.length, d->sc_mu + at * c->sc_latent, d->valid + at);
         if (st == PD_OK)
@@ -145,7 +151,6 @@ static pd_status diff_load(pd_stage *s, pd_dataset *ds, pd_stage_batch *b)
         if (d->aa[r] > PD_DIFFUSION_TOKEN_UNKNOWN) d->aa[r] = PD_DIFFUSION_TOKEN_UNKNOWN;
         d->n_valid += d->valid[r];
     }
-    free(chain);
     free(bb_valid);
     if (st != PD_OK) {
         free_data(d);
@@ -174,6 +179,8 @@ static pd_diffusion_batch model_batch(const diffusion_batch_data *d)
         .aa = d->aa,
         .valid = d->valid,
         .entry_keys = d->keys,
+        .atom14 = d->atom14,
+        .chain = d->chain,
     };
     return mb;
 }

@@ -28,6 +28,8 @@ static const int lengths[2] = {5, 3};
 typedef struct parity_case {
     pd_diffusion_config cfg;
     tdu_batch tb;
+    float atom14[8 * 14 * 3];   /* a made-up backbone (geometry cases) */
+    uint8_t chain[8];
     int32_t t[2];
     int32_t tokens[8];
     float noise[8 * 4];
@@ -49,11 +51,11 @@ static void randomise(pd_diffusion *m, uint64_t seed)
     }
 }
 
-static void make_case(parity_case *c, pd_diffusion_target target)
+static void make_case(parity_case *c, pd_diffusion_target target, int geometry)
 {
     memset(c, 0, sizeof *c);
     c->cfg = (pd_diffusion_config){.depth = 2, .width = 16, .heads = 2, .timesteps = 1000, .sc_latent = 4, .bb_latent = 6,
-                                   .target = target};
+                                   .target = target, .geometry = geometry};
     tdu_batch_make(&c->tb, 2, lengths, 4, 6, 99);
     c->tb.valid[2] = 0;                         /* entry 0, residue 2: no key, no loss */
     c->t[0] = 17;
@@ -65,6 +67,21 @@ static void make_case(parity_case *c, pd_diffusion_target target)
     pd_rng_init(&r, 5, 0, 0, PD_RNG_NOISE);
     for (int i = 0; i < 8 * 4; i++) c->noise[i] = (float)pd_rng_normal(&r);
     c->normaliser = 11.0;                       /* a "global" count larger than the 7 local residues */
+    /* a helix-like backbone with jitter; entry 0 holds two chains (residues 0-2 and 3-4) so the
+     * dihedrals stop at the chain break and the relative position crosses chains */
+    for (int i = 0; i < 8; i++) {
+        const double a = 1.745 * i, ca[3] = {2.3 * cos(a), 2.3 * sin(a), 1.5 * i};
+        const double dn[3] = {-1.2, 0.5, -0.3}, dc[3] = {1.1, 0.6, 0.4};
+        for (int k = 0; k < 3; k++) {
+            c->atom14[i * 42 + k] = (float)(ca[k] + dn[k] + 0.3 * pd_rng_normal(&r));
+            c->atom14[i * 42 + 3 + k] = (float)ca[k];
+            c->atom14[i * 42 + 6 + k] = (float)(ca[k] + dc[k] + 0.3 * pd_rng_normal(&r));
+        }
+        for (int k = 9; k < 42; k++) c->atom14[i * 42 + k] = NAN;
+        c->chain[i] = i >= 3 && i < 5;
+    }
+    c->tb.b.atom14 = c->atom14;
+    c->tb.b.chain = c->chain;
 }
 
 static int write_inputs(const char *path, const parity_case *c, pd_diffusion *m)
@@ -72,12 +89,19 @@ static int write_inputs(const char *path, const parity_case *c, pd_diffusion *m)
     FILE *f = tdu_bundle_open(path);
     if (!f) return -1;
     const pd_diffusion_config *k = &c->cfg;
-    int32_t config[7] = {k->depth, k->width, k->heads, k->timesteps, k->sc_latent, k->bb_latent, (int32_t)k->target};
+    int32_t config[8] = {k->depth, k->width, k->heads, k->timesteps, k->sc_latent, k->bb_latent, (int32_t)k->target,
+                         k->geometry};
     int32_t offset[3], valid[8];
     for (int i = 0; i < 3; i++) offset[i] = (int32_t)c->tb.offset[i];
     for (int i = 0; i < 8; i++) valid[i] = c->tb.valid[i];
     float normaliser = (float)c->normaliser;
-    tdu_bundle_i32(f, "config", 1, (int64_t[]){7}, config);
+    tdu_bundle_i32(f, "config", 1, (int64_t[]){8}, config);
+    if (k->geometry) {
+        int32_t chain[8];
+        for (int i = 0; i < 8; i++) chain[i] = c->chain[i];
+        tdu_bundle_f32(f, "atom14", 2, (int64_t[]){8, 42}, c->atom14);
+        tdu_bundle_i32(f, "chain", 1, (int64_t[]){8}, chain);
+    }
     tdu_bundle_i32(f, "offset", 1, (int64_t[]){3}, offset);
     tdu_bundle_f32(f, "sc_mu", 2, (int64_t[]){8, 4}, c->tb.sc_mu);
     tdu_bundle_f32(f, "bb_mu", 2, (int64_t[]){8, 6}, c->tb.bb_mu);
@@ -161,7 +185,7 @@ static int compare(pd_diffusion *m, const parity_case *c, const pd_bundle *ref, 
                 x_t[r * 4 + j] = (float)(sqrt(ab) * c->tb.sc_mu[r * 4 + j] + sqrt(1 - ab) * c->noise[r * 4 + j]);
     }
     pd_diffusion_cond cond = {.n_entries = 2, .offset = c->tb.offset, .bb_mu = c->tb.bb_mu, .tokens = c->tokens,
-                              .valid = c->tb.valid};
+                              .valid = c->tb.valid, .atom14 = c->atom14, .chain = c->chain};
     if (pd_diffusion_predict(g, m, &cond, x_t, c->t, pred_f) != PD_OK) {
         bad++;
         if (report) CHECK_MSG(0, "predict: %s", pd_last_error());
@@ -180,17 +204,17 @@ static int compare(pd_diffusion *m, const parity_case *c, const pd_bundle *ref, 
     return bad;
 }
 
-static void run_parity(const char *dir, pd_diffusion_target target)
+static void run_parity(const char *dir, pd_diffusion_target target, int geometry)
 {
     parity_case c;
-    make_case(&c, target);
+    make_case(&c, target, geometry);
     pd_diffusion *m;
     CHECK(pd_diffusion_create(&m, &c.cfg, 3, 1) == PD_OK);
     if (!m) return;
     randomise(m, 77);
     char in[4200], out[4200], args[8600];
-    snprintf(in, sizeof in, "%s/in_%s.bin", dir, pd_diffusion_target_name(target));
-    snprintf(out, sizeof out, "%s/out_%s.bin", dir, pd_diffusion_target_name(target));
+    snprintf(in, sizeof in, "%s/in_%s_%d.bin", dir, pd_diffusion_target_name(target), geometry);
+    snprintf(out, sizeof out, "%s/out_%s_%d.bin", dir, pd_diffusion_target_name(target), geometry);
     snprintf(args, sizeof args, "loss '%s' '%s'", in, out);
     CHECK(write_inputs(in, &c, m) == 0);
     CHECK(tdu_run_reference(args) == 0);
@@ -200,8 +224,9 @@ static void run_parity(const char *dir, pd_diffusion_target target)
     } else {
         double worst = 0;
         int bad = compare(m, &c, &ref, 1, &worst);
-        printf("%s target: %d parameter tensors, loss, predictions: worst relative error %.3g (tolerance %g)\n",
-               pd_diffusion_target_name(target), pd_diffusion_params(m)->n_params, worst, RTOL);
+        printf("%s target%s: %d parameter tensors, loss, predictions: worst relative error %.3g (tolerance %g)\n",
+               pd_diffusion_target_name(target), geometry ? ", backbone geometry" : "", pd_diffusion_params(m)->n_params,
+               worst, RTOL);
         CHECK(bad == 0);
         /* the test can fail: one weight of the second block's attention moved by 1e-3 */
         pd_param *p = pd_params_find(pd_diffusion_params(m), "blocks.1.attn.qkv.weight");
@@ -239,7 +264,7 @@ static void check_adaln_zero(void)
     }
     uint8_t key_valid[10] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
     for (int l = 0; l < 2; l++) {
-        pd_tensor *y = pd_diffusion_block(g, m, l, x, c, key_valid);
+        pd_tensor *y = pd_diffusion_block(g, m, l, x, c, key_valid, NULL);
         CHECK(y && memcmp(y->data, x->data, 160 * sizeof(pd_real)) == 0);
     }
     tdu_batch tb;
@@ -253,7 +278,7 @@ static void check_adaln_zero(void)
     for (int i = 0; i < 32; i++) zero &= pred[i] == 0.0f;
     CHECK_MSG(zero, "default-initialised prediction is not exactly zero");
     randomise(m, 8);
-    pd_tensor *y = pd_diffusion_block(g, m, 0, x, c, key_valid);
+    pd_tensor *y = pd_diffusion_block(g, m, 0, x, c, key_valid, NULL);
     CHECK_MSG(y && memcmp(y->data, x->data, 160 * sizeof(pd_real)) != 0, "a block with non-zero gates is the identity");
     tdu_batch_free(&tb);
     pd_graph_destroy(g);
@@ -270,8 +295,9 @@ int main(void)
     char *dir = tdu_tmpdir();
     CHECK(dir != NULL);
     if (dir) {
-        run_parity(dir, PD_TARGET_EPS);
-        run_parity(dir, PD_TARGET_X0);
+        run_parity(dir, PD_TARGET_EPS, 0);
+        run_parity(dir, PD_TARGET_X0, 0);
+        run_parity(dir, PD_TARGET_X0, 1);   /* model.diffusion.geometry = "backbone" */
     }
     tdu_rmdir(dir);
     return pd_test_finish("test_diffusion_parity");

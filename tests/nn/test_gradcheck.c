@@ -86,6 +86,11 @@ static const int32_t rope_pos[] = {0, 5, 2, 9, 3, 1, 7, 4};
 static pd_tensor *f_rope(pd_graph *g, pd_tensor *const *in, void *u) { (void)u; return pd_rope(g, in[0], rope_pos, 2, 4, 10000.0); }
 static const uint8_t key_valid[] = {1, 1, 0, 1, 1,   0, 0, 0, 0, 0,   1, 0, 1, 1, 0};
 static pd_tensor *f_attention(pd_graph *g, pd_tensor *const *in, void *u) { (void)u; return pd_attention(g, in[0], in[1], in[2], 2, key_valid, 0); }
+static pd_tensor *f_attention_biased(pd_graph *g, pd_tensor *const *in, void *u)
+{
+    (void)u;
+    return pd_attention_biased(g, in[0], in[1], in[2], 2, key_valid, 0, in[3]);
+}
 static pd_tensor *f_attention_self(pd_graph *g, pd_tensor *const *in, void *u)
 {
     (void)u;   /* the same tensor as q, k and v: gradients from three paths accumulate */
@@ -235,6 +240,8 @@ int main(void)
         check_op("rope", f_rope, NULL, 1, x, NULL);
         pd_gradcheck_input qkv[] = {IN(3, 3, 4, 6), IN(3, 3, 5, 6), IN(3, 3, 5, 6)};
         check_op("attention (masked, cross)", f_attention, NULL, 3, qkv, NULL);
+        pd_gradcheck_input qkvb[] = {IN(3, 3, 4, 6), IN(3, 3, 5, 6), IN(3, 3, 5, 6), IN(4, 3, 4, 5, 2)};
+        check_op("attention (masked, cross, pair bias)", f_attention_biased, NULL, 4, qkvb, NULL);
         pd_gradcheck_input self[] = {IN(3, 2, 5, 6)};
         check_op("attention (self, q=k=v)", f_attention_self, NULL, 1, self, NULL);
     }

@@ -51,6 +51,10 @@ static pd_tensor *o_attention(pd_graph *g, pd_tensor **in, const op_ctx *c)
 {
     return pd_attention(g, in[0], in[1], in[2], 2, extra(c, "key_valid", 1), 0);
 }
+static pd_tensor *o_attention_biased(pd_graph *g, pd_tensor **in, const op_ctx *c)
+{
+    return pd_attention_biased(g, in[0], in[1], in[2], 2, extra(c, "key_valid", 1), 0, in[3]);
+}
 static pd_tensor *o_reparam(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c; return pd_reparameterize_eps(g, in[0], in[1], in[2]); }
 static pd_tensor *o_kl(pd_graph *g, pd_tensor **in, const op_ctx *c) { return pd_kl_normal(g, in[0], in[1], extra(c, "row_valid", 1), 0); }
 static pd_tensor *o_mse(pd_graph *g, pd_tensor **in, const op_ctx *c) { return pd_mse(g, in[0], in[1], extra(c, "row_valid", 1), 0); }
@@ -64,7 +68,7 @@ static const struct { const char *name; int n_in; op_fn fn; } cases[] = {
     {"layernorm", 3, o_layernorm}, {"layernorm_nobias", 2, o_layernorm_nobias}, {"layernorm_plain", 1, o_layernorm_plain},
     {"concat", 2, o_concat}, {"slice", 1, o_slice}, {"permute", 1, o_permute}, {"gather_rows", 1, o_gather},
     {"scatter_add_rows", 1, o_scatter}, {"embedding", 1, o_embedding}, {"rope", 1, o_rope},
-    {"attention", 3, o_attention}, {"reparameterize", 3, o_reparam}, {"kl_normal", 2, o_kl}, {"mse", 2, o_mse},
+    {"attention", 3, o_attention}, {"attention_biased", 4, o_attention_biased}, {"reparameterize", 3, o_reparam}, {"kl_normal", 2, o_kl}, {"mse", 2, o_mse},
     {"cross_entropy", 1, o_ce},
 };
 

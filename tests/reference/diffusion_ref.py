@@ -116,6 +116,64 @@ class Mlp2(nn.Module):
         return self.fc2(F.silu(self.fc1(x)))
 
 
+GEO_RBF = 16
+RELPOS_CLASSES = 66
+
+
+def _unit(v):
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.where(n > 0, v / np.where(n > 0, n, 1), 0)
+
+
+def _dihedral(a, b, c, d):
+    b0, b1, b2 = a - b, _unit(c - b), d - c
+    v = b0 - np.dot(b0, b1) * b1
+    w = b2 - np.dot(b2, b1) * b1
+    return math.atan2(np.dot(np.cross(b1, v), w), np.dot(v, w))
+
+
+def backbone_geometry(atom14, chain, valid):
+    """model.diffusion.geometry = "backbone", written from docs/models/diffusion.md "Geometry"
+    independently of the C code: node [L, 9], pair [L, L, 20], relpos classes [L, L]."""
+    L = atom14.shape[0]
+    n, ca, c = atom14[:, 0].astype(np.float64), atom14[:, 1].astype(np.float64), atom14[:, 2].astype(np.float64)
+    ok = valid.astype(bool) & np.isfinite(atom14[:, :3]).all(axis=(1, 2))
+    b, cc = ca - n, c - ca
+    cb = -0.58273431 * np.cross(b, cc) + 0.56802827 * b - 0.54067466 * cc + ca
+    y = _unit(cb - ca)
+    cn = c - n
+    x = _unit(cn - (cn * y).sum(-1, keepdims=True) * y)
+    frame = np.stack([x, y, np.cross(x, y)], axis=1)                        # rows x, y, z
+    node = np.zeros((L, 9))
+    pair = np.zeros((L, L, GEO_RBF + 4))
+    relpos = np.zeros((L, L), np.int64)
+    d = np.linalg.norm(cb[:, None] - cb[None], axis=-1)
+    for i in range(L):
+        for j in range(L):
+            relpos[i, j] = min(max(j - i, -32), 32) + 32 if chain[i] == chain[j] else 65
+        if not ok[i]:
+            continue
+        if i > 0 and ok[i - 1] and chain[i - 1] == chain[i]:
+            phi = _dihedral(c[i - 1], n[i], ca[i], c[i])
+            node[i, 0:2] = math.sin(phi), math.cos(phi)
+        if i + 1 < L and ok[i + 1] and chain[i + 1] == chain[i]:
+            psi = _dihedral(n[i], ca[i], c[i], n[i + 1])
+            omega = _dihedral(ca[i], c[i], n[i + 1], ca[i + 1])
+            node[i, 2:6] = math.sin(psi), math.cos(psi), math.sin(omega), math.cos(omega)
+        others = ok & (np.arange(L) != i)
+        for k, r in enumerate((8.0, 10.0, 12.0)):
+            node[i, 6 + k] = (others & (d[i] < r)).sum() / 10.0
+        for j in range(L):
+            if not ok[j]:
+                continue
+            mu = 2.0 + 20.0 * np.arange(GEO_RBF) / (GEO_RBF - 1)
+            pair[i, j, :GEO_RBF] = np.exp(-((d[i, j] - mu) / 1.25) ** 2)
+            if i != j:
+                pair[i, j, GEO_RBF:GEO_RBF + 3] = frame[i] @ _unit(cb[j] - cb[i])
+                pair[i, j, GEO_RBF + 3] = np.dot(y[i], y[j])
+    return node, pair, relpos
+
+
 class Attention(nn.Module):
     def __init__(self, width, heads):
         super().__init__()
@@ -123,11 +181,13 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
 
-    def forward(self, x, key_valid):
+    def forward(self, x, key_valid, bias=None):
         L, W = x.shape
         dh = W // self.heads
         q, k, v = self.qkv(x).reshape(L, 3, self.heads, dh).permute(1, 2, 0, 3)   # [H, L, dh] each
         scores = q @ k.transpose(-1, -2) / math.sqrt(dh)
+        if bias is not None:
+            scores = scores + bias.permute(2, 0, 1)                                # [L, L, H] -> [H, L, L]
         scores = scores.masked_fill(~key_valid.reshape(1, 1, L), float("-inf"))
         out = torch.softmax(scores, dim=-1) @ v                                    # [H, L, dh]
         return self.proj(out.permute(1, 0, 2).reshape(L, W))
@@ -150,10 +210,10 @@ class DiTBlock(nn.Module):
         self.attn = Attention(width, heads)
         self.mlp = MlpBlock(width)
 
-    def forward(self, x, c, key_valid):
+    def forward(self, x, c, key_valid, bias=None):
         W = x.shape[-1]
         shift1, scale1, gate1, shift2, scale2, gate2 = self.adaLN(F.silu(c)).split(W, dim=-1)
-        x = x + gate1 * self.attn(modulate(F.layer_norm(x, (W,), eps=LN_EPS), shift1, scale1), key_valid)
+        x = x + gate1 * self.attn(modulate(F.layer_norm(x, (W,), eps=LN_EPS), shift1, scale1), key_valid, bias)
         x = x + gate2 * self.mlp(modulate(F.layer_norm(x, (W,), eps=LN_EPS), shift2, scale2))
         return x
 
@@ -170,23 +230,44 @@ class FinalLayer(nn.Module):
         return self.linear(modulate(F.layer_norm(x, (W,), eps=LN_EPS), shift, scale))
 
 
-class DiT(nn.Module):
-    def __init__(self, depth, width, heads, sc_latent, bb_latent):
+class GeoEmbed(nn.Module):
+    """Pair features and relative-position class -> one attention bias per head and block."""
+
+    def __init__(self, depth, heads):
         super().__init__()
-        self.x_embed = Mlp2(sc_latent + bb_latent, width)
+        self.pair = nn.Linear(GEO_RBF + 4, depth * heads, bias=False)
+        self.relpos = nn.Embedding(RELPOS_CLASSES, depth * heads)
+
+
+class DiT(nn.Module):
+    def __init__(self, depth, width, heads, sc_latent, bb_latent, geometry=0):
+        super().__init__()
+        self.heads = heads
+        self.x_embed = Mlp2(sc_latent + bb_latent + (9 if geometry else 0), width)
         self.aa_embed = nn.Embedding(TOKENS, width)
         self.c_embed = Mlp2(FREQ_DIM + width, width)
+        if geometry:
+            self.geo_embed = GeoEmbed(depth, heads)
         self.blocks = nn.ModuleList([DiTBlock(width, heads) for _ in range(depth)])
         self.final = FinalLayer(width, sc_latent)
 
-    def forward(self, x_t, bb, t, tokens, key_valid):
-        """One entry: x_t [L, sc], bb [L, bb], scalar t, tokens [L], key_valid [L] bool -> [L, sc]."""
+    def forward(self, x_t, bb, t, tokens, key_valid, geo=None):
+        """One entry: x_t [L, sc], bb [L, bb], scalar t, tokens [L], key_valid [L] bool, geo =
+        (node, pair, relpos) of backbone_geometry when the model reads geometry -> [L, sc]."""
         L = x_t.shape[0]
-        x = self.x_embed(torch.cat([x_t, bb], dim=-1))
+        inputs = [x_t, bb]
+        biases = [None] * len(self.blocks)
+        if geo is not None:
+            node, pair, relpos = geo
+            inputs.append(torch.tensor(node, dtype=x_t.dtype))
+            all_bias = self.geo_embed.pair(torch.tensor(pair, dtype=x_t.dtype)) + \
+                self.geo_embed.relpos(torch.tensor(relpos))
+            biases = all_bias.split(self.heads, dim=-1)
+        x = self.x_embed(torch.cat(inputs, dim=-1))
         temb = timestep_features(t, x.dtype).expand(L, FREQ_DIM)
         c = self.c_embed(torch.cat([temb, self.aa_embed(tokens)], dim=-1))
-        for block in self.blocks:
-            x = block(x, c, key_valid)
+        for block, bias in zip(self.blocks, biases):
+            x = block(x, c, key_valid, bias)
         return self.final(x, c)
 
 
@@ -199,6 +280,8 @@ def diffusion_loss(model, items, alpha_bar, target, normaliser, dtype=torch.floa
     tokens = torch.tensor(items["tokens"].astype(np.int64))
     valid = torch.tensor(items["valid"].astype(bool))
     t = items["t"].astype(np.int64)
+    atom14 = items["atom14"].reshape(-1, 14, 3) if "atom14" in items else None
+    chain = items["chain"] if "chain" in items else None
     D = sc_mu.shape[1]
     total = torch.zeros((), dtype=dtype)
     preds = []
@@ -206,7 +289,10 @@ def diffusion_loss(model, items, alpha_bar, target, normaliser, dtype=torch.floa
         rows = slice(int(offset[e]), int(offset[e + 1]))
         ab = float(alpha_bar[t[e]])
         x_t = math.sqrt(ab) * sc_mu[rows] + math.sqrt(1 - ab) * noise[rows]
-        pred = model(x_t, bb[rows], float(t[e]), tokens[rows], valid[rows])
+        geo = None
+        if atom14 is not None:
+            geo = backbone_geometry(atom14[rows], chain[rows], items["valid"][rows])
+        pred = model(x_t, bb[rows], float(t[e]), tokens[rows], valid[rows], geo)
         goal = noise[rows] if target == 0 else sc_mu[rows]
         total = total + (((pred - goal) ** 2).sum(dim=-1) * valid[rows].to(dtype)).sum()
         preds.append(pred)
@@ -214,8 +300,10 @@ def diffusion_loss(model, items, alpha_bar, target, normaliser, dtype=torch.floa
 
 
 def load_model(items, dtype=torch.float64):
-    depth, width, heads, T, sc, bb, target = [int(v) for v in items["config"]]
-    model = DiT(depth, width, heads, sc, bb).to(dtype)
+    config = [int(v) for v in items["config"]]
+    depth, width, heads, T, sc, bb, target = config[:7]
+    geometry = config[7] if len(config) > 7 else 0
+    model = DiT(depth, width, heads, sc, bb, geometry).to(dtype)
     params = dict(model.named_parameters())
     for name, p in params.items():
         key = "param." + name

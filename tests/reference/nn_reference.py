@@ -55,7 +55,8 @@ def rope_ref(x, pos, n_heads, rope_dim, base=10000.0):
     return y.reshape(b, l, hd)
 
 
-def attention_ref(q, k, v, n_heads, key_valid, scale=None):
+def attention_ref(q, k, v, n_heads, key_valid, scale=None, bias=None):
+    """bias [B, Lq, Lk, H] (heads last, as pd_attention_biased) is added to the scaled scores."""
     b, lq, hd = q.shape
     lk = k.shape[1]
     dh = hd // n_heads
@@ -63,6 +64,8 @@ def attention_ref(q, k, v, n_heads, key_valid, scale=None):
     kh = k.reshape(b, lk, n_heads, dh).transpose(1, 2)
     vh = v.reshape(b, lk, n_heads, dh).transpose(1, 2)
     s = (qh @ kh.transpose(-1, -2)) * (scale if scale else 1.0 / math.sqrt(dh))
+    if bias is not None:
+        s = s + bias.permute(0, 3, 1, 2)
     if key_valid is not None:
         s = s.masked_fill(~key_valid.bool().reshape(b, 1, 1, lk), float("-inf"))
     p = torch.softmax(s, dim=-1)
@@ -170,6 +173,8 @@ def main(out_path):
     kv = torch.tensor([[1, 1, 1, 0, 0, 1], [1, 0, 1, 1, 1, 1]], dtype=torch.uint8)
     case("attention", lambda q, k, v: attention_ref(q, k, v, 2, kv), [leaf(2, 4, 8), leaf(2, 6, 8), leaf(2, 6, 8)],
          {"key_valid": kv})
+    case("attention_biased", lambda q, k, v, bias: attention_ref(q, k, v, 2, kv, bias=bias),
+         [leaf(2, 4, 8), leaf(2, 6, 8), leaf(2, 6, 8), leaf(2, 4, 6, 2)], {"key_valid": kv})
     case("reparameterize", lambda mu, lv, eps: mu + torch.exp(0.5 * lv) * eps, [leaf(3, 4), leaf(3, 4), leaf(3, 4)])
     rv = torch.tensor([1, 0, 1, 1], dtype=torch.uint8)
     case("kl_normal", lambda mu, lv: (-0.5 * (1 + lv - mu ** 2 - lv.exp())).sum(-1)[rv.bool()].sum().reshape(1) / 3.0,
