@@ -48,6 +48,15 @@ pd_status pd_cmd_design(pd_app *app, int argc, char **argv)
         else if (!strcmp(a, "--omit-aa")) o.omit = v;
         else if (!strcmp(a, "--bias-aa")) o.bias = v;
         else if (!strcmp(a, "--out")) o.out = v;
+        else if (!strcmp(a, "--symmetry")) o.symmetry = v;
+        else if (!strcmp(a, "--bias-by-residue")) o.bias_by_residue = v;
+        else if (!strcmp(a, "--omit-by-residue")) o.omit_by_residue = v;
+        else if (!strcmp(a, "--probs")) o.probs = v;
+        else if (!strcmp(a, "--pdb-out")) o.pdb_out = v;
+        else if (!strcmp(a, "--homo-oligomer")) {
+            o.homo_oligomer = 1;
+            takes = 0;
+        }
         else if (!strcmp(a, "--samples")) snprintf(overrides[n_over++], 1024, "design.samples=%s", v ? v : "");
         else if (!strcmp(a, "--seed")) snprintf(overrides[n_over++], 1024, "design.seed=%s", v ? v : "");
         else if (!strcmp(a, "--steps")) snprintf(overrides[n_over++], 1024, "design.steps=%s", v ? v : "");
@@ -62,7 +71,7 @@ pd_status pd_cmd_design(pd_app *app, int argc, char **argv)
             run_file = a;
         }
         if (takes) {
-            if (!v) return pd_fail(PD_ERR_USAGE, "design: %s needs a value", a);
+            if (!v || (v[0] == '-' && v[1] == '-')) return pd_fail(PD_ERR_USAGE, "design: %s needs a value", a);
             i++;
         }
         if (n_over >= MAX_OVERRIDES) return pd_fail(PD_ERR_USAGE, "design: an option was given more than once");

@@ -8,6 +8,7 @@ pd_status pd_cmd_featurize(pd_app *app, int argc, char **argv);
 pd_status pd_cmd_train(pd_app *app, int argc, char **argv);
 pd_status pd_cmd_encode(pd_app *app, int argc, char **argv);
 pd_status pd_cmd_design(pd_app *app, int argc, char **argv);
+pd_status pd_cmd_score(pd_app *app, int argc, char **argv);
 pd_status pd_cmd_tokenize(pd_app *app, int argc, char **argv);
 pd_status pd_cmd_evaluate(pd_app *app, int argc, char **argv);
 pd_status pd_cmd_export(pd_app *app, int argc, char **argv);

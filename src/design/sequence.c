@@ -46,23 +46,19 @@ pd_status pd_aa_rules_parse(const char *omit, const char *bias, pd_aa_rules *out
     return PD_OK;
 }
 
-static int choose_one(const float *lp, const pd_aa_rules *rules, double temperature, pd_rng *rng)
+/* adj [20]: log-probability + bias, -INFINITY where omitted (at least one finite). */
+static int choose_one(const double *adj, double temperature, pd_rng *rng)
 {
-    double adj[20], best = -INFINITY;
+    double best = -INFINITY;
     int arg = -1;
-    for (int a = 0; a < 20; a++) {
-        adj[a] = rules->omit[a] ? -INFINITY : (double)lp[a] + rules->bias[a];
+    for (int a = 0; a < 20; a++)
         if (adj[a] > best) best = adj[a], arg = a;
-    }
-    if (arg < 0) { /* every allowed letter has probability 0: take the first allowed one */
-        for (int a = 0; a < 20; a++)
-            if (!rules->omit[a]) return a;
-    }
     const double u = pd_rng_uniform(rng);   /* drawn at every residue, so streams stay aligned */
+    if (arg < 0) return 0;
     if (temperature <= 0) return arg;
     double w[20], total = 0;
     for (int a = 0; a < 20; a++) {
-        w[a] = rules->omit[a] ? 0 : exp((adj[a] - best) / temperature);
+        w[a] = isfinite(adj[a]) ? exp((adj[a] - best) / temperature) : 0;
         total += w[a];
     }
     double target = u * total, acc = 0;
@@ -76,21 +72,65 @@ static int choose_one(const float *lp, const pd_aa_rules *rules, double temperat
     return last;
 }
 
-void pd_choose_sequence(const float *logp, int64_t L, const uint8_t *valid, const int32_t *fixed,
-                        const pd_aa_rules *rules, double temperature, uint64_t seed, uint64_t stream,
-                        uint8_t *aa_out)
+/* The adjusted logits of residue i: logp + bias, -INFINITY where omitted. Every allowed letter
+ * of a residue whose allowed letters all have probability 0 gets 0, so one is still chosen. */
+static void adjusted(const float *lp, const pd_aa_rules *r, double *adj)
 {
+    int finite = 0;
+    for (int a = 0; a < 20; a++) {
+        adj[a] = r->omit[a] ? -INFINITY : (double)lp[a] + r->bias[a];
+        finite += isfinite(adj[a]) != 0;
+    }
+    if (!finite)
+        for (int a = 0; a < 20; a++) adj[a] = r->omit[a] ? -INFINITY : 0;
+}
+
+pd_status pd_choose_sequence(const float *logp, int64_t L, const uint8_t *valid, const int32_t *fixed,
+                             const pd_aa_rules *rules, const int32_t *tie, double temperature, uint64_t seed,
+                             uint64_t stream, uint8_t *aa_out)
+{
+    /* group sums of the adjusted logits (members' mean; a letter omitted at any member is out) */
+    double *gsum = NULL;
+    int32_t *gcount = NULL;
+    if (tie) {
+        gsum = pd_calloc((size_t)L * 20, sizeof *gsum);
+        gcount = pd_calloc((size_t)L, sizeof *gcount);
+        if (!gsum || !gcount) {
+            free(gsum);
+            free(gcount);
+            return PD_ERR_NOMEM;
+        }
+        for (int64_t i = 0; i < L; i++) {
+            if (!valid[i]) continue;
+            double adj[20];
+            adjusted(logp + i * 20, &rules[i], adj);
+            for (int a = 0; a < 20; a++) gsum[(int64_t)tie[i] * 20 + a] += adj[a];
+            gcount[tie[i]]++;
+        }
+    }
     for (int64_t i = 0; i < L; i++) {
+        const int64_t rep = tie ? tie[i] : i;
         if (fixed[i] >= 0 && fixed[i] < 20) {
             aa_out[i] = (uint8_t)fixed[i];
         } else if (!valid[i]) {
             aa_out[i] = 20;
+        } else if (rep < i && valid[rep]) {
+            aa_out[i] = aa_out[rep];   /* the group's amino acid, chosen at its first residue */
         } else {
+            double adj[20];
+            if (tie && gcount[rep] > 1)
+                for (int a = 0; a < 20; a++) adj[a] = gsum[rep * 20 + a] / gcount[rep];
+            else adjusted(logp + i * 20, &rules[i], adj);
             pd_rng rng;
-            pd_rng_init(&rng, seed, stream, (uint64_t)i, PD_RNG_DESIGN);
-            aa_out[i] = (uint8_t)choose_one(logp + i * 20, rules, temperature, &rng);
+            pd_rng_init(&rng, seed, stream, (uint64_t)rep, PD_RNG_DESIGN);
+            /* keyed by the group's first residue: members whose first residue has no backbone draw
+             * the same number from the same group logits, so they agree too */
+            aa_out[i] = (uint8_t)choose_one(adj, temperature, &rng);
         }
     }
+    free(gsum);
+    free(gcount);
+    return PD_OK;
 }
 
 void pd_score_sequence(const float *logp, int64_t L, const uint8_t *valid, const int32_t *fixed, const uint8_t *aa,

@@ -1,5 +1,5 @@
 /* sequence.h — from per-residue amino-acid distributions to designed sequences: the user's
- * omit/bias rules, sampling at a temperature (0 = argmax) with the counter RNG, fixed
+ * omit/bias rules (global or per residue), tied groups, sampling at a temperature (0 = argmax) with the counter RNG, fixed
  * positions kept, and the scores written into FASTA headers (mean NLL, recovery). */
 #ifndef PD_DESIGN_SEQUENCE_H
 #define PD_DESIGN_SEQUENCE_H
@@ -24,13 +24,16 @@ pd_status pd_aa_rules_parse(const char *omit, const char *bias, pd_aa_rules *out
 int pd_aa_index(char letter);
 
 /* Choose one amino acid per residue. logp [L, 20] model log-probabilities; valid [L];
- * fixed [L] = 0..19 to keep, -1 to design. Designed valid residues: argmax of logp + bias over
- * allowed letters when temperature == 0, else a draw from softmax((logp + bias) / T) with the
- * residue's uniform from the stream (seed, stream, residue, PD_RNG_DESIGN). Invalid designed
- * residues get 20 (X). Writes aa_out [L]. */
-void pd_choose_sequence(const float *logp, int64_t L, const uint8_t *valid, const int32_t *fixed,
-                        const pd_aa_rules *rules, double temperature, uint64_t seed, uint64_t stream,
-                        uint8_t *aa_out);
+ * fixed [L] = 0..19 to keep, -1 to design; rules [L] per-residue omit/bias (residue_rules.h);
+ * tie [L] (NULL: none) the first residue of each residue's tied group (symmetry.h). Designed valid
+ * residues: argmax of logp + bias over allowed letters when temperature == 0, else a draw from
+ * softmax((logp + bias) / T) with the uniform of the stream (seed, stream, residue, PD_RNG_DESIGN).
+ * A tied group is chosen once, from the mean of its valid members' logp + bias (a letter omitted at
+ * any member is out), with the stream of its first residue, so every member gets the same amino
+ * acid. Invalid designed residues get 20 (X). Writes aa_out [L]. */
+pd_status pd_choose_sequence(const float *logp, int64_t L, const uint8_t *valid, const int32_t *fixed,
+                             const pd_aa_rules *rules, const int32_t *tie, double temperature, uint64_t seed,
+                             uint64_t stream, uint8_t *aa_out);
 
 typedef struct pd_sequence_scores {
     double nll_designed;     /* mean -log p(aa) over designed valid residues (NaN if none) */

@@ -1,6 +1,6 @@
-/* target.c — one structure file to a design target (target.h): chain selection, the --fixed
- * grammar ("A1-20 A45 B", author numbers, insertion codes ignored), --sequence-prefill records
- * and the FASTA reader they come from. */
+/* target.c — one structure file to a design target (target.h): chain selection, --fixed
+ * (selectors of selection.h), --sequence-prefill records and the FASTA reader they come from, and
+ * the per-residue rules and ties resolved for this structure. */
 #include "design/target.h"
 
 #include <ctype.h>
@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "design/selection.h"
 #include "design/sequence.h"
+#include "design/symmetry.h"
 #include "features/featurize.h"
 #include "features/entry.h"
 #include "models/diffusion.h"
@@ -95,6 +97,9 @@ void pd_design_target_free(pd_design_target *t)
     free(t->atom14);
     free(t->chain);
     free(t->resnum);
+    free(t->icode);
+    free(t->tie);
+    free(t->rules);
     free(t->native);
     free(t->fixed);
     free(t->tokens);
@@ -136,46 +141,6 @@ static pd_status select_chains(const pd_structure *s, const char *path, const ch
     return PD_OK;
 }
 
-/* Mark the residues one --fixed item names; fails when it names none. */
-static pd_status mark_fixed_item(pd_design_target *t, const char *item, size_t len, uint8_t *mark)
-{
-    char buf[128];
-    if (len >= sizeof buf) return pd_fail(PD_ERR_USAGE, "--fixed: item '%.*s' is too long", (int)len, item);
-    memcpy(buf, item, len);
-    buf[len] = '\0';
-    size_t idlen = 0;
-    while (buf[idlen] && !isdigit((unsigned char)buf[idlen]) && buf[idlen] != '-') idlen++;
-    if (idlen == 0)
-        return pd_fail(PD_ERR_USAGE, "--fixed: '%s' does not start with a chain id (write A12, A1-20 or A)", buf);
-    int chain = -1;
-    for (int c = 0; c < t->n_chains; c++)
-        if (strlen(t->chain_ids[c]) == idlen && !strncmp(buf, t->chain_ids[c], idlen)) chain = c;
-    if (chain < 0) return pd_fail(PD_ERR_USAGE, "--fixed: '%s' names chain '%.*s', which is not designed here", buf, (int)idlen, buf);
-    long lo = -1000000000L, hi = 1000000000L;
-    const char *p = buf + idlen;
-    if (*p) {
-        char *end;
-        lo = hi = strtol(p, &end, 10);
-        if (end == p) return pd_fail(PD_ERR_USAGE, "--fixed: cannot read a residue number in '%s'", buf);
-        p = end;
-        if (*p == '-') {
-            hi = strtol(p + 1, &end, 10);
-            if (end == p + 1) return pd_fail(PD_ERR_USAGE, "--fixed: cannot read the end of the range in '%s'", buf);
-            p = end;
-        }
-        if (*p) return pd_fail(PD_ERR_USAGE, "--fixed: unexpected '%s' in '%s' (write A12, A1-20 or A)", p, buf);
-        if (hi < lo) return pd_fail(PD_ERR_USAGE, "--fixed: the range in '%s' ends before it starts", buf);
-    }
-    int64_t hits = 0;
-    for (int64_t i = 0; i < t->length; i++)
-        if (t->chain[i] == chain && t->resnum[i] >= lo && t->resnum[i] <= hi) {
-            mark[i] = 1;
-            hits++;
-        }
-    if (!hits) return pd_fail(PD_ERR_USAGE, "--fixed: no residue of chain %s is numbered as in '%s'", t->chain_ids[chain], buf);
-    return PD_OK;
-}
-
 static const char *find_prefill(const pd_fasta_records *f, const char *name)
 {
     for (int i = 0; i < f->n; i++)
@@ -203,7 +168,8 @@ static pd_status apply_fixed(pd_design_target *t, const pd_design_target_opts *o
         while (*p == ',' || isspace((unsigned char)*p)) p++;
         size_t len = strcspn(p, ", \t");
         if (!len) break;
-        st = mark_fixed_item(t, p, len, mark);
+        int64_t hits;
+        st = pd_select_residues(t, p, len, "--fixed", mark, &hits);
         p += len;
     }
     for (int64_t i = 0; st == PD_OK && i < L; i++) {
@@ -215,8 +181,12 @@ static pd_status apply_fixed(pd_design_target *t, const pd_design_target_opts *o
         /* the only place a residue name of the input reaches the model: a position the user fixed */
         const int aa = from_prefill >= 0 ? from_prefill : t->native[i] < 20 ? t->native[i] : -1;
         if (aa < 0)
-            st = pd_fail(PD_ERR_USAGE, "--fixed: residue %s%d of %s has no known amino acid (X or backbone-only); give it "
-                         "with --sequence-prefill", t->chain_ids[t->chain[i]], t->resnum[i], t->source);
+        {
+            char label[64];
+            pd_residue_label(t, i, label, sizeof label);
+            st = pd_fail(PD_ERR_USAGE, "--fixed: residue %s of %s has no known amino acid (X or backbone-only); give it "
+                         "with --sequence-prefill", label, t->source);
+        }
         else {
             t->fixed[i] = aa;
             t->tokens[i] = aa;
@@ -225,6 +195,34 @@ static pd_status apply_fixed(pd_design_target *t, const pd_design_target_opts *o
     }
     free(mark);
     return st;
+}
+
+/* A tied group with a fixed residue is fixed as a whole (one amino acid per group), and the
+ * members' conditioning tokens say so; two different fixed amino acids in one group are refused. */
+static pd_status fix_tied_groups(pd_design_target *t)
+{
+    for (int64_t i = 0; i < t->length; i++) {
+        const int32_t r = t->tie[i];
+        if (r == i || t->fixed[i] < 0) continue;
+        if (t->fixed[r] >= 0 && t->fixed[r] != t->fixed[i]) {
+            char a[64], b[64];
+            pd_residue_label(t, r, a, sizeof a);
+            pd_residue_label(t, i, b, sizeof b);
+            return pd_fail(PD_ERR_USAGE, "--symmetry: %s and %s of %s are tied but fixed to different amino acids (%c, %c)", a, b,
+                           t->source, PD_AA_LETTERS[t->fixed[r]], PD_AA_LETTERS[t->fixed[i]]);
+        }
+        t->fixed[r] = t->fixed[i];
+    }
+    t->n_fixed = 0;
+    for (int64_t i = 0; i < t->length; i++) {
+        const int32_t aa = t->fixed[t->tie[i]];
+        if (aa >= 0) {
+            t->fixed[i] = aa;
+            t->tokens[i] = aa;
+            t->n_fixed++;
+        }
+    }
+    return PD_OK;
 }
 
 pd_status pd_design_target_read(const char *path, const pd_design_target_opts *o, pd_design_target *t)
@@ -252,11 +250,14 @@ pd_status pd_design_target_read(const char *path, const pd_design_target_opts *o
         t->atom14 = pd_malloc((size_t)L * PD_ATOM14 * 3 * sizeof *t->atom14);
         t->chain = pd_malloc((size_t)L);
         t->resnum = pd_malloc((size_t)L * sizeof *t->resnum);
+        t->icode = pd_malloc((size_t)L);
+        t->tie = pd_malloc((size_t)L * sizeof *t->tie);
+        t->rules = pd_malloc((size_t)L * sizeof *t->rules);
         t->native = pd_malloc((size_t)L);
         t->fixed = pd_malloc((size_t)L * sizeof *t->fixed);
         t->tokens = pd_malloc((size_t)L * sizeof *t->tokens);
         if (!t->name || !t->source || !t->chain_ids || !t->chain_len || !t->atom14 || !t->chain || !t->resnum ||
-            !t->native || !t->fixed || !t->tokens)
+            !t->icode || !t->tie || !t->rules || !t->native || !t->fixed || !t->tokens)
             st = PD_ERR_NOMEM;
     }
     int64_t at = 0;
@@ -269,6 +270,7 @@ pd_status pd_design_target_read(const char *path, const pd_design_target_opts *o
         for (int i = 0; i < ch->n; i++) {
             t->chain[at + i] = (uint8_t)k;
             t->resnum[at + i] = ch->resnum[i];
+            t->icode[at + i] = ch->icode[i] ? ch->icode[i] : ' ';
             t->native[at + i] = ch->aa[i];
             t->native_known |= ch->aa[i] < 20;
         }
@@ -278,6 +280,13 @@ pd_status pd_design_target_read(const char *path, const pd_design_target_opts *o
     free(use);
     pd_structure_free(&s);
     if (st == PD_OK) st = apply_fixed(t, o);
+    if (st == PD_OK) st = pd_symmetry_resolve(t, o->symmetry, o->homo_oligomer, t->tie, &t->n_tied);
+    if (st == PD_OK) st = fix_tied_groups(t);
+    if (st == PD_OK) {
+        pd_aa_rules none;
+        memset(&none, 0, sizeof none);
+        st = pd_residue_rules_resolve(o->by_residue, t, o->rules ? o->rules : &none, t->rules);
+    }
     if (st != PD_OK) pd_design_target_free(t);
     return st;
 }

@@ -3,3 +3,7 @@
 DESIGN_TESTS = tests/design/design.sh tests/design/pipeline.sh
 TESTS += $(DESIGN_TESTS)
 EXTRA_DIST += $(DESIGN_TESTS) tests/design/designlib.sh
+# dump_target: the design input of a structure file, for the twin-file and --pdb-out tests.
+check_PROGRAMS += tests/design/dump_target
+tests_design_dump_target_SOURCES = tests/design/dump_target.c
+tests_design_dump_target_LDADD = $(PD_TEST_LDADD)
