@@ -23,6 +23,11 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"run.gpu_arena_mb", PD_CFG_INT, "512", 16, 65536, NULL, 0,
      "MiB of GPU workspace per training graph (run.device = cuda): bf16 operand copies, reduction partials, "
      "index plans and RoPE tables of one step. Activations live in managed memory and do not count here."},
+    {"run.memory_budget_mb", PD_CFG_INT, "0", 0, 1e9, NULL, 0,
+     "MiB of memory each rank may use for training state and activations; training splits a rank's "
+     "share of the global batch into micro-batches that fit (train.micro_batch_residues = 0), and a run "
+     "whose plan cannot fit one entry stops before any work. 0 = the node's available memory divided by "
+     "its ranks, less 15 %."},
     {"run.progress_interval", PD_CFG_FLOAT, "10.0", 0.1, 3600, NULL, 0,
      "Seconds between progress lines when output is not a terminal (batch logs)."},
 
@@ -70,6 +75,11 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"train.seed", PD_CFG_INT, "1234", 0, 9.2e18, NULL, 1, "Seed of every random choice (counter-based RNG)."},
     {"train.batch_residues", PD_CFG_INT, "4096", 1, 1e12, NULL, 1,
      "Global batch size in residues (independent of the number of ranks)."},
+    {"train.micro_batch_residues", PD_CFG_INT, "0", 0, 1e12, NULL, 1,
+     "Largest micro-batch in residues (pixels for the tokenizer): a rank splits its share of the global "
+     "batch into micro-batches of at most this many, accumulates their gradients and steps once (same "
+     "losses as the whole batch); an entry longer forms a micro-batch alone. 0 = the largest that fits "
+     "run.memory_budget_mb."},
     {"train.residue_sample", PD_CFG_INT, "0", 0, 1e12, NULL, 1,
      "sc_vae: residues per step drawn at random from the batch's entries (each kept with probability "
      "residue_sample / batch_residues); 0 = every residue of the batch."},

@@ -77,6 +77,7 @@ void *pd_arena_alloc(pd_arena *a, size_t bytes)
     c->used += need;
     a->used += need;
     if (a->used > a->peak) a->peak = a->used;
+    if (a->used > a->window_peak) a->window_peak = a->used;
     return p;
 }
 
@@ -119,3 +120,7 @@ void pd_arena_reset(pd_arena *a)
 }
 
 size_t pd_arena_peak(const pd_arena *a) { return a->peak; }
+
+void pd_arena_window_start(pd_arena *a) { a->window_peak = a->used; }
+
+size_t pd_arena_window_peak(const pd_arena *a) { return a->window_peak; }

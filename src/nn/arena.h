@@ -17,6 +17,7 @@ typedef struct pd_arena {
     size_t chunk_bytes;      /* minimum size of a new chunk */
     size_t used;             /* bytes handed out since the last reset (incl. alignment) */
     size_t peak;             /* max of `used` over the arena's life */
+    size_t window_peak;      /* max of `used` since the last pd_arena_window_start (a training step) */
     size_t reserved;         /* bytes held in chunks */
     pd_device device;        /* where chunks are allocated (host memory, or managed GPU memory) */
 } pd_arena;
@@ -41,5 +42,10 @@ void pd_arena_rewind(pd_arena *a, pd_arena_mark m);
 /* Rewind to empty; chunks are kept (merged into one on the next growth-free step). */
 void pd_arena_reset(pd_arena *a);
 size_t pd_arena_peak(const pd_arena *a);
+/* The peak of a window of use spanning several resets (a training step of several micro-batches):
+ * start the window, then read the largest `used` seen since (the memory plan compares it with its
+ * estimate; metrics.jsonl reports it as peak_mb). */
+void pd_arena_window_start(pd_arena *a);
+size_t pd_arena_window_peak(const pd_arena *a);
 
 #endif

@@ -55,6 +55,8 @@ typedef struct pd_engine {
     pd_coll_request *requests;
     pd_engine_memory mem;
     pd_graph *g;                /* graph whose hooks we serve (grad-mode queries) */
+    int sync;                   /* 0 while accumulating micro-batches that are not the step's last:
+                                 * ddp holds its bucket allreduces until the last one */
 } pd_engine;
 
 /* Build the state of P under the topology's plan. P must have been finalized with
@@ -68,6 +70,12 @@ void pd_engine_attach(pd_engine *e, pd_graph *g);
 
 /* Before a step's forward: zero gradients, reset the per-step unit counters. */
 void pd_engine_begin_step(pd_engine *e);
+/* Before micro-batch k of a step's `n` (gradient accumulation): the first zeroes gradients like
+ * pd_engine_begin_step; every one resets the unit counters (one graph per micro-batch). zero2/fsdp/
+ * hsdp reduce-scatter each micro-batch's unit gradients into the owned slices as they go (and fsdp
+ * gathers each unit again for every micro-batch); ddp launches its bucket allreduces only in the
+ * last one, zero1 reduces once after it (pd_engine_finish_backward). */
+void pd_engine_begin_micro(pd_engine *e, int64_t k, int64_t n);
 /* After pd_backward: finish every reduction. Then each rank's owned gradient slices hold the
  * gradient summed over all ranks. */
 pd_status pd_engine_finish_backward(pd_engine *e);

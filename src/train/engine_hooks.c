@@ -66,7 +66,7 @@ static pd_status after_backward(void *user, int u)
     const pd_unit_layout *x = &e->layout.units[u];
     switch (e->mode[u]) {
     case PD_UNIT_REPLICATED:
-        if (e->bwd_uses[u] == e->fwd_uses[u] && e->n_buckets > 0) {
+        if (e->sync && e->bwd_uses[u] == e->fwd_uses[u] && e->n_buckets > 0) {
             e->bucket_pending[e->bucket_of_unit[u]]--;
             PD_TRY(pd_engine_launch_ready_buckets(e, 0));
         }

@@ -5,10 +5,15 @@
 
 #include "train/engine.h"
 
-void pd_engine_begin_step(pd_engine *e)
+void pd_engine_begin_step(pd_engine *e) { pd_engine_begin_micro(e, 0, 1); }
+
+void pd_engine_begin_micro(pd_engine *e, int64_t k, int64_t n)
 {
-    if (e->P->grad) memset(e->P->grad, 0, (size_t)e->P->total * sizeof(float));
-    if (e->shard_grad) memset(e->shard_grad, 0, e->layout.shard_total * sizeof(float));
+    if (k == 0) {
+        if (e->P->grad) memset(e->P->grad, 0, (size_t)e->P->total * sizeof(float));
+        if (e->shard_grad) memset(e->shard_grad, 0, e->layout.shard_total * sizeof(float));
+    }
+    e->sync = k == n - 1;
     memset(e->fwd_uses, 0, (size_t)e->n_units * sizeof *e->fwd_uses);
     memset(e->bwd_uses, 0, (size_t)e->n_units * sizeof *e->bwd_uses);
     e->next_bucket = 0;

@@ -1,7 +1,7 @@
 # src/train/local.mk — the training engine shared by every stage: stage interface and adapters,
 # strategy state and unit hooks, the loop, validation, metrics, checkpoints, signals.
 libproteindiff_a_SOURCES += \
-	src/train/stage.h src/train/stages.c \
+	src/train/stage.h src/train/stages.c src/train/stage_memory.c \
 	src/train/voxel_batch.c src/train/voxel_batch.h \
 	src/train/stage_sc_vae.c src/train/stage_probe.c \
 	src/train/latents.c src/train/latents.h src/train/latents_encode.c \

@@ -51,6 +51,184 @@ static void read_settings(pd_trainer *t)
     t->schedule.min_ratio = pd_cfg_stage_float(c, s, "min_lr_ratio");
 }
 
+/* MemAvailable of /proc/meminfo in bytes; 0 when unknown. */
+static double available_memory(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    double kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024.0;
+}
+
+static void mib_text(double bytes, char *buf, size_t len) { snprintf(buf, len, "%.1f MiB", bytes / 1048576.0); }
+
+/* The longest entry (by cost) of a split: index into the split, or -1 when empty. */
+static int64_t longest_entry(const pd_split_list *s)
+{
+    int64_t best = -1;
+    for (int64_t i = 0; i < s->n; i++)
+        if (best < 0 || s->lengths[i] > s->lengths[best]) best = i;
+    return best;
+}
+
+/* Activations of a micro-batch of `m` cost units made of entries of the typical cost. */
+static double typical_bytes(const pd_trainer *t, int32_t typical, int64_t m)
+{
+    const int64_t n = m / typical > 0 ? m / typical : 1;
+    int32_t *c = pd_malloc((size_t)n * sizeof *c);
+    if (!c) return 0;
+    for (int64_t j = 0; j < n; j++) c[j] = typical;
+    const double bytes = pd_stage_memory_bytes(&t->mem, c, n);
+    free(c);
+    return bytes;
+}
+
+/* The memory plan, before any step: the per-rank budget, what the strategy's state takes, the
+ * stage's activation estimate, and the micro-batch limit (train.micro_batch_residues, or the
+ * largest that fits). Fails on every rank, naming the stage, the entry and the bytes, when one
+ * entry alone does not fit. Identical on every rank (the budget is the smallest rank's). */
+static pd_status memory_plan(pd_trainer *t)
+{
+    const pd_config *c = t->cfg;
+    pd_status st = pd_stage_memory_model(t->stage_name, c, &t->mem);
+    if (st == PD_ERR_NOT_IMPLEMENTED) {
+        pd_clear_error();
+        memset(&t->mem, 0, sizeof t->mem);
+        snprintf(t->mem.basis, sizeof t->mem.basis, "no estimate for this stage");
+        st = PD_OK;
+    }
+    PD_TRY(pd_agree(t->world, st));
+    const char *unit = t->stage.ops->entry_plan ? "pixels" : "residues";   /* what an entry's cost counts */
+    const char *unit1 = t->stage.ops->entry_plan ? "pixel" : "residue";
+    const pd_engine_memory *em = &t->engine.mem;
+    t->state_bytes = (double)(em->params + em->grads + em->optimizer + em->work);
+    const long long budget_mb = pd_cfg_int(c, "run.memory_budget_mb");
+    char how[160];
+    double budget = (double)budget_mb * 1048576.0;
+    if (budget_mb == 0) {
+        const double avail = available_memory();
+        budget = avail > 0 ? 0.85 * avail / (double)t->topo.node.size : 1e18;
+        snprintf(how, sizeof how, "0.85 x %.0f MiB available / %d rank(s) on the node", avail / 1048576.0, t->topo.node.size);
+    } else {
+        snprintf(how, sizeof how, "run.memory_budget_mb");
+    }
+    MPI_Allreduce(MPI_IN_PLACE, &budget, 1, MPI_DOUBLE, MPI_MIN, t->world);
+    t->budget_bytes = budget;
+    const double room = budget - t->state_bytes;
+
+    char b1[32], b2[32], b3[32], b4[32];
+    mib_text(budget, b1, sizeof b1);
+    mib_text(t->state_bytes, b2, sizeof b2);
+    /* Every entry must fit alone, in training and in validation. */
+    const pd_split_list *splits[2] = {&t->train, &t->valid};
+    for (int sp = 0; sp < 2; sp++) {
+        const int64_t i = longest_entry(splits[sp]);
+        if (i < 0) continue;
+        const int32_t len = splits[sp]->lengths[i];
+        const double need = pd_stage_memory_bytes(&t->mem, &len, 1);
+        if (need <= room) continue;
+        pd_entry_info info;
+        st = pd_dataset_entry_info(t->ds, splits[sp]->entries[i], &info);
+        mib_text(need, b3, sizeof b3);
+        mib_text(need + t->state_bytes, b4, sizeof b4);
+        return pd_agree(t->world, pd_fail(PD_ERR_NOMEM,
+            "memory plan: stage %s cannot train on entry %s (%s split, %d %s) within a budget of %s per rank (%s): "
+            "one micro-batch of it alone needs %s of activations + %s of parameters, gradients and optimizer state "
+            "(%s, partition of %d) = %s. Raise run.memory_budget_mb, run on more ranks with a sharded strategy, or "
+            "leave such entries out (featurize.max_len)", t->stage_name, st == PD_OK ? info.name : "?",
+            sp ? "valid" : "train", (int)len, unit, b1, how, b3, b2,
+            pd_strategy_name(t->topo.plan.strategy), t->engine.psize, b4));
+    }
+
+    /* The micro-batch limit (in cost units). */
+    const long long explicit_m = pd_cfg_stage_int(c, t->stage_name, "micro_batch_residues");
+    double mean = 0;
+    for (int64_t i = 0; i < t->train.n; i++) mean += t->train.lengths[i];
+    mean = t->train.n ? mean / (double)t->train.n : 1;
+    const int32_t typical = (int32_t)(mean + 0.5) > 0 ? (int32_t)(mean + 0.5) : 1;
+    const char *source;
+    int64_t display_m = 0;
+    if (t->mem.whole_batch) {
+        t->micro_residues = 0;
+        source = "whole share (the stage needs its batch in one forward)";
+        if (explicit_m > 0)
+            pd_warn("train.%s.micro_batch_residues = %lld is ignored: stage %s runs its whole share in one forward "
+                    "(synchronised BatchNorm, EMA codebook)", t->stage_name, explicit_m, t->stage_name);
+        const int64_t share = (t->batch_residues + t->nranks - 1) / t->nranks;
+        const double need = typical_bytes(t, typical, share);
+        if (need > room) {
+            mib_text(need, b3, sizeof b3);
+            return pd_agree(t->world, pd_fail(PD_ERR_NOMEM,
+                "memory plan: stage %s runs a rank's whole share of the batch in one forward (about %lld %s of "
+                "train.batch_residues = %lld over %d rank(s)), which needs about %s of activations + %s of state, more "
+                "than the budget of %s per rank (%s); raise run.memory_budget_mb, use more ranks, or lower "
+                "train.%s.batch_residues", t->stage_name, (long long)share, unit,
+                (long long)t->batch_residues, t->nranks, b3, b2, b1, how, t->stage_name));
+        }
+    } else if (explicit_m > 0) {
+        t->micro_residues = explicit_m;
+        source = "train.micro_batch_residues";
+        const double need = typical_bytes(t, typical, explicit_m);
+        if (need > room) {
+            mib_text(need, b3, sizeof b3);
+            return pd_agree(t->world, pd_fail(PD_ERR_NOMEM,
+                "memory plan: stage %s: train.%s.micro_batch_residues = %lld needs about %s of activations (entries "
+                "of the mean length, %d %s) + %s of state, more than the budget of %s per rank (%s); lower it, or set "
+                "it to 0 to pick the largest that fits", t->stage_name, t->stage_name, explicit_m, b3, (int)typical,
+                unit, b2, b1, how));
+        }
+    } else {
+        /* The largest limit (cost units) whose micro-batches of typical entries fit, rounded down to
+         * a quarter octave so that small changes of free memory leave the plan alone. */
+        int64_t lo = 1, hi = t->batch_residues;
+        if (typical_bytes(t, typical, hi) <= room) {
+            lo = hi;
+        } else {
+            while (hi - lo > 1) {
+                const int64_t mid = lo + (hi - lo) / 2;
+                if (typical_bytes(t, typical, mid) <= room) lo = mid;
+                else hi = mid;
+            }
+            int64_t q = 1;
+            while (q * 8 <= lo) q *= 2;
+            lo = lo / q * q;
+        }
+        t->micro_residues = 0;   /* the byte limit below decides */
+        display_m = lo;
+        source = "the largest that fits (train.micro_batch_residues = 0)";
+    }
+    /* Every micro-batch also stays within the room left (rounded down to a quarter octave, so that
+     * small changes of free memory between a run and its resume leave the plan alone). */
+    {
+        double q = 1048576.0;
+        while (q * 8 <= room) q *= 2;
+        t->micro_bytes = t->mem.whole_batch ? 0 : room > 1048576.0 ? floor(room / q) * q : room;
+    }
+    const int64_t share = (t->batch_residues + t->nranks - 1) / t->nranks;
+    if (!display_m) display_m = t->micro_residues > 0 ? t->micro_residues : share;
+    const int64_t per_step = (share + display_m - 1) / display_m;
+    int32_t mlen = (int32_t)(display_m < share ? display_m : share);
+    t->activation_bytes = typical_bytes(t, typical, mlen);
+    mib_text(t->activation_bytes, b3, sizeof b3);
+    mib_text(t->state_bytes + t->activation_bytes, b4, sizeof b4);
+    const int32_t longest = t->train.n ? t->train.lengths[longest_entry(&t->train)] : 0;
+    pd_info("memory plan (%s, per rank): budget %s (%s); state %s (params %.1f + grads %.1f + AdamW %.1f + work %.1f "
+            "MiB, %s over %d); activations %.4f MiB per %s of a %d-%s entry, %.1f MiB for the longest (%d) [%s]; "
+            "micro-batches of at most %lld %s (%s): ~%lld per step for a share of ~%lld, %s each; total ~%s",
+            t->stage_name, b1, how, b2, (double)em->params / 1048576.0, (double)em->grads / 1048576.0,
+            (double)em->optimizer / 1048576.0, (double)em->work / 1048576.0, pd_strategy_name(t->topo.plan.strategy),
+            t->engine.psize, pd_stage_memory_bytes(&t->mem, &typical, 1) / typical / 1048576.0,
+            unit1, (int)typical, unit1,
+            pd_stage_memory_bytes(&t->mem, &longest, 1) / 1048576.0, (int)longest, t->mem.basis,
+            (long long)display_m, unit, source,
+            (long long)per_step, (long long)share, b3, b4);
+    return PD_OK;
+}
+
 static pd_status collect_split(pd_trainer *t, int split, pd_split_list *out)
 {
     const int64_t n = pd_dataset_n_entries(t->ds);
@@ -154,6 +332,9 @@ static void write_metrics(FILE *f, const pd_trainer *t, int64_t done, const pd_s
     pd_json_num(&j, "residues_per_s", r->seconds > 0 ? (double)r->residues / r->seconds : 0);
     pd_json_num(&j, "step_ms", r->seconds * 1e3);
     pd_json_num(&j, "comm_ms", r->comm_seconds * 1e3);
+    pd_json_num(&j, "peak_mb", r->peak_mb);
+    pd_json_num(&j, "plan_mb", r->plan_mb);
+    pd_json_int(&j, "micro_batches", r->micro_batches);
     for (int i = 0; val && i < val->n; i++) {
         if (val->m[i].n_values > 1) pd_json_list(&j, val->m[i].name, val->m[i].n_values, val->m[i].values);
         else pd_json_num(&j, val->m[i].name, val->m[i].value);
@@ -243,6 +424,10 @@ static pd_status run_steps(pd_trainer *t, const char *run_dir, const char *ckpt_
         step_total += r.seconds;
         comm_total += r.comm_seconds;
         residues_total += r.residues;
+        if (r.peak_mb > t->max_peak_bytes / 1048576.0) {
+            t->max_peak_bytes = r.peak_mb * 1048576.0;
+            t->max_plan_bytes = r.plan_mb * 1048576.0;
+        }
         int evaluate = (t->val_every > 0 && done % t->val_every == 0) || done == t->steps;
         val.n = 0;
         if (evaluate && (st = pd_trainer_validate(t, &val)) != PD_OK) break;
@@ -299,6 +484,12 @@ static pd_status run_steps(pd_trainer *t, const char *run_dir, const char *ckpt_
         val_text(&val, vt, sizeof vt);
         pd_info("%s: final validation: %s", t->stage_name, vt);
     }
+    if (ran)
+        pd_info("%s: activation memory: measured arena peak %.1f MiB (largest step, largest rank) against the plan's "
+                "%.1f MiB for that step's largest micro-batch (%+.0f %%); with the state, %.1f MiB of the %.1f MiB budget",
+                t->stage_name, t->max_peak_bytes / 1048576.0, t->max_plan_bytes / 1048576.0,
+                t->max_plan_bytes > 0 ? 100.0 * (t->max_peak_bytes / t->max_plan_bytes - 1) : 0,
+                (t->max_peak_bytes + t->state_bytes) / 1048576.0, t->budget_bytes / 1048576.0);
     pd_info("%s: metrics in %s; newest checkpoint %s", t->stage_name, metrics_path, ckpt_path[0] ? ckpt_path : "(none)");
     if (stopped) {
         pd_fail(PD_ERR_INTERRUPTED, "%s stopped by a signal after step %lld; checkpoint %s; continue with "
@@ -337,6 +528,9 @@ pd_status pd_train_run(const pd_config *cfg, const pd_train_options *opt, MPI_Co
                 (long long)t.train.n, (long long)t.valid.n, pd_cfg_str(cfg, "data.dataset"),
                 (long long)pd_params_count(t.stage.params), t.stage.params->n_units, topo);
         pd_engine_report_memory(&t.engine);
+        st = memory_plan(&t);
+    }
+    if (st == PD_OK) {
         int resume = opt->resume || pd_cfg_stage_bool(cfg, t.stage_name, "resume");
         st = maybe_resume(&t, ckpt_dir, resume, &start, &elapsed);
         if (st == PD_OK && t.rank == 0) pd_checkpoint_remove_unfinished(ckpt_dir, t.stage_name);

@@ -71,7 +71,13 @@ typedef struct pd_stage_batch {
     int64_t residues;         /* residues read (throughput) */
     int64_t step;             /* the training step the batch is for (1-based); 0 in validation */
     void *data;               /* the stage's own arrays */
+    /* Training: the stage's batch_counts summed over every micro-batch of every rank (the engine
+     * sets it before `loss`), so a loss split into micro-batches divides by the whole global batch's
+     * counts; NULL outside training or when the stage has no batch_counts. */
+    const double *global_counts;
 } pd_stage_batch;
+
+#define PD_STAGE_MAX_COUNTS 8
 
 typedef struct pd_stage_ops {
     const char *name;          /* "sc_vae" */
@@ -106,6 +112,12 @@ typedef struct pd_stage_ops {
      * 0 freezes the unit for the step (AdamW leaves it and its moments alone). NULL: `lr` for
      * every unit. For stages that train parts of the model in phases. */
     double (*unit_lr)(pd_stage *s, int64_t step, int unit, double lr);
+    /* Optional: counts the loss divides by besides b->count (n_counts <= PD_STAGE_MAX_COUNTS, e.g.
+     * bb_vae's sequence targets and KL residues): this batch's local values (zeros for a phantom).
+     * The engine sums them over the micro-batches and ranks of the step and hands the loss the
+     * global values in b->global_counts. */
+    int n_counts;
+    void (*batch_counts)(pd_stage *s, const pd_stage_batch *b, double *counts);
     /* Optional non-parameter state in checkpoints (identical on every rank). */
     pd_status (*save_state)(pd_stage *s, const pd_stage_store *store);
     pd_status (*load_state)(pd_stage *s, const pd_stage_store *store);
@@ -139,6 +151,27 @@ struct pd_stage {
 pd_status pd_stage_find(const char *name, const pd_stage_ops **out);
 /* "sc_vae, probe, ..." for messages and usage text. */
 const char *pd_stage_names(void);
+
+/* The activation memory of one training micro-batch (forward and backward on the tape: the graph
+ * arena's peak), estimated from the run file's model settings (src/train/stage_memory.c):
+ *     bytes = fixed + sum over its n entries of (per_entry + per_cost * c + per_cost_sq * c^2)
+ *             + n * (padded_cost * longest + padded_cost_sq * longest^2)
+ * with c the entry's cost (what counts against train.batch_residues: residues, or the tokenizer's
+ * image pixels). whole_batch = 1: the stage cannot split a rank's share into micro-batches (the
+ * tokenizer's synchronised BatchNorm and EMA codebook need the whole batch in one forward). */
+typedef struct pd_stage_memory {
+    double fixed, per_entry, per_cost, per_cost_sq;
+    /* stages that pad every entry to the micro-batch's longest (attention): n x longest, n x longest^2 */
+    double padded_cost, padded_cost_sq;
+    int whole_batch;
+    char basis[160];      /* how the figures were derived, for the plan's log line */
+} pd_stage_memory;
+
+/* The estimate of stage `name` for run file cfg (feature sizes from featurize.*). PD_ERR_NOT_IMPLEMENTED
+ * for a stage without one. */
+pd_status pd_stage_memory_model(const char *name, const pd_config *cfg, pd_stage_memory *m);
+/* Bytes of a micro-batch of n entries of costs c[] under m. */
+double pd_stage_memory_bytes(const pd_stage_memory *m, const int32_t *c, int64_t n);
 
 /* Add a metric to a stage's validation output. */
 void pd_stage_metric_add(pd_stage_metrics *out, const char *name, double value);

@@ -134,20 +134,31 @@ static void bb_free_batch(pd_stage *s, pd_stage_batch *b)
     b->data = NULL;
 }
 
-/* The three global counts (pairs, sequence targets, KL residues) summed over every rank with
- * the engine's collective for the loss hook (s->comm; every rank calls the loss once per step,
- * phantom batches contributing zeros). The engine's own normaliser is the pair count (b->count).
- * Without a comm (a caller outside the training loop) the counts are this batch's. */
+/* This batch's three counts (pairs, sequence targets, KL residues); zeros for a phantom. */
+static void bb_batch_counts(pd_stage *s, const pd_stage_batch *b, double *c)
+{
+    (void)s;
+    const bb_batch *bb = b->data;
+    c[0] = c[1] = c[2] = 0;
+    if (b->phantom) return;
+    c[0] = (double)bb->graph.n_valid_pairs;
+    c[1] = (double)bb->seq_targets;
+    c[2] = (double)bb->graph.n_valid_nodes;
+}
+
+/* The three global counts of the step: summed by the engine over every micro-batch of every rank
+ * (b->global_counts, from bb_batch_counts), else summed over ranks here with the loss hook's
+ * collective (s->comm), else (a caller outside the training loop) this batch's. The engine's own
+ * normaliser is the pair count (b->count). */
 static pd_status global_counts(pd_stage *s, const pd_stage_batch *b, pd_bb_vae_normaliser *n)
 {
-    const bb_batch *bb = b->data;
-    double c[3] = {0, 0, 0};
-    if (!b->phantom) {
-        c[0] = (double)bb->graph.n_valid_pairs;
-        c[1] = (double)bb->seq_targets;
-        c[2] = (double)bb->graph.n_valid_nodes;
+    double c[3];
+    if (b->global_counts) {
+        memcpy(c, b->global_counts, sizeof c);
+    } else {
+        bb_batch_counts(s, b, c);
+        if (s->comm) PD_TRY(s->comm->sum_f64(s->comm->user, c, 3));
     }
-    if (s->comm) PD_TRY(s->comm->sum_f64(s->comm->user, c, 3));
     /* A global count of 0 means no term of that kind anywhere: divide the (zero) sum by 1. */
     n->pairs = c[0] > 0 ? c[0] : 1;
     n->seq_residues = c[1] > 0 ? c[1] : 1;
@@ -312,6 +323,8 @@ const pd_stage_ops pd_stage_bb_vae = {
     .load_batch = bb_load,
     .free_batch = bb_free_batch,
     .loss = bb_loss,
+    .n_counts = 3,
+    .batch_counts = bb_batch_counts,
     .n_val_sums = bb_n_val_sums,
     .val_accumulate = bb_val_accumulate,
     .val_finish = bb_val_finish,

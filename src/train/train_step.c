@@ -1,7 +1,8 @@
 /* train_step.c — one optimizer step, the same on 1 or N ranks: the global batch from the
- * sampler, this rank's slice, the global count, forward and backward on the tape (the engine's
- * hooks move parameters and gradients), the strategy's reduction, clipping by the global norm,
- * AdamW with warmup + cosine, the stage's after-step hook, and the step's global figures. */
+ * sampler, this rank's slice cut into micro-batches that fit the memory plan, the global count,
+ * forward and backward on the tape for each micro-batch with the gradients accumulating (the
+ * engine's hooks move parameters and gradients), the strategy's reduction, clipping by the global
+ * norm, AdamW with warmup + cosine, the stage's after-step hook, and the step's global figures. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,27 +38,90 @@ static int64_t phantom_entry(const pd_split_list *split, int64_t first)
     return best;
 }
 
-pd_status pd_trainer_load_batch(pd_trainer *t, const pd_split_list *split, const pd_batch *global, int64_t step,
-                                int64_t *entries, pd_stage_batch *b)
+pd_status pd_trainer_micro_plan(pd_trainer *t, const pd_split_list *split, const pd_batch *global, pd_micro_plan *mp)
 {
+    memset(mp, 0, sizeof *mp);
+    mp->phantom = -1;
     pd_batch mine = {0};
-    memset(b, 0, sizeof *b);
-    b->step = step;
     pd_status st = pd_batch_split(global, split->lengths, t->nranks, t->rank, &mine);
     if (st == PD_OK) {
-        for (int64_t i = 0; i < mine.n; i++) entries[i] = split->entries[mine.entries[i]];
-        b->n_entries = mine.n;
-        if (mine.n == 0 && global->n > 0) {
-            entries[0] = split->entries[phantom_entry(split, global->entries[0])];
-            b->n_entries = 1;
-            b->phantom = 1;
+        mp->entries = pd_malloc((size_t)(mine.n + 1) * sizeof *mp->entries);
+        mp->first = pd_malloc((size_t)(mine.n + 2) * sizeof *mp->first);
+        mp->cost = pd_malloc((size_t)(mine.n + 1) * sizeof *mp->cost);
+        if (!mp->entries || !mp->first || !mp->cost) st = PD_ERR_NOMEM;
+    }
+    if (st == PD_OK) {
+        mp->n_entries = mine.n;
+        /* Consecutive entries of the share (longest first) while they fit the limit. */
+        int64_t cur = 0;
+        for (int64_t i = 0; i < mine.n; i++) {
+            mp->entries[i] = split->entries[mine.entries[i]];
+            mp->cost[i] = split->lengths[mine.entries[i]];
+            int cut = i == 0 || (t->micro_residues > 0 && cur + mp->cost[i] > t->micro_residues);
+            if (!cut && t->micro_bytes > 0) {
+                const int64_t from = mp->first[mp->n - 1];
+                cut = pd_stage_memory_bytes(&t->mem, mp->cost + from, i + 1 - from) > t->micro_bytes;
+            }
+            if (cut) {
+                mp->first[mp->n++] = i;
+                cur = 0;
+            }
+            cur += mp->cost[i];
         }
-        b->entries = entries;
-        st = t->stage.ops->load_batch(&t->stage, t->ds, b);
-        if (b->phantom) b->count = b->residues = 0;
+        mp->first[mp->n] = mine.n;
+        for (int64_t k = 0; k < mp->n; k++) {
+            double bytes = pd_stage_memory_bytes(&t->mem, mp->cost + mp->first[k], mp->first[k + 1] - mp->first[k]);
+            if (bytes > mp->max_bytes) mp->max_bytes = bytes;
+        }
+        if (global->n > 0) mp->phantom = split->entries[phantom_entry(split, global->entries[0])];
+        if (mp->n == 0 && mp->phantom >= 0) {
+            int32_t c = split->lengths[phantom_entry(split, global->entries[0])];
+            mp->max_bytes = pd_stage_memory_bytes(&t->mem, &c, 1);
+        }
     }
     pd_batch_free(&mine);
-    return pd_agree(t->world, st);
+    st = pd_agree(t->world, st);
+    if (st != PD_OK) {
+        pd_micro_plan_free(mp);
+        return st;
+    }
+    mp->n_all = mp->n;
+    MPI_Allreduce(MPI_IN_PLACE, &mp->n_all, 1, MPI_INT64_T, MPI_MAX, t->world);
+    if (mp->n_all < 1) mp->n_all = 1;
+    return PD_OK;
+}
+
+void pd_micro_plan_free(pd_micro_plan *mp)
+{
+    free(mp->entries);
+    free(mp->first);
+    free(mp->cost);
+    memset(mp, 0, sizeof *mp);
+}
+
+pd_status pd_trainer_load_micro(pd_trainer *t, const pd_micro_plan *mp, int64_t k, int64_t step, pd_stage_batch *b)
+{
+    memset(b, 0, sizeof *b);
+    b->step = step;
+    if (k < mp->n) {
+        b->entries = mp->entries + mp->first[k];
+        b->n_entries = mp->first[k + 1] - mp->first[k];
+    } else {
+        if (mp->phantom < 0) return pd_fail(PD_ERR, "training engine: an empty global batch");
+        b->entries = &mp->phantom;
+        b->n_entries = 1;
+        b->phantom = 1;
+    }
+    pd_status st = t->stage.ops->load_batch(&t->stage, t->ds, b);
+    if (b->phantom) b->count = b->residues = 0;
+    return st;
+}
+
+static void free_micro_batches(pd_trainer *t, pd_stage_batch *bs, int64_t n)
+{
+    for (int64_t k = 0; bs && k < n; k++)
+        if (bs[k].data) t->stage.ops->free_batch(&t->stage, &bs[k]);
+    free(bs);
 }
 
 pd_status pd_trainer_step(pd_trainer *t, int64_t step, pd_step_result *r)
@@ -67,53 +131,82 @@ pd_status pd_trainer_step(pd_trainer *t, int64_t step, pd_step_result *r)
     pd_coll_set_stats_take(&t->cs);
     pd_batch global = {0};
     PD_TRY(pd_sampler_next(&t->sampler, &global));
-    int64_t *entries = pd_malloc((size_t)(global.n + 1) * sizeof *entries);
-    pd_stage_batch b;
-    pd_status st = entries ? pd_trainer_load_batch(t, &t->train, &global, step + 1, entries, &b) : pd_agree(t->world, PD_ERR_NOMEM);
+    pd_micro_plan mp;
+    pd_status st = pd_trainer_micro_plan(t, &t->train, &global, &mp);
     r->epoch = global.epoch;
     pd_batch_free(&global);
+    PD_TRY(st);
+    const int64_t K = mp.n_all;
+    r->micro_batches = K;
+
+    /* Every micro-batch is read first: the loss of each divides by the whole step's global counts. */
+    pd_stage_batch *bs = pd_calloc((size_t)K, sizeof *bs);
+    st = bs ? PD_OK : PD_ERR_NOMEM;
+    for (int64_t k = 0; st == PD_OK && k < K; k++) st = pd_trainer_load_micro(t, &mp, k, step + 1, &bs[k]);
+    st = pd_agree(t->world, st);
     if (st != PD_OK) {
-        free(entries);
+        free_micro_batches(t, bs, K);
+        pd_micro_plan_free(&mp);
         return st;
     }
 
-    /* Global count first: every rank divides by the same number, whatever the rank count. */
-    double counts[2] = {(double)b.count, (double)b.residues};
-    st = pd_coll_allreduce_sum(t->cs.world, counts, 2, PD_DT_F64);
+    /* Global counts first: every rank divides by the same numbers, whatever the rank count and the
+     * micro-batches. */
+    const int nc = t->stage.ops->batch_counts ? t->stage.ops->n_counts : 0;
+    double counts[2 + PD_STAGE_MAX_COUNTS] = {0};
+    for (int64_t k = 0; k < K; k++) {
+        counts[0] += (double)bs[k].count;
+        counts[1] += (double)bs[k].residues;
+        double c[PD_STAGE_MAX_COUNTS] = {0};
+        if (nc && !bs[k].phantom) t->stage.ops->batch_counts(&t->stage, &bs[k], c);
+        for (int i = 0; i < nc; i++) counts[2 + i] += c[i];
+    }
+    const double local_count = counts[0];
+    st = pd_coll_allreduce_sum(t->cs.world, counts, (size_t)(2 + nc), PD_DT_F64);
     const double normaliser = counts[0] > 0 ? counts[0] : 1;
     r->count = counts[0];
     r->residues = (int64_t)counts[1];
 
-    pd_graph_reset(t->g);
-    pd_graph_set_training(t->g, 1);
-    pd_graph_set_grad(t->g, 1);
-    pd_engine_begin_step(&t->engine);
     pd_stage_terms terms = {0};
-    pd_tensor *loss = NULL;
+    double sums[1 + PD_STAGE_MAX_TERMS] = {0};
     pd_stage_comm comm = {sum_f64, broadcast, t};
-    if (st == PD_OK) {
+    pd_graph_reset(t->g);
+    pd_arena_window_start(pd_graph_arena(t->g));
+    for (int64_t k = 0; st == PD_OK && k < K; k++) {
+        pd_stage_batch *b = &bs[k];
+        b->global_counts = nc ? counts + 2 : NULL;
+        pd_graph_reset(t->g);
+        pd_graph_set_training(t->g, 1);
+        pd_graph_set_grad(t->g, 1);
+        pd_engine_begin_micro(&t->engine, k, K);
+        pd_stage_terms mt = {0};
         t->stage.comm = &comm;
-        loss = t->stage.ops->loss(&t->stage, t->g, &b, step, normaliser, &terms);
+        pd_tensor *loss = t->stage.ops->loss(&t->stage, t->g, b, step, normaliser, &mt);
         /* A phantom batch runs the same forward (and collectives) but contributes nothing. */
-        if (b.phantom) loss = pd_scale(t->g, loss, 0.0);
+        if (b->phantom) loss = pd_scale(t->g, loss, 0.0);
         st = pd_graph_status(t->g);
         if (st == PD_OK) st = pd_backward(t->g, loss);
         t->stage.comm = NULL;
+        if (st == PD_OK) {
+            terms.n = mt.n;
+            for (int i = 0; i < mt.n; i++) terms.name[i] = mt.name[i];
+            if (!b->phantom) {
+                sums[0] += loss->data[0];
+                for (int i = 0; i < mt.n; i++) sums[1 + i] += mt.value[i];
+            }
+        }
+        /* Before the next micro-batch's collectives: a rank that failed stops every rank here. */
+        if (k + 1 < K) st = pd_agree(t->world, st);
     }
     if (st == PD_OK) st = pd_engine_finish_backward(&t->engine);
     st = pd_agree(t->world, st);
     if (st != PD_OK) {
-        t->stage.ops->free_batch(&t->stage, &b);
-        free(entries);
+        free_micro_batches(t, bs, K);
+        pd_micro_plan_free(&mp);
         return st;
     }
 
     /* Loss and terms summed over ranks (each was divided by the global count). */
-    double sums[1 + PD_STAGE_MAX_TERMS] = {0};
-    if (!b.phantom) {
-        sums[0] = loss->data[0];
-        for (int i = 0; i < terms.n; i++) sums[1 + i] = terms.value[i];
-    }
     st = pd_coll_allreduce_sum(t->cs.world, sums, (size_t)(1 + terms.n), PD_DT_F64);
     r->loss = sums[0];
     r->terms = terms;
@@ -135,11 +228,22 @@ pd_status pd_trainer_step(pd_trainer *t, int64_t step, pd_step_result *r)
         st = pd_engine_apply(&t->engine, r->lr, clip);
     }
     if (st == PD_OK && t->stage.ops->after_step) {
-        st = t->stage.ops->after_step(&t->stage, t->g, &b, step, &comm);
+        /* The step's last micro-batch stands for the whole share: its graph is the one still held
+         * (stages that need the whole batch's forward declare whole_batch and run one micro-batch). */
+        pd_stage_batch *last = &bs[K - 1];
+        if (K > 1) {
+            last->count = (int64_t)local_count;
+            last->phantom = mp.n == 0;
+        }
+        st = t->stage.ops->after_step(&t->stage, t->g, last, step, &comm);
     }
-    t->stage.ops->free_batch(&t->stage, &b);
-    free(entries);
+    double mx[2] = {(double)pd_arena_window_peak(pd_graph_arena(t->g)), mp.max_bytes};
+    free_micro_batches(t, bs, K);
+    pd_micro_plan_free(&mp);
     PD_TRY(pd_agree(t->world, st));
+    MPI_Allreduce(MPI_IN_PLACE, mx, 2, MPI_DOUBLE, MPI_MAX, t->world);
+    r->peak_mb = mx[0] / 1048576.0;
+    r->plan_mb = mx[1] / 1048576.0;
     r->seconds = pd_now() - t0;
     r->comm_seconds = pd_coll_set_stats_take(&t->cs).seconds;
     return PD_OK;

@@ -43,6 +43,16 @@ typedef struct pd_trainer {
     uint64_t seed;
     double grad_clip;
     pd_lr_schedule schedule;
+    /* The memory plan (loop.c, before step 1): micro-batches of at most micro_residues cost (0 =
+     * no limit), the stage's activation estimate, the per-rank budget and what the state takes. */
+    int64_t micro_residues;
+    double micro_bytes;     /* and of at most this activation estimate (0 = no limit) */
+    pd_stage_memory mem;
+    double budget_bytes, state_bytes, activation_bytes;
+    /* The step's measured arena peak and the plan's estimate for its largest micro-batch (max over
+     * ranks), and its micro-batch count (max over ranks). */
+    double peak_bytes, plan_bytes, max_peak_bytes, max_plan_bytes;
+    int64_t micro_batches;
 } pd_trainer;
 
 typedef struct pd_step_result {
@@ -53,6 +63,8 @@ typedef struct pd_step_result {
     double count;           /* the global normaliser */
     int64_t epoch;
     double seconds, comm_seconds;
+    double peak_mb, plan_mb;   /* activation arena peak measured, and estimated (max over ranks) */
+    int64_t micro_batches;     /* forwards per rank this step (max over ranks) */
 } pd_step_result;
 
 /* One optimizer step at index `step` (0-based). Collective. */
@@ -65,5 +77,23 @@ pd_status pd_trainer_validate(pd_trainer *t, pd_stage_metrics *out);
  * (at least global->n + 1). */
 pd_status pd_trainer_load_batch(pd_trainer *t, const pd_split_list *split, const pd_batch *global, int64_t step,
                                 int64_t *entries, pd_stage_batch *b);
+
+/* A rank's share of a global batch cut into micro-batches (train_step.c): micro-batch k is
+ * entries[first[k] .. first[k+1]) (dataset indices), consecutive in the share's order, each within
+ * t->micro_residues cost and t->micro_bytes of estimated activations (an entry over either is one
+ * alone). n = this rank's count; n_all the
+ * count over ranks (max, >= 1): micro-batches k >= n are phantoms of `phantom`, so every rank runs
+ * n_all forwards (sharded strategies gather units in each). Collective. */
+typedef struct pd_micro_plan {
+    int64_t n_entries, n, n_all;
+    int64_t *entries, *first;
+    int32_t *cost;
+    int64_t phantom;       /* dataset index of the phantom entry (-1: the global batch is empty) */
+    double max_bytes;      /* the largest micro-batch's activation estimate */
+} pd_micro_plan;
+pd_status pd_trainer_micro_plan(pd_trainer *t, const pd_split_list *split, const pd_batch *global, pd_micro_plan *mp);
+void pd_micro_plan_free(pd_micro_plan *mp);
+/* Read micro-batch k (a phantom when k >= mp->n) for training step `step` (0 = validation). */
+pd_status pd_trainer_load_micro(pd_trainer *t, const pd_micro_plan *mp, int64_t k, int64_t step, pd_stage_batch *b);
 
 #endif
