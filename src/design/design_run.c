@@ -301,12 +301,13 @@ static pd_status write_outputs(const result_table *rt, const pd_design_options *
 
 /* Test hook: PD_DEBUG_DESIGN_STALL=SECONDS pauses after every journaled structure, so a test can
  * kill a run part-way (tests/design/resume.sh). */
-static void debug_stall(void)
+static void debug_stall(int rank)
 {
     const char *v = getenv("PD_DEBUG_DESIGN_STALL");
     const double seconds = v ? atof(v) : 0;
     if (seconds <= 0) return;
-    pd_info("design: PD_DEBUG_DESIGN_STALL: pausing %.1f s", seconds);
+    fprintf(stderr, "[r%d] design: PD_DEBUG_DESIGN_STALL: pausing %.1f s\n", rank, seconds);   /* every rank says it */
+    fflush(stderr);
     const double until = pd_now() + seconds;
     while (pd_now() < until) usleep(20000);
 }
@@ -396,7 +397,7 @@ pd_status pd_design_run(const pd_config *cfg, const pd_design_options *o, MPI_Co
             counts[3] += (double)records;
         }
         pd_design_progress_step(&progress, residues);
-        debug_stall();
+        debug_stall(rank);
     }
     if (have_progress) pd_design_progress_finish(&progress);
     if (journal) fclose(journal);

@@ -192,6 +192,12 @@ void collect_protein_chains(const gemmi::Model &model, std::vector<ChainOut> &ch
         std::map<std::string, int> subchain_size;
         for (const gemmi::Residue &res : chain.residues)
             subchain_size[res.subchain]++;
+        // A chain of HETATM residues none of which is peptide-bonded to another holds ligands,
+        // whatever their names and whatever entity gemmi gives them (LigandMPNN#32: a free ALA
+        // in a chain of its own, terminated by TER, reads as a polymer).
+        bool polymer_chain = false;
+        for (size_t index = 0; index < chain.residues.size() && !polymer_chain; index++)
+            polymer_chain = chain.residues[index].het_flag == 'A' || peptide_bonded(chain, index);
         for (size_t index = 0; index < chain.residues.size(); index++) {
             const gemmi::Residue &res = chain.residues[index];
             if (res.entity_type == gemmi::EntityType::Water || res.is_water())
@@ -200,6 +206,8 @@ void collect_protein_chains(const gemmi::Model &model, std::vector<ChainOut> &ch
                  res.entity_type == gemmi::EntityType::Branched) &&
                 subchain_size[res.subchain] < 2 && res.het_flag != 'A' &&
                 !peptide_bonded(chain, index))
+                continue;
+            if (!polymer_chain && res.het_flag == 'H')
                 continue;
             bool modified = false;
             int aa = amino_acid_index(res.name, modified);
