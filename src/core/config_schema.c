@@ -76,10 +76,10 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"train.batch_residues", PD_CFG_INT, "4096", 1, 1e12, NULL, 1,
      "Global batch size in residues (independent of the number of ranks)."},
     {"train.micro_batch_residues", PD_CFG_INT, "0", 0, 1e12, NULL, 1,
-     "Largest micro-batch in residues (pixels for the tokenizer): a rank splits its share of the global "
-     "batch into micro-batches of at most this many, accumulates their gradients and steps once (same "
-     "losses as the whole batch); an entry longer forms a micro-batch alone. 0 = the largest that fits "
-     "run.memory_budget_mb."},
+     "Largest micro-batch in residues: a rank splits its share of the global batch into micro-batches "
+     "of at most this many (and within run.memory_budget_mb), accumulates their gradients and steps once "
+     "(the same losses as the whole batch); an entry longer forms a micro-batch alone. 0 = the largest "
+     "that fits run.memory_budget_mb. The tokenizer always runs its whole share in one forward."},
     {"train.residue_sample", PD_CFG_INT, "0", 0, 1e12, NULL, 1,
      "sc_vae: residues per step drawn at random from the batch's entries (each kept with probability "
      "residue_sample / batch_residues); 0 = every residue of the batch."},
@@ -162,6 +162,8 @@ const pd_cfg_key pd_cfg_schema[] = {
      "evaluate: diffusion samples per test entry; their classifier distributions are averaged."},
     {"design.decode_rows", PD_CFG_INT, "512", 1, 1 << 24, NULL, 0,
      "Residues decoded by the SC-VAE decoder + classifier at once (bounds design memory)."},
+    {"design.classifier_temperature", PD_CFG_FLOAT, "1.0", 0.05, 100, NULL, 0,
+     "The classifier's logits are divided by this before its distribution is used (temperature scaling: fit it on the valid split with evaluate --diagnose --split valid; 1 = as trained)."},
 
     /* ---- debug (used by tests) */
     {"debug.fail_rank", PD_CFG_INT, "-1", -1, 1 << 20, NULL, 0,

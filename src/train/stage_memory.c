@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/diffusion_geometry.h"
 #include "train/stage.h"
 
 #define F32 4.0
@@ -43,15 +44,16 @@ static void sc_vae_memory(const pd_config *cfg, pd_stage_memory *m)
 }
 
 /* bb_vae: the message-passing encoder over k edges per residue (edge and node features of width
- * W in each layer), and the transformer decoder on entries padded to the micro-batch's longest
- * (features [B, L, W], attention weights [B, heads, L, L] per layer). */
+ * W in each layer), ~4096 floats per residue that do not depend on the widths (edge RBF inputs,
+ * heads), and the transformer decoder on entries padded to the micro-batch's longest (features
+ * [B, L, W], attention weights [B, heads, L, L] per layer). Fitted on width 8/32/64. */
 static void bb_vae_memory(const pd_config *cfg, pd_stage_memory *m)
 {
     const double W = (double)pd_cfg_int(cfg, "model.bb_vae.width"), layers = (double)pd_cfg_int(cfg, "model.bb_vae.layers");
     const double k = (double)pd_cfg_int(cfg, "model.bb_vae.neighbors"), dl = (double)pd_cfg_int(cfg, "model.bb_vae.decoder_layers");
     const double heads = (double)pd_cfg_int(cfg, "model.bb_vae.heads");
-    m->per_cost = F32 * (k * W * (layers + 1) * 35.0 + W * layers * 44.0);
-    m->padded_cost = F32 * W * dl * 62.0;
+    m->per_cost = F32 * (k * W * (layers + 1) * 34.2 + W * layers * 43.0 + 4096.0);
+    m->padded_cost = F32 * W * dl * 60.6;
     m->padded_cost_sq = F32 * heads * dl * 1.25;
     m->fixed = 64 << 10;
     snprintf(m->basis, sizeof m->basis, "width %.0f, %.0f layers x %.0f neighbours, %.0f decoder layers x %.0f heads",
@@ -59,30 +61,33 @@ static void bb_vae_memory(const pd_config *cfg, pd_stage_memory *m)
 }
 
 /* diffusion: a DiT of `depth` blocks of width W on entries padded to the micro-batch's longest
- * (features [B, L, W], attention weights [B, heads, L, L] per block; with geometry, pair features
- * [B, L, L, GEO] and per-block biases). */
+ * (features [B, L, W] per block, ~1420 floats per token that do not depend on the width: timestep
+ * features and conditioning; attention weights [B, heads, L, L] per block). Fitted on width 16/64/128 and entries of 25..550 residues.
+ * With geometry, pair features [B, L, L, GEO] and per-block biases: counted, not measured. */
 static void diffusion_memory(const pd_config *cfg, pd_stage_memory *m)
 {
     const double W = (double)pd_cfg_int(cfg, "model.diffusion.width"), depth = (double)pd_cfg_int(cfg, "model.diffusion.depth");
     const double heads = (double)pd_cfg_int(cfg, "model.diffusion.heads");
     const int geometry = !strcmp(pd_cfg_str(cfg, "model.diffusion.geometry"), "backbone");
-    m->padded_cost = 1.0 * F32 * W * depth * 16.0;
-    m->padded_cost_sq = 1.0 * F32 * heads * depth * 3.0 + (geometry ? 1.0 * F32 * (32 + 3 * heads * depth) : 0);
+    m->padded_cost = F32 * (1420.0 + 78.2 * W * depth);
+    m->padded_cost_sq = F32 * heads * depth * 1.06 + (geometry ? F32 * (2.0 * PD_DIFFUSION_GEO_PAIR + 1 + 3 * heads * depth) : 0);
     m->fixed = 64 << 10;
     snprintf(m->basis, sizeof m->basis, "%.0f blocks of width %.0f x %.0f heads%s", depth, W, heads,
              geometry ? ", backbone geometry" : "");
 }
 
-/* tokenizer: cost = pixels of the (padded) image; a transformer of width W per level over every
- * token of the level (pixels / 4^l), attention over all of them. One micro-batch only. */
+/* tokenizer: cost = pixels of the (padded) image. Per pixel ~3900 floats that do not depend on the
+ * widths (full-resolution input, reconstruction and loss maps, the first level's patches), the
+ * transformer of width W and MLP width mlp per level, and attention over every token of a level
+ * (pixels / 4 tokens at the first level: heads x pixels^2 / 16 weights). Fitted on width 8/32/128
+ * (2 and 3 levels). One micro-batch only (whole_batch). */
 static void tokenizer_memory(const pd_config *cfg, pd_stage_memory *m)
 {
     const double W = (double)pd_cfg_int(cfg, "model.tokenizer.width"), mlp = (double)pd_cfg_int(cfg, "model.tokenizer.mlp");
     const double heads = (double)pd_cfg_int(cfg, "model.tokenizer.heads");
     const double blocks = (double)pd_cfg_int(cfg, "model.tokenizer.blocks");
-    /* tokens of level l (1-based) per pixel: 4^-l, summed over levels ~ 1/3 */
-    m->per_cost = 1.0 * F32 * (W * 12.0 + mlp * 2.0) * blocks / 3.0 * 2.0 + 40.0 * F32;
-    m->per_cost_sq = 1.0 * F32 * heads * blocks * 3.0 / 16.0 * 2.0;
+    m->per_cost = 15600.0 + 1.81 * (12.0 * W + 2.0 * mlp) * blocks;
+    m->per_cost_sq = 5.86 * heads * blocks;
     m->fixed = 64 << 10;
     m->whole_batch = 1;
     snprintf(m->basis, sizeof m->basis, "width %.0f, mlp %.0f, %.0f block(s) x %.0f heads per level", W, mlp, blocks, heads);

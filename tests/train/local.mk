@@ -14,3 +14,7 @@ TESTS += tests/train/diffusion_stage.sh
 EXTRA_DIST += tests/train/diffusion_stage.sh
 TESTS += tests/train/tokenizer_stage.sh
 EXTRA_DIST += tests/train/tokenizer_stage.sh
+# Micro-batches (gradient accumulation) against whole batches; the memory plan's estimate against
+# the arena's measured peak per stage; a budget too small for one entry stops every rank.
+TESTS += tests/train/micro_batch.sh tests/train/memory_plan.sh tests/train/memory_budget.sh
+EXTRA_DIST += tests/train/micro_batch.sh tests/train/memory_plan.sh tests/train/memory_budget.sh
