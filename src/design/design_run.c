@@ -341,12 +341,12 @@ pd_status pd_design_run(const pd_config *cfg, const pd_design_options *o, MPI_Co
     pd_input_list list = {0};
     int *owner = NULL;
     uint8_t *done = NULL;
-    if (st == PD_OK) st = settings.failed ? pd_agree(comm, PD_ERR_NOMEM) : PD_OK;
+    st = pd_agree(comm, st == PD_OK && settings.failed ? PD_ERR_NOMEM : st);
     if (st == PD_OK) st = pd_structures_share(o->structure, comm, skip_journaled, &rs, &list, &owner, &done);
     if (st == PD_OK) MPI_Bcast(&rs.next_run, 1, MPI_INT, 0, comm);
     if (st == PD_OK && rank == 0 && o->pdb_out) st = make_folder(o->pdb_out, "--pdb-out");
     if (st == PD_OK && rank == 0 && rs.parts) st = make_folder(rs.parts, "design journal");
-    if (st == PD_OK) st = pd_agree(comm, st);
+    st = pd_agree(comm, st);   /* every rank, whichever failed */
     pd_designer d;
     memset(&d, 0, sizeof d);
     if (st == PD_OK) st = pd_agree(comm, pd_designer_init(&d, &models, cfg));
@@ -357,7 +357,7 @@ pd_status pd_design_run(const pd_config *cfg, const pd_design_options *o, MPI_Co
         mine_to_do += owner[i] == rank;
     }
     if (st == PD_OK && rs.parts && mine_to_do) st = pd_journal_open(rs.parts, rank, rs.next_run, rs.settings, &journal);
-    if (st == PD_OK) st = pd_agree(comm, st);
+    st = pd_agree(comm, st);
     pd_text out = {0};
     double counts[4] = {0, 0, 0, 0};   /* structures, failed, residues, records */
     const double t0 = pd_now();

@@ -87,6 +87,16 @@ static pd_status parse_item(const pd_design_target *t, const char *item, size_t 
     return parse_selector(t, buf, what, ps);
 }
 
+/* When the number exists only with insertion codes, say so: "A52" does not name 52A. */
+static const char *icode_hint(const pd_design_target *t, const parsed_selector *ps)
+{
+    if (ps->range || ps->whole_chain) return "";
+    for (int64_t i = 0; i < t->length; i++)
+        if (t->chain[i] == ps->chain && t->resnum[i] == ps->lo && t->icode[i] != ps->lo_icode)
+            return " (that number exists with another insertion code: A52 names 52 only, A52A names 52A only)";
+    return "";
+}
+
 static int64_t find_exact(const pd_design_target *t, int chain, long num, char icode)
 {
     for (int64_t i = 0; i < t->length; i++)
@@ -124,8 +134,7 @@ pd_status pd_select_residues(const pd_design_target *t, const char *item, size_t
     }
     if (!*hits)
         return pd_fail(PD_ERR_USAGE, "%s: no residue of chain %s of %s is numbered as in '%s'%s", what,
-                       t->chain_ids[ps.chain], t->source, buf,
-                       !ps.range && ps.lo_icode == ' ' ? " (insertion codes count: 52A is not 52)" : "");
+                       t->chain_ids[ps.chain], t->source, buf, icode_hint(t, &ps));
     return PD_OK;
 }
 
@@ -139,6 +148,6 @@ pd_status pd_select_one(const pd_design_target *t, const char *item, size_t len,
     *index = find_exact(t, ps.chain, ps.lo, ps.lo_icode);
     if (*index < 0)
         return pd_fail(PD_ERR_USAGE, "%s: no residue of chain %s of %s is numbered as in '%s'%s", what,
-                       t->chain_ids[ps.chain], t->source, buf, ps.lo_icode == ' ' ? " (insertion codes count: 52A is not 52)" : "");
+                       t->chain_ids[ps.chain], t->source, buf, icode_hint(t, &ps));
     return PD_OK;
 }

@@ -5,6 +5,8 @@
 # and multi-letter mmCIF chain ids. Checked on the reader's output (dump_target) and end to end:
 # designing each twin on 2 real ranks (residues fixed by name, so the names matter) gives the same
 # sequences; multi-letter chains work in --chains, --fixed and --pdb-out.
+# a hang guard only; a loaded 2-core machine needs more than the usual 120 s
+: "${PD_TEST_TIMEOUT:=300}"; export PD_TEST_TIMEOUT
 . "$top_srcdir/tests/design/designlib.sh"
 DATA="$top_srcdir/tests/data/design-input"
 DUMP="$top_builddir/tests/design/dump_target"

@@ -7,6 +7,8 @@
 # --pdb-out (files read back by the structure reader with the designed names, the input backbone
 # and side chains only at fixed residues), residue selection with insertion codes and numbering
 # gaps (1bju: A184A is only 184A, A184 only 184), and the progress line with rate and ETA.
+# a hang guard only; a loaded 2-core machine needs more than the usual 120 s
+: "${PD_TEST_TIMEOUT:=300}"; export PD_TEST_TIMEOUT
 . "$top_srcdir/tests/design/designlib.sh"
 write_run_file
 if run_pipeline 1 pipeline.log; then pass "tiny models trained by proteindiff run"; else

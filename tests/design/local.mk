@@ -1,6 +1,6 @@
 # tests/design/local.mk — design, evaluate and the whole-pipeline `run` on real structures and
 # real ranks, with tiny models trained in the test (tests/design/designlib.sh).
-DESIGN_TESTS = tests/design/design.sh tests/design/pipeline.sh tests/design/features.sh tests/design/resume.sh tests/design/design_input.sh
+DESIGN_TESTS = tests/design/design.sh tests/design/pipeline.sh tests/design/features.sh tests/design/resume.sh tests/design/design_input.sh tests/design/score.sh
 TESTS += $(DESIGN_TESTS)
 EXTRA_DIST += $(DESIGN_TESTS) tests/design/designlib.sh tests/data/design-input/README.md \
 	tests/data/design-input/plain.pdb tests/data/design-input/protonation.pdb tests/data/design-input/protonation-hid.pdb \
