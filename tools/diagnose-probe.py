@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """diagnose-probe.py — how much of the amino acid a per-residue latent carries: a linear
 (multinomial logistic regression) and a small MLP probe trained on the train split's latents
 and scored on the test split (recovery and perplexity), for the diagnosis of the design chain
@@ -8,6 +8,7 @@ latents files with h5py; torch only for the optimiser.
     python3 tools/diagnose-probe.py RUN_DIR/dataset.h5 RUN_DIR/latents/bb_vae.h5 [RUN_DIR/latents/sc_vae.h5 ...]
 """
 import sys
+
 
 import h5py
 import numpy as np
@@ -30,13 +31,18 @@ def load(dataset, latents):
     return mu, aa.astype(np.int64), split, use
 
 
-def fit(model, x, y, steps=1500, lr=3e-3):
+def fit(model, x, y, steps=2000, lr=3e-3, batch=4096):
+    """Adam on minibatches of `batch` rows (a cosine-decayed learning rate)."""
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    g = torch.Generator().manual_seed(0)
     for _ in range(steps):
+        idx = torch.randint(0, x.shape[0], (batch,), generator=g)
         opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
         loss.backward()
         opt.step()
+        sched.step()
     return model
 
 
@@ -52,6 +58,7 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     torch.manual_seed(0)
+    torch.set_num_threads(1)
     dataset = sys.argv[1]
     for path in sys.argv[2:]:
         mu, aa, split, use = load(dataset, path)
@@ -61,8 +68,8 @@ def main():
         xte, yte = torch.from_numpy((mu[te] - m) / s), torch.from_numpy(aa[te])
         dim = mu.shape[1]
         lin = fit(torch.nn.Linear(dim, 20), xtr, ytr)
-        mlp = fit(torch.nn.Sequential(torch.nn.Linear(dim, 256), torch.nn.GELU(), torch.nn.Linear(256, 256),
-                                      torch.nn.GELU(), torch.nn.Linear(256, 20)), xtr, ytr)
+        mlp = fit(torch.nn.Sequential(torch.nn.Linear(dim, 128), torch.nn.GELU(), torch.nn.Linear(128, 128),
+                                      torch.nn.GELU(), torch.nn.Linear(128, 20)), xtr, ytr)
         for name, model in (("linear", lin), ("mlp", mlp)):
             rtr, _ = score(model, xtr, ytr)
             rec, ppl = score(model, xte, yte)

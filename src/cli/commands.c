@@ -107,12 +107,18 @@ const pd_command pd_commands[] = {
      "  --png DIR        original | reconstruction side by side for the first N entries (default 4)\n"
      "  --png-count N"},
     {"evaluate", pd_cmd_evaluate, "recovery and perplexity on the test split",
-     "usage: proteindiff evaluate RUN.cfg [--set KEY=VALUE ...]\n\n"
+     "usage: proteindiff evaluate RUN.cfg [--diagnose [--split train|valid|test]] [--set KEY=VALUE ...]\n\n"
      "On the test split of data.dataset: sequence recovery and perplexity of (a) diffusion design (every\n"
      "residue masked, argmax of the classifier distribution averaged over design.eval_samples samples),\n"
      "(b) the BB-VAE sequence head and (c) the composition baseline (train-split amino-acid frequencies),\n"
      "overall and per length bin (SPEC section 3). Prints a table and writes run.dir/evaluate.json;\n"
-     "tools/plot-evaluate draws recovery per length bin. Test entries are shared over the ranks."},
+     "tools/plot-evaluate draws recovery per length bin. Test entries are shared over the ranks.\n\n"
+     "  --diagnose     instead, where the design chain loses the amino acid (docs/models/design-quality.md):\n"
+     "                 the classifier on decode(true SC mu), the DiT's x0 estimate decoded at a grid of noise\n"
+     "                 levels, the sampler with 1 and design.eval_samples samples, and that average at larger\n"
+     "                 classifier temperatures; writes run.dir/diagnose-<split>.json\n"
+     "  --split S      the split --diagnose reads (default test; valid to choose\n"
+     "                 design.classifier_temperature)"},
     {"export", pd_cmd_export, "dataset -> distogram PNGs by length bin, FASTA",
      "usage: proteindiff export DATASET.h5 [--png DIR] [--fasta FILE]\n\n"
      "  --png DIR      each entry's distogram as DIR/bin_<lo>_<hi>/<name>.png (L x L, RGB, 8 bit),\n"

@@ -15,6 +15,7 @@ pd_status pd_designer_init(pd_designer *d, pd_design_models *models, const pd_co
     memset(d, 0, sizeof *d);
     d->models = models;
     d->decode_rows = (int)pd_cfg_int(cfg, "design.decode_rows");
+    d->classifier_temperature = pd_cfg_float(cfg, "design.classifier_temperature");
     PD_TRY(pd_sampler_config_from(cfg, &d->sampler));
     const int T = pd_diffusion_get_config(models->dit)->timesteps;
     if (d->sampler.kind == PD_SAMPLER_DDIM && d->sampler.steps > T)
@@ -28,15 +29,16 @@ void pd_designer_free(pd_designer *d)
     d->g = NULL;
 }
 
-static void log_softmax_rows(const pd_real *logits, int64_t rows, float *out)
+/* log-softmax of logits / temperature, row by row */
+static void log_softmax_rows(const pd_real *logits, int64_t rows, double temperature, float *out)
 {
     for (int64_t r = 0; r < rows; r++) {
         const pd_real *l = logits + r * PD_DESIGN_AA;
-        double mx = l[0], sum = 0;
-        for (int a = 1; a < PD_DESIGN_AA; a++) mx = fmax(mx, l[a]);
-        for (int a = 0; a < PD_DESIGN_AA; a++) sum += exp(l[a] - mx);
+        double mx = l[0] / temperature, sum = 0;
+        for (int a = 1; a < PD_DESIGN_AA; a++) mx = fmax(mx, l[a] / temperature);
+        for (int a = 0; a < PD_DESIGN_AA; a++) sum += exp(l[a] / temperature - mx);
         double lse = mx + log(sum);
-        for (int a = 0; a < PD_DESIGN_AA; a++) out[r * PD_DESIGN_AA + a] = (float)(l[a] - lse);
+        for (int a = 0; a < PD_DESIGN_AA; a++) out[r * PD_DESIGN_AA + a] = (float)(l[a] / temperature - lse);
     }
 }
 
@@ -60,7 +62,7 @@ static pd_status encode_backbone(pd_designer *d, const pd_design_backbone *bb, f
             pd_real *tmp = pd_malloc((size_t)L * PD_DESIGN_AA * sizeof *tmp);
             if (!tmp) st = PD_ERR_NOMEM;
             for (int64_t i = 0; tmp && i < (int64_t)L * PD_DESIGN_AA; i++) tmp[i] = (pd_real)seq[i];
-            if (tmp) log_softmax_rows(tmp, L, head_logp);
+            if (tmp) log_softmax_rows(tmp, L, 1.0, head_logp);
             free(tmp);
         }
     }
@@ -79,7 +81,7 @@ pd_status pd_designer_decode_classify(pd_designer *d, const float *x0, int64_t n
         pd_tensor *logits = NULL;
         pd_status st = z ? pd_sc_vae_decode_classify(d->g, d->models->sc, z, NULL, &logits) : pd_graph_status(d->g);
         if (st != PD_OK) return st;
-        log_softmax_rows(logits->data, rows, logp + at * PD_DESIGN_AA);
+        log_softmax_rows(logits->data, rows, d->classifier_temperature, logp + at * PD_DESIGN_AA);
     }
     pd_graph_reset(d->g);
     return PD_OK;

@@ -28,9 +28,11 @@ typedef struct pd_designer {
     pd_graph *g;
     pd_sampler_config sampler;
     int decode_rows;            /* residues per SC-VAE decode call */
+    double classifier_temperature;   /* logits / T before the softmax (design.classifier_temperature) */
 } pd_designer;
 
-/* sampler settings from design.sampler / design.steps, decode_rows from design.decode_rows. */
+/* sampler settings from design.sampler / design.steps, decode_rows from design.decode_rows, the
+ * classifier's temperature from design.classifier_temperature. */
 pd_status pd_designer_init(pd_designer *d, pd_design_models *models, const pd_config *cfg);
 void pd_designer_free(pd_designer *d);
 
@@ -43,7 +45,7 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
                           uint8_t *valid, float *head_logp);
 
 /* The SC-VAE decoder + classifier on latents x0 [n, latent] in blocks of decode_rows residues:
- * log-probabilities logp [n, 20]. */
+ * log-probabilities logp [n, 20] of logits / classifier_temperature. */
 pd_status pd_designer_decode_classify(pd_designer *d, const float *x0, int64_t n, float *logp);
 
 #endif

@@ -22,8 +22,11 @@
 /* the noise levels of the x̂0 curve (timesteps of T = 1000; scaled for other T) */
 static const int grid_1000[] = {0, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 999};
 #define N_GRID ((int)(sizeof grid_1000 / sizeof grid_1000[0]))
-/* rows: true μ, the grid, one sample, k samples averaged */
-enum { ROW_TRUE = 0, ROW_GRID = 1, ROW_ONE = ROW_GRID + N_GRID, ROW_MEAN, N_ROWS };
+/* extra classifier temperatures tried on the k-sample average (on top of the configured one) */
+static const double temps[] = {1.5, 2.0, 3.0, 4.0, 6.0};
+#define N_TEMPS ((int)(sizeof temps / sizeof temps[0]))
+/* rows: true μ, the grid, one sample, k samples averaged, the same at each extra temperature */
+enum { ROW_TRUE = 0, ROW_GRID = 1, ROW_ONE = ROW_GRID + N_GRID, ROW_MEAN, ROW_TEMP, N_ROWS = ROW_TEMP + N_TEMPS };
 enum { Q_CORRECT, Q_NLL, Q_N, N_Q };
 
 static int argmax20(const float *p)
@@ -114,8 +117,24 @@ static pd_status diagnose_entry(diag_ctx *x, int64_t index, const pd_entry_info 
             mean[j] = (float)log(fmax(p / x->samples, 1e-30));
         }
         add_rows(q[ROW_MEAN], mean, use, aa, L);
+        /* log-softmax(logp / τ) = log-softmax(logits / (τ · configured temperature)) */
+        for (int k = 0; k < N_TEMPS; k++) {
+            for (int64_t i = 0; i < L; i++)
+                for (int a = 0; a < 20; a++) {
+                    double p = 0;
+                    for (int s = 0; s < x->samples; s++) {
+                        const float *row = logp + ((int64_t)s * L + i) * 20;
+                        double mx = row[0] / temps[k], sum = 0;
+                        for (int b = 1; b < 20; b++) mx = fmax(mx, row[b] / temps[k]);
+                        for (int b = 0; b < 20; b++) sum += exp(row[b] / temps[k] - mx);
+                        p += exp(row[a] / temps[k] - mx) / sum;
+                    }
+                    mean[i * 20 + a] = (float)log(fmax(p / x->samples, 1e-30));
+                }
+            add_rows(q[ROW_TEMP + k], mean, use, aa, L);
+        }
     }
-    if (st != PD_OK) pd_error_context("diagnosing test entry %s", info->name);
+    if (st != PD_OK) pd_error_context("diagnosing entry %s", info->name);
     free(aa), free(chain), free(use), free(sc_ok), free(bb_ok), free(valid), free(atom14), free(mu), free(bb);
     free(xt), free(pred), free(x0), free(logp), free(mean), free(tokens);
     return st;
@@ -126,17 +145,21 @@ static void row_label(int r, int T, int samples, char *buf, size_t len)
     if (r == ROW_TRUE) snprintf(buf, len, "classifier(decode(true SC mu))");
     else if (r < ROW_ONE) snprintf(buf, len, "x0_hat at t = %d", (int)((int64_t)grid_1000[r - ROW_GRID] * T / 1000));
     else if (r == ROW_ONE) snprintf(buf, len, "sampler, 1 sample");
-    else snprintf(buf, len, "sampler, %d samples averaged", samples);
+    else if (r == ROW_MEAN) snprintf(buf, len, "sampler, %d samples averaged", samples);
+    else snprintf(buf, len, "  the same, temperature x %g", temps[r - ROW_TEMP]);
 }
 
-static pd_status write_report(const pd_config *cfg, double (*q)[N_Q], int T, int samples)
+static const char *const split_names[3] = {"train", "valid", "test"};
+
+static pd_status write_report(const pd_config *cfg, double (*q)[N_Q], int T, int samples, int split)
 {
     char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/diagnose.json", pd_cfg_str(cfg, "run.dir"));
+    snprintf(path, sizeof path, "%s/diagnose-%s.json", pd_cfg_str(cfg, "run.dir"), split_names[split]);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) return pd_fail(PD_ERR_IO, "cannot write %s (does run.dir exist?)", tmp);
-    fprintf(f, "{\n  \"format\": \"proteindiff-diagnose\",\n  \"version\": 1,\n  \"split\": \"test\",\n  \"rows\": [");
+    fprintf(f, "{\n  \"format\": \"proteindiff-diagnose\",\n  \"version\": 1,\n  \"split\": \"%s\",\n  "
+            "\"classifier_temperature\": %g,\n  \"rows\": [", split_names[split], pd_cfg_float(cfg, "design.classifier_temperature"));
     printf("%-34s %9s %10s %9s\n", "stage of the chain", "recovery", "perplexity", "residues");
     for (int r = 0; r < N_ROWS; r++) {
         char label[64];
@@ -157,8 +180,9 @@ static pd_status write_report(const pd_config *cfg, double (*q)[N_Q], int T, int
     return PD_OK;
 }
 
-pd_status pd_diagnose_run(const pd_config *cfg, MPI_Comm comm)
+pd_status pd_diagnose_run(const pd_config *cfg, int split, MPI_Comm comm)
 {
+    if (split < 0 || split > 2) return pd_fail(PD_ERR_USAGE, "diagnose: split %d (0 train, 1 valid, 2 test)", split);
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
@@ -176,12 +200,12 @@ pd_status pd_diagnose_run(const pd_config *cfg, MPI_Comm comm)
     pd_status st = info && test && work && owner && q ? PD_OK : PD_ERR_NOMEM;
     for (int64_t i = 0; st == PD_OK && i < n; i++) {
         st = pd_dataset_entry_info(x.ds, i, &info[i]);
-        if (st == PD_OK && info[i].split == 2) {
+        if (st == PD_OK && info[i].split == split) {
             work[n_test] = info[i].length;
             test[n_test++] = i;
         }
     }
-    if (st == PD_OK && n_test == 0) st = pd_fail(PD_ERR_CONFIG, "the dataset %s has no test entries", path);
+    if (st == PD_OK && n_test == 0) st = pd_fail(PD_ERR_CONFIG, "the dataset %s has no %s entries", path, split_names[split]);
     st = pd_agree(comm, st);
     pd_design_models models;
     int have_models = 0;
@@ -203,15 +227,15 @@ pd_status pd_diagnose_run(const pd_config *cfg, MPI_Comm comm)
     }
     if (st == PD_OK) {
         pd_inputs_partition(work, (int)n_test, size, owner);
-        pd_info("diagnose: %lld test entries of %s on %d rank(s), %d sample(s) averaged", (long long)n_test, path, size,
-                x.samples);
+        pd_info("diagnose: %lld %s entries of %s on %d rank(s), %d sample(s) averaged", (long long)n_test,
+                split_names[split], path, size, x.samples);
     }
     for (int64_t k = 0; st == PD_OK && k < n_test; k++)
         if (owner[k] == rank) st = diagnose_entry(&x, test[k], &info[test[k]], q);
     st = pd_agree(comm, st);
     if (st == PD_OK) MPI_Allreduce(MPI_IN_PLACE, q, N_ROWS * N_Q, MPI_DOUBLE, MPI_SUM, comm);
     if (st == PD_OK && rank == 0)
-        st = write_report(cfg, q, pd_diffusion_get_config(models.dit)->timesteps, x.samples);
+        st = write_report(cfg, q, pd_diffusion_get_config(models.dit)->timesteps, x.samples, split);
     st = pd_agree(comm, st);
     if (st == PD_OK) pd_info("diagnose: done in %.1f s", pd_now() - t0);
     pd_latent_file_close(&x.sc);
