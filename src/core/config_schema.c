@@ -124,6 +124,8 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"model.diffusion.target", PD_CFG_STRING, "\"eps\"", NR, "eps|x0", 0, "What the denoiser predicts."},
     {"model.diffusion.geometry", PD_CFG_STRING, "\"none\"", NR, "none|backbone", 0,
      "Backbone geometry in the DiT: none (SPEC), or backbone (dihedral and burial features per residue, a pair bias per head from Cb distances, orientation and relative position)."},
+    {"model.diffusion.sequence_loss", PD_CFG_FLOAT, "0.0", 0, 1e6, NULL, 0,
+     "Weight of an auxiliary sequence loss: the cross-entropy of the native amino acid under a latent classifier read on the DiT's x0 estimate (0: none, SPEC; > 0 needs target x0)."},
     {"model.tokenizer.levels", PD_CFG_INT, "3", 1, 12, NULL, 0, "Hierarchy levels n (image side padded to a multiple of 2^n)."},
     {"model.tokenizer.width", PD_CFG_INT, "128", 1, 16384, NULL, 0, "Transformer width."},
     {"model.tokenizer.mlp", PD_CFG_INT, "256", 1, 65536, NULL, 0, "MLP hidden width."},

@@ -34,6 +34,8 @@ struct pd_diffusion {
     dit_block *blocks;           /* [depth] */
     linear_layer final_ada;      /* W -> 2W: shift, scale */
     linear_layer final_out;      /* W -> sc_latent */
+    int unit_seq;                /* sequence_loss > 0: the latent classifier, sc_latent -> W -> 20 */
+    linear_layer seq_fc1, seq_fc2;
 };
 
 /* ---- configuration ----------------------------------------------------------------------------- */
@@ -48,6 +50,7 @@ void pd_diffusion_config_default(pd_diffusion_config *c)
     c->bb_latent = 32;
     c->target = PD_TARGET_EPS;
     c->geometry = 0;
+    c->sequence_loss = 0;
 }
 
 pd_status pd_diffusion_config_check(const pd_diffusion_config *c)
@@ -63,6 +66,13 @@ pd_status pd_diffusion_config_check(const pd_diffusion_config *c)
     if (c->bb_latent < 1) return pd_fail(PD_ERR_CONFIG, "diffusion: bb latent %d must be >= 1 (model.bb_vae.latent)", c->bb_latent);
     if (c->target != PD_TARGET_EPS && c->target != PD_TARGET_X0)
         return pd_fail(PD_ERR_CONFIG, "diffusion: unknown target %d (model.diffusion.target)", (int)c->target);
+    if (!(c->sequence_loss >= 0))
+        return pd_fail(PD_ERR_CONFIG, "diffusion: sequence_loss %g must be >= 0 (model.diffusion.sequence_loss)",
+                       c->sequence_loss);
+    if (c->sequence_loss > 0 && c->target != PD_TARGET_X0)
+        return pd_fail(PD_ERR_CONFIG,
+                       "diffusion: model.diffusion.sequence_loss = %g reads x̂0, which needs model.diffusion.target = \"x0\"",
+                       c->sequence_loss);
     return PD_OK;
 }
 
@@ -77,6 +87,7 @@ pd_status pd_diffusion_config_from(const pd_config *cfg, pd_diffusion_config *c)
     c->bb_latent = (int)pd_cfg_int(cfg, "model.bb_vae.latent");
     const char *geometry = pd_cfg_str(cfg, "model.diffusion.geometry");
     c->geometry = geometry && strcmp(geometry, "backbone") == 0;
+    c->sequence_loss = pd_cfg_float(cfg, "model.diffusion.sequence_loss");
     pd_status s = pd_diffusion_target_parse(pd_cfg_str(cfg, "model.diffusion.target"), &c->target);
     if (s == PD_OK) s = pd_diffusion_config_check(c);
     if (s != PD_OK) pd_error_context("run file %s", cfg->file ? cfg->file : "<none>");
@@ -146,6 +157,12 @@ pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, 
     declare_linear(P, "final.adaLN", W, 2 * W, PD_INIT_ZEROS, 0, &m->final_ada);
     declare_linear(P, "final.linear", W, c->sc_latent, PD_INIT_ZEROS, 0, &m->final_out);
     pd_params_unit_end(P);
+    if (c->sequence_loss > 0) {
+        m->unit_seq = pd_params_unit_begin(P, "seq_head");
+        declare_linear(P, "seq_head.fc1", c->sc_latent, W, PD_INIT_XAVIER_UNIFORM, 1.0, &m->seq_fc1);
+        declare_linear(P, "seq_head.fc2", W, PD_DIFFUSION_SEQ_CLASSES, PD_INIT_XAVIER_UNIFORM, 1.0, &m->seq_fc2);
+        pd_params_unit_end(P);
+    }
     s = pd_params_finalize(P, pad_multiple > 0 ? pad_multiple : 1);
     if (s != PD_OK) {
         pd_error_context("diffusion parameters");
@@ -404,6 +421,61 @@ pd_status pd_diffusion_draw(const pd_diffusion *m, const pd_diffusion_batch *b, 
     return PD_OK;
 }
 
+/* The latent classifier: sc_latent -> W -> 20 logits (weights detached when `frozen`). */
+static pd_tensor *seq_head(pd_graph *g, pd_diffusion *m, pd_tensor *z, int frozen)
+{
+    const linear_layer *l1 = &m->seq_fc1, *l2 = &m->seq_fc2;
+    if (!frozen) return linear(g, pd_silu(g, linear(g, z, l1)), l2);
+    pd_tensor *h = pd_linear(g, z, pd_detach(g, l1->w), pd_detach(g, l1->b));
+    return pd_linear(g, pd_silu(g, h), pd_detach(g, l2->w), pd_detach(g, l2->b));
+}
+
+/* Arg-max of row r of logits [.., C]. */
+static int argmax_row(const pd_tensor *logits, int64_t r, int C)
+{
+    int best = 0;
+    for (int k = 1; k < C; k++)
+        if (logits->data[r * C + k] > logits->data[r * C + best]) best = k;
+    return best;
+}
+
+/* mse + CE(head(x0)) + w · CE(frozen head(x̂0)) over valid residues with a standard amino acid
+ * (model.diffusion.sequence_loss; the target tensor is x0 = sc_mu, it carries no gradient). */
+static pd_tensor *sequence_loss(pd_graph *g, pd_diffusion *m, const layout *lay, const uint8_t *aa,
+                                const int32_t *tokens, pd_tensor *x0, pd_tensor *x0_hat, pd_tensor *mse,
+                                double normaliser, pd_diffusion_terms *terms)
+{
+    const int64_t BL = lay->B * lay->L;
+    const int C = PD_DIFFUSION_SEQ_CLASSES;
+    int32_t *label = pd_graph_alloc(g, (size_t)BL * sizeof *label);
+    if (!label) return pd_graph_fail(g, "diffusion: out of memory for %lld labels", (long long)BL);
+    for (int64_t i = 0; i < BL; i++) label[i] = -1;
+    for (int64_t r = 0; r < lay->N; r++)
+        if (lay->key_valid[lay->slot[r]] && aa[r] < C) label[lay->slot[r]] = aa[r];
+    pd_unit_begin(g, m->unit_seq);
+    pd_tensor *head_logits = seq_head(g, m, x0, 0);
+    pd_tensor *hat_logits = seq_head(g, m, x0_hat, 1);
+    pd_unit_end(g, m->unit_seq);
+    pd_tensor *ce_head = pd_cross_entropy(g, head_logits, label, -1, normaliser);
+    pd_tensor *ce_hat = pd_cross_entropy(g, hat_logits, label, -1, normaliser);
+    pd_tensor *loss = pd_add(g, pd_add(g, mse, ce_head), pd_scale(g, ce_hat, m->cfg.sequence_loss));
+    if (!loss) return NULL;
+    if (terms) {
+        terms->seq_ce = ce_hat->data[0];
+        terms->seq_head_ce = ce_head->data[0];
+        for (int64_t r = 0; r < lay->N; r++) {
+            int64_t p = lay->slot[r];
+            if (label[p] < 0) continue;
+            int ok = argmax_row(hat_logits, p, C) == label[p], masked = tokens[r] == PD_DIFFUSION_TOKEN_MASK;
+            terms->n_labelled++;
+            terms->n_seq_correct += ok;
+            terms->n_labelled_masked += masked;
+            terms->n_seq_correct_masked += ok && masked;
+        }
+    }
+    return loss;
+}
+
 pd_tensor *pd_diffusion_loss_given(pd_graph *g, pd_diffusion *m, const pd_diffusion_batch *b, const int32_t *t,
                                    const int32_t *tokens, const float *noise, double normaliser,
                                    pd_diffusion_terms *terms)
@@ -440,11 +512,14 @@ pd_tensor *pd_diffusion_loss_given(pd_graph *g, pd_diffusion *m, const pd_diffus
     int64_t n_valid = 0;
     for (int64_t i = 0; i < lay.B * lay.L; i++) n_valid += lay.key_valid[i];
     if (normaliser <= 0) normaliser = n_valid > 0 ? (double)n_valid : 1.0;
-    pd_tensor *loss = pd_mse(g, pred, target, lay.key_valid, normaliser * D);
+    pd_tensor *mse = pd_mse(g, pred, target, lay.key_valid, normaliser * D);
+    pd_tensor *loss = mse;
+    if (mse && c->sequence_loss > 0) loss = sequence_loss(g, m, &lay, b->aa, tokens, target, pred, mse, normaliser, terms);
     if (!loss) return NULL;
     if (terms) {
         terms->loss = loss->data[0];
-        terms->sum_sq = loss->data[0] * normaliser * D;
+        terms->mse = mse->data[0];
+        terms->sum_sq = mse->data[0] * normaliser * D;
         terms->n_residues = n_valid;
         terms->n_entries = b->n_entries;
         for (int64_t r = 0; r < lay.N; r++)

@@ -25,6 +25,8 @@
 #define PD_DIFFUSION_MAX_PERIOD 10000.0
 #define PD_DIFFUSION_MLP_RATIO 4
 #define PD_DIFFUSION_LN_EPS 1e-6
+/* Classes of the latent classifier of the sequence loss: the 20 standard amino acids (§1 order). */
+#define PD_DIFFUSION_SEQ_CLASSES 20
 
 typedef struct pd_diffusion_config {
     int depth;              /* DiT blocks (model.diffusion.depth) */
@@ -37,6 +39,10 @@ typedef struct pd_diffusion_config {
     int geometry;           /* model.diffusion.geometry: 0 "none" (SPEC §7), 1 "backbone": backbone
                              * features in the input and a pair bias in every attention
                              * (models/diffusion_geometry.h) */
+    double sequence_loss;   /* model.diffusion.sequence_loss: weight of the auxiliary sequence loss,
+                             * the cross-entropy of the native amino acid under the latent
+                             * classifier read on x̂0 (0: none, SPEC §7; > 0 needs target x0);
+                             * the latent classifier (unit "seq_head") trains on the true SC μ */
 } pd_diffusion_config;
 
 /* Schema defaults: depth 4, width 128, heads 4, T 1000, latents 16 / 32, target eps. */
@@ -74,18 +80,28 @@ typedef struct pd_diffusion_batch {
 
 /* What one loss call measured (local to this batch). */
 typedef struct pd_diffusion_terms {
-    double loss;            /* the returned value: sum_sq / (normaliser · sc_latent) */
+    double loss;            /* the returned value: mse (+ seq_head_ce + sequence_loss · seq_ce) */
+    double mse;             /* sum_sq / (normaliser · sc_latent) */
     double sum_sq;          /* Σ over valid residues and latent dims of (pred - target)² */
     int64_t n_residues;     /* valid residues (the local normaliser) */
     int64_t n_revealed;     /* valid residues whose amino acid was shown to the model */
     int n_entries;
+    /* with sequence_loss > 0 (else 0): over valid residues with a standard amino acid */
+    double seq_ce;          /* CE of the native amino acid under the latent classifier on x̂0 / normaliser */
+    double seq_head_ce;     /* CE of the latent classifier on the true SC μ / normaliser */
+    int64_t n_labelled;     /* valid residues with amino acid 0..19 */
+    int64_t n_seq_correct;  /* ... whose x̂0 the latent classifier reads as the native amino acid */
+    int64_t n_seq_correct_masked, n_labelled_masked; /* the same over residues shown <mask> */
 } pd_diffusion_terms;
 
 /* Training/validation loss. Per entry (stream keyed by (seed, step, entry key, PD_RNG_NOISE)):
  * t ~ U{0..T-1}, p ~ U(0,1); per residue in order: reveal its amino acid if u < p (else
  * <mask>); then per residue its sc_latent normals ε. x_t = sqrt(ᾱ_t) sc_mu + sqrt(1-ᾱ_t) ε;
  * target ε or sc_mu. Loss = Σ_valid ‖pred - target‖² / (normaliser · sc_latent); normaliser is
- * the global count of valid residues (0: this batch's). Returns [1] (NULL if the graph failed:
+ * the global count of valid residues (0: this batch's). With sequence_loss w > 0 the loss adds
+ * CE(head(sc_mu)) (trains the latent classifier) + w · CE(head'(x̂0)) (head' = the same weights,
+ * detached: trains the DiT to put x̂0 where the native amino acid's latents are), each summed
+ * over valid residues with a standard amino acid and divided by the normaliser. Returns [1] (NULL if the graph failed:
  * pd_graph_status says why); call pd_backward on it. */
 pd_tensor *pd_diffusion_loss(pd_graph *g, pd_diffusion *m, const pd_diffusion_batch *b, uint64_t seed, uint64_t step,
                              double normaliser, pd_diffusion_terms *terms);

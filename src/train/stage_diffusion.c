@@ -31,7 +31,7 @@ typedef struct diffusion_batch_data {
     int64_t n_valid;
 } diffusion_batch_data;
 
-enum { S_N, S_SQ, S_SQ_MASKED, S_TARGET_SQ, S_REVEALED, S_ENTRIES, N_SUMS };
+enum { S_N, S_SQ, S_SQ_MASKED, S_TARGET_SQ, S_REVEALED, S_ENTRIES, S_SEQ_LABELLED, S_SEQ_CORRECT, N_SUMS };
 
 static pd_status open_latents(diffusion_priv *p, const pd_config *cfg, const pd_diffusion_config *c)
 {
@@ -194,9 +194,15 @@ static pd_tensor *diff_loss(pd_stage *s, pd_graph *g, pd_stage_batch *b, int64_t
     pd_tensor *loss = pd_diffusion_loss(g, s->model, &mb, s->seed, (uint64_t)step, normaliser, &t);
     if (!loss) return NULL;
     terms->n = 0;
-    pd_stage_term_add(terms, "mse", t.loss);
+    pd_stage_term_add(terms, "mse", t.mse);
     /* fraction of the batch's residues whose amino acid was shown (random reveal, p ~ U(0,1)) */
     pd_stage_term_add(terms, "revealed", normaliser > 0 ? (double)t.n_revealed / normaliser : 0);
+    if (pd_diffusion_get_config(s->model)->sequence_loss > 0) {
+        pd_stage_term_add(terms, "seq_ce", t.seq_ce);
+        pd_stage_term_add(terms, "seq_head_ce", t.seq_head_ce);
+        /* fraction of the batch's residues whose x̂0 the latent classifier reads as native */
+        pd_stage_term_add(terms, "seq_hit", normaliser > 0 ? (double)t.n_seq_correct / normaliser : 0);
+    }
     return loss;
 }
 
@@ -241,6 +247,8 @@ static pd_status diff_val_accumulate(pd_stage *s, pd_graph *g, pd_stage_batch *b
         sums[S_SQ] += revealed_terms.sum_sq;
         sums[S_SQ_MASKED] += masked_terms.sum_sq;
         sums[S_REVEALED] += (double)revealed_terms.n_revealed;
+        sums[S_SEQ_LABELLED] += (double)masked_terms.n_labelled_masked;
+        sums[S_SEQ_CORRECT] += (double)masked_terms.n_seq_correct_masked;
         /* predicting zero: the squared norm of the target */
         for (int64_t r = 0; r < N; r++) {
             if (!d->valid[r]) continue;
@@ -267,6 +275,9 @@ static void diff_val_finish(pd_stage *s, const double *sums, pd_stage_metrics *o
     pd_stage_metric_add(out, "val_baseline_loss", sums[S_TARGET_SQ] / n);
     pd_stage_metric_add(out, "val_revealed", sums[S_N] > 0 ? sums[S_REVEALED] / sums[S_N] : 0);
     pd_stage_metric_add(out, "val_residues", sums[S_N] / VAL_GRID);
+    /* sequence_loss: the latent classifier on x̂0, every residue masked, mean over the t grid */
+    if (pd_diffusion_get_config(s->model)->sequence_loss > 0)
+        pd_stage_metric_add(out, "val_x0_recovery", sums[S_SEQ_LABELLED] > 0 ? sums[S_SEQ_CORRECT] / sums[S_SEQ_LABELLED] : 0);
 }
 
 const pd_stage_ops pd_stage_diffusion = {

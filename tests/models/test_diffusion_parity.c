@@ -51,11 +51,11 @@ static void randomise(pd_diffusion *m, uint64_t seed)
     }
 }
 
-static void make_case(parity_case *c, pd_diffusion_target target, int geometry)
+static void make_case(parity_case *c, pd_diffusion_target target, int geometry, double sequence_loss)
 {
     memset(c, 0, sizeof *c);
     c->cfg = (pd_diffusion_config){.depth = 2, .width = 16, .heads = 2, .timesteps = 1000, .sc_latent = 4, .bb_latent = 6,
-                                   .target = target, .geometry = geometry};
+                                   .target = target, .geometry = geometry, .sequence_loss = sequence_loss};
     tdu_batch_make(&c->tb, 2, lengths, 4, 6, 99);
     c->tb.valid[2] = 0;                         /* entry 0, residue 2: no key, no loss */
     c->t[0] = 17;
@@ -110,6 +110,13 @@ static int write_inputs(const char *path, const parity_case *c, pd_diffusion *m)
     tdu_bundle_i32(f, "tokens", 1, (int64_t[]){8}, c->tokens);
     tdu_bundle_i32(f, "valid", 1, (int64_t[]){8}, valid);
     tdu_bundle_f32(f, "normaliser", 1, (int64_t[]){1}, &normaliser);
+    if (k->sequence_loss > 0) {   /* model.diffusion.sequence_loss: the weight and the labels */
+        float w = (float)k->sequence_loss;
+        int32_t aa[8];
+        for (int i = 0; i < 8; i++) aa[i] = c->tb.aa[i];
+        tdu_bundle_f32(f, "sequence_loss", 1, (int64_t[]){1}, &w);
+        tdu_bundle_i32(f, "aa", 1, (int64_t[]){8}, aa);
+    }
     pd_params *P = pd_diffusion_params(m);
     for (int i = 0; i < P->n_params; i++) {
         char name[160];
@@ -204,17 +211,17 @@ static int compare(pd_diffusion *m, const parity_case *c, const pd_bundle *ref, 
     return bad;
 }
 
-static void run_parity(const char *dir, pd_diffusion_target target, int geometry)
+static void run_parity(const char *dir, pd_diffusion_target target, int geometry, double sequence_loss)
 {
     parity_case c;
-    make_case(&c, target, geometry);
+    make_case(&c, target, geometry, sequence_loss);
     pd_diffusion *m;
     CHECK(pd_diffusion_create(&m, &c.cfg, 3, 1) == PD_OK);
     if (!m) return;
     randomise(m, 77);
     char in[4200], out[4200], args[8600];
-    snprintf(in, sizeof in, "%s/in_%s_%d.bin", dir, pd_diffusion_target_name(target), geometry);
-    snprintf(out, sizeof out, "%s/out_%s_%d.bin", dir, pd_diffusion_target_name(target), geometry);
+    snprintf(in, sizeof in, "%s/in_%s_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry, sequence_loss > 0);
+    snprintf(out, sizeof out, "%s/out_%s_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry, sequence_loss > 0);
     snprintf(args, sizeof args, "loss '%s' '%s'", in, out);
     CHECK(write_inputs(in, &c, m) == 0);
     CHECK(tdu_run_reference(args) == 0);
@@ -224,9 +231,9 @@ static void run_parity(const char *dir, pd_diffusion_target target, int geometry
     } else {
         double worst = 0;
         int bad = compare(m, &c, &ref, 1, &worst);
-        printf("%s target%s: %d parameter tensors, loss, predictions: worst relative error %.3g (tolerance %g)\n",
-               pd_diffusion_target_name(target), geometry ? ", backbone geometry" : "", pd_diffusion_params(m)->n_params,
-               worst, RTOL);
+        printf("%s target%s%s: %d parameter tensors, loss, predictions: worst relative error %.3g (tolerance %g)\n",
+               pd_diffusion_target_name(target), geometry ? ", backbone geometry" : "",
+               sequence_loss > 0 ? ", sequence loss" : "", pd_diffusion_params(m)->n_params, worst, RTOL);
         CHECK(bad == 0);
         /* the test can fail: one weight of the second block's attention moved by 1e-3 */
         pd_param *p = pd_params_find(pd_diffusion_params(m), "blocks.1.attn.qkv.weight");
@@ -295,9 +302,10 @@ int main(void)
     char *dir = tdu_tmpdir();
     CHECK(dir != NULL);
     if (dir) {
-        run_parity(dir, PD_TARGET_EPS, 0);
-        run_parity(dir, PD_TARGET_X0, 0);
-        run_parity(dir, PD_TARGET_X0, 1);   /* model.diffusion.geometry = "backbone" */
+        run_parity(dir, PD_TARGET_EPS, 0, 0);
+        run_parity(dir, PD_TARGET_X0, 0, 0);
+        run_parity(dir, PD_TARGET_X0, 1, 0);     /* model.diffusion.geometry = "backbone" */
+        run_parity(dir, PD_TARGET_X0, 1, 0.75);  /* model.diffusion.sequence_loss = 0.75 */
     }
     tdu_rmdir(dir);
     return pd_test_finish("test_diffusion_parity");

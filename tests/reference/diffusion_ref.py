@@ -118,6 +118,7 @@ class Mlp2(nn.Module):
 
 GEO_RBF = 16
 RELPOS_CLASSES = 66
+SEQ_CLASSES = 20
 
 
 def _unit(v):
@@ -239,10 +240,25 @@ class GeoEmbed(nn.Module):
         self.relpos = nn.Embedding(RELPOS_CLASSES, depth * heads)
 
 
+class SeqHead(nn.Module):
+    """model.diffusion.sequence_loss's latent classifier: Linear(sc, W), SiLU, Linear(W, 20)."""
+    def __init__(self, sc_latent, width):
+        super().__init__()
+        self.fc1 = nn.Linear(sc_latent, width)
+        self.fc2 = nn.Linear(width, SEQ_CLASSES)
+
+    def forward(self, z, frozen=False):
+        if not frozen:
+            return self.fc2(F.silu(self.fc1(z)))
+        h = F.linear(z, self.fc1.weight.detach(), self.fc1.bias.detach())
+        return F.linear(F.silu(h), self.fc2.weight.detach(), self.fc2.bias.detach())
+
+
 class DiT(nn.Module):
-    def __init__(self, depth, width, heads, sc_latent, bb_latent, geometry=0):
+    def __init__(self, depth, width, heads, sc_latent, bb_latent, geometry=0, sequence_loss=0.0):
         super().__init__()
         self.heads = heads
+        self.sequence_loss = sequence_loss
         self.x_embed = Mlp2(sc_latent + bb_latent + (9 if geometry else 0), width)
         self.aa_embed = nn.Embedding(TOKENS, width)
         self.c_embed = Mlp2(FREQ_DIM + width, width)
@@ -250,6 +266,9 @@ class DiT(nn.Module):
             self.geo_embed = GeoEmbed(depth, heads)
         self.blocks = nn.ModuleList([DiTBlock(width, heads) for _ in range(depth)])
         self.final = FinalLayer(width, sc_latent)
+        if sequence_loss > 0:
+            # model.diffusion.sequence_loss: the latent classifier sc -> width -> 20
+            self.seq_head = SeqHead(sc_latent, width)
 
     def forward(self, x_t, bb, t, tokens, key_valid, geo=None):
         """One entry: x_t [L, sc], bb [L, bb], scalar t, tokens [L], key_valid [L] bool, geo =
@@ -272,7 +291,8 @@ class DiT(nn.Module):
 
 
 def diffusion_loss(model, items, alpha_bar, target, normaliser, dtype=torch.float64):
-    """Sum over valid residues of |pred - target|^2 / (normaliser * sc_latent); predictions [N, sc]."""
+    """Sum over valid residues of |pred - target|^2 / (normaliser * sc_latent) (+ the sequence loss);
+    predictions [N, sc]."""
     offset = items["offset"].astype(np.int64)
     sc_mu = torch.tensor(items["sc_mu"], dtype=dtype)
     noise = torch.tensor(items["noise"], dtype=dtype)
@@ -284,6 +304,7 @@ def diffusion_loss(model, items, alpha_bar, target, normaliser, dtype=torch.floa
     chain = items["chain"] if "chain" in items else None
     D = sc_mu.shape[1]
     total = torch.zeros((), dtype=dtype)
+    seq_total = torch.zeros((), dtype=dtype)
     preds = []
     for e in range(len(offset) - 1):
         rows = slice(int(offset[e]), int(offset[e + 1]))
@@ -295,15 +316,23 @@ def diffusion_loss(model, items, alpha_bar, target, normaliser, dtype=torch.floa
         pred = model(x_t, bb[rows], float(t[e]), tokens[rows], valid[rows], geo)
         goal = noise[rows] if target == 0 else sc_mu[rows]
         total = total + (((pred - goal) ** 2).sum(dim=-1) * valid[rows].to(dtype)).sum()
+        if model.sequence_loss > 0:
+            # residues that take part and have a standard amino acid; sums divided by the normaliser
+            aa = torch.tensor(items["aa"][rows].astype(np.int64))
+            keep = valid[rows] & (aa < SEQ_CLASSES)
+            ce_head = F.cross_entropy(model.seq_head(sc_mu[rows])[keep], aa[keep], reduction="sum")
+            ce_hat = F.cross_entropy(model.seq_head(pred, frozen=True)[keep], aa[keep], reduction="sum")
+            seq_total = seq_total + ce_head + model.sequence_loss * ce_hat
         preds.append(pred)
-    return total / (normaliser * D), torch.cat(preds, dim=0)
+    return total / (normaliser * D) + seq_total / normaliser, torch.cat(preds, dim=0)
 
 
 def load_model(items, dtype=torch.float64):
     config = [int(v) for v in items["config"]]
     depth, width, heads, T, sc, bb, target = config[:7]
     geometry = config[7] if len(config) > 7 else 0
-    model = DiT(depth, width, heads, sc, bb, geometry).to(dtype)
+    sequence_loss = float(items["sequence_loss"][0]) if "sequence_loss" in items else 0.0
+    model = DiT(depth, width, heads, sc, bb, geometry, sequence_loss).to(dtype)
     params = dict(model.named_parameters())
     for name, p in params.items():
         key = "param." + name
