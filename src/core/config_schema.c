@@ -124,6 +124,8 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"model.diffusion.target", PD_CFG_STRING, "\"eps\"", NR, "eps|x0", 0, "What the denoiser predicts."},
     {"model.diffusion.geometry", PD_CFG_STRING, "\"none\"", NR, "none|backbone", 0,
      "Backbone geometry in the DiT: none (SPEC), or backbone (dihedral and burial features per residue, a pair bias per head from Cb distances, orientation and relative position)."},
+    {"model.diffusion.pair_values", PD_CFG_BOOL, "false", NR, NULL, 0,
+     "Needs geometry backbone: every attention head also sums the pair features of the keys it attends to (weighted by its attention) into the block's output."},
     {"model.diffusion.sequence_loss", PD_CFG_FLOAT, "0.0", 0, 1e6, NULL, 0,
      "Weight of an auxiliary sequence loss: the cross-entropy of the native amino acid under a latent classifier read on the DiT's x0 estimate (0: none, SPEC; > 0 needs target x0)."},
     {"model.tokenizer.levels", PD_CFG_INT, "3", 1, 12, NULL, 0, "Hierarchy levels n (image side padded to a multiple of 2^n)."},

@@ -19,6 +19,7 @@ typedef struct dit_block {
     linear_layer ada;            /* W -> 6W: shift/scale/gate of attention, then of the MLP */
     linear_layer qkv, proj;      /* W -> 3W (q | k | v, heads packed), W -> W */
     linear_layer fc1, fc2;       /* W -> 4W -> W */
+    pd_tensor *pair_v;           /* pair_values: [W, heads * GEO_PAIR], no bias, zero init */
 } dit_block;
 
 struct pd_diffusion {
@@ -50,6 +51,7 @@ void pd_diffusion_config_default(pd_diffusion_config *c)
     c->bb_latent = 32;
     c->target = PD_TARGET_EPS;
     c->geometry = 0;
+    c->pair_values = 0;
     c->sequence_loss = 0;
 }
 
@@ -66,6 +68,8 @@ pd_status pd_diffusion_config_check(const pd_diffusion_config *c)
     if (c->bb_latent < 1) return pd_fail(PD_ERR_CONFIG, "diffusion: bb latent %d must be >= 1 (model.bb_vae.latent)", c->bb_latent);
     if (c->target != PD_TARGET_EPS && c->target != PD_TARGET_X0)
         return pd_fail(PD_ERR_CONFIG, "diffusion: unknown target %d (model.diffusion.target)", (int)c->target);
+    if (c->pair_values && !c->geometry)
+        return pd_fail(PD_ERR_CONFIG, "diffusion: model.diffusion.pair_values needs model.diffusion.geometry = \"backbone\"");
     if (!(c->sequence_loss >= 0))
         return pd_fail(PD_ERR_CONFIG, "diffusion: sequence_loss %g must be >= 0 (model.diffusion.sequence_loss)",
                        c->sequence_loss);
@@ -87,6 +91,7 @@ pd_status pd_diffusion_config_from(const pd_config *cfg, pd_diffusion_config *c)
     c->bb_latent = (int)pd_cfg_int(cfg, "model.bb_vae.latent");
     const char *geometry = pd_cfg_str(cfg, "model.diffusion.geometry");
     c->geometry = geometry && strcmp(geometry, "backbone") == 0;
+    c->pair_values = pd_cfg_bool(cfg, "model.diffusion.pair_values");
     c->sequence_loss = pd_cfg_float(cfg, "model.diffusion.sequence_loss");
     pd_status s = pd_diffusion_target_parse(pd_cfg_str(cfg, "model.diffusion.target"), &c->target);
     if (s == PD_OK) s = pd_diffusion_config_check(c);
@@ -151,6 +156,11 @@ pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, 
         declare_linear(P, name, W, PD_DIFFUSION_MLP_RATIO * W, PD_INIT_XAVIER_UNIFORM, 1.0, &B->fc1);
         snprintf(name, sizeof name, "%s.mlp.fc2", unit);
         declare_linear(P, name, PD_DIFFUSION_MLP_RATIO * W, W, PD_INIT_XAVIER_UNIFORM, 1.0, &B->fc2);
+        if (c->pair_values) {   /* zero: the block starts as without it; the gradient is not zero */
+            snprintf(name, sizeof name, "%s.attn.pair_values.weight", unit);
+            B->pair_v = pd_param_new(P, name, 2, (int64_t[]){W, (int64_t)c->heads * PD_DIFFUSION_GEO_PAIR},
+                                     PD_INIT_ZEROS, 0);
+        }
         pd_params_unit_end(P);
     }
     m->unit_final = pd_params_unit_begin(P, "final");
@@ -258,8 +268,34 @@ void pd_diffusion_timestep_features(double t, float out[PD_DIFFUSION_FREQ_DIM])
 
 static pd_tensor *linear(pd_graph *g, pd_tensor *x, const linear_layer *l) { return pd_linear(g, x, l->w, l->b); }
 
+/* Attention written out (pair_values): P = softmax(q kᵀ/√dh + bias + mask) per head; returns
+ * P v [B, L, W] and, into *pv, Σ_j P_ij e_ij per head [B, L, heads · F] for pair [B, L, L, F]. */
+static pd_tensor *attention_pair_values(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tensor *v, int H,
+                                        const uint8_t *key_valid, pd_tensor *bias, pd_tensor *pair, pd_tensor **pv)
+{
+    *pv = NULL;
+    if (!pd_graph_ok(g, q) || !pd_graph_ok(g, pair)) return NULL;
+    const int64_t B = q->shape[0], L = q->shape[1], W = q->shape[2], dh = W / H, F = pair->shape[3];
+    const int heads_first[4] = {0, 2, 1, 3};
+    pd_tensor *q4 = pd_permute(g, pd_reshape(g, q, 4, (int64_t[]){B, L, H, dh}), heads_first);
+    pd_tensor *k4 = pd_permute(g, pd_reshape(g, k, 4, (int64_t[]){B, L, H, dh}), heads_first);
+    pd_tensor *v4 = pd_permute(g, pd_reshape(g, v, 4, (int64_t[]){B, L, H, dh}), heads_first);
+    pd_tensor *scores = pd_scale(g, pd_matmul(g, q4, k4, 0, 1), 1.0 / sqrt((double)dh));   /* [B, H, L, L] */
+    if (bias) scores = pd_add(g, scores, pd_permute(g, bias, (const int[]){0, 3, 1, 2}));
+    pd_tensor *mask = pd_tensor_zeros(g, 4, (int64_t[]){B, 1, 1, L});
+    if (!mask) return NULL;
+    for (int64_t i = 0; key_valid && i < B * L; i++) mask->data[i] = key_valid[i] ? 0 : (pd_real)-1e30;
+    pd_tensor *P = pd_softmax(g, pd_add(g, scores, mask));
+    pd_tensor *out = pd_reshape(g, pd_permute(g, pd_matmul(g, P, v4, 0, 0), heads_first), 3, (int64_t[]){B, L, W});
+    /* per query row (b, i): P[b, :, i, :] [H, L] times pair[b, i] [L, F] */
+    pd_tensor *P_rows = pd_reshape(g, pd_permute(g, P, heads_first), 3, (int64_t[]){B * L, H, L});
+    pd_tensor *sums = pd_matmul(g, P_rows, pd_reshape(g, pair, 3, (int64_t[]){B * L, L, F}), 0, 0);
+    *pv = pd_reshape(g, sums, 3, (int64_t[]){B, L, H * F});
+    return out;
+}
+
 pd_tensor *pd_diffusion_block(pd_graph *g, pd_diffusion *m, int block, pd_tensor *x, pd_tensor *silu_c,
-                              const uint8_t *key_valid, pd_tensor *bias)
+                              const uint8_t *key_valid, pd_tensor *bias, pd_tensor *pair)
 {
     if (!pd_graph_ok(g, x) || !pd_graph_ok(g, silu_c)) return NULL;
     if (block < 0 || block >= m->cfg.depth) return pd_graph_fail(g, "diffusion: block %d of %d", block, m->cfg.depth);
@@ -278,7 +314,17 @@ pd_tensor *pd_diffusion_block(pd_graph *g, pd_diffusion *m, int block, pd_tensor
         pd_unit_end(g, B->unit);
         return NULL;
     }
-    pd_tensor *att = linear(g, pd_attention_biased(g, q[0], q[1], q[2], m->cfg.heads, key_valid, 0, bias), &B->proj);
+    pd_tensor *att;
+    if (m->cfg.pair_values) {
+        if (!pair) {
+            pd_unit_end(g, B->unit);
+            return pd_graph_fail(g, "diffusion: model.diffusion.pair_values needs the pair features of the batch");
+        }
+        pd_tensor *pv = NULL, *o = attention_pair_values(g, q[0], q[1], q[2], m->cfg.heads, key_valid, bias, pair, &pv);
+        att = pd_add(g, linear(g, o, &B->proj), pd_linear(g, pv, B->pair_v, NULL));
+    } else {
+        att = linear(g, pd_attention_biased(g, q[0], q[1], q[2], m->cfg.heads, key_valid, 0, bias), &B->proj);
+    }
     x = pd_add(g, x, pd_mul(g, mod[2], att));
     h = pd_modulate(g, pd_layernorm(g, x, NULL, NULL, PD_DIFFUSION_LN_EPS), mod[3], mod[4]);
     h = linear(g, pd_silu(g, linear(g, h, &B->fc1)), &B->fc2);
@@ -291,7 +337,7 @@ pd_tensor *pd_diffusion_block(pd_graph *g, pd_diffusion *m, int block, pd_tensor
  * into *node, and the per-block attention biases [B, L, L, heads] into bias[0..depth-1]
  * (pair features through geo_pair plus the relative-position table; unit "embed"). */
 static int geometry_inputs(pd_graph *g, pd_diffusion *m, const layout *lay, const pd_diffusion_geo_input *in,
-                           pd_tensor **node, pd_tensor **bias)
+                           pd_tensor **node, pd_tensor **bias, pd_tensor **pair_out)
 {
     const pd_diffusion_config *c = &m->cfg;
     if (!in->atom14) {
@@ -312,6 +358,7 @@ static int geometry_inputs(pd_graph *g, pd_diffusion *m, const layout *lay, cons
     pd_diffusion_geo_pairs(in, L, pairf, relpos);
     for (int64_t i = 0; i < B * L * L * PD_DIFFUSION_GEO_PAIR; i++) pair->data[i] = (pd_real)pairf[i];
     *node = pad_rows(g, lay, nodes, PD_DIFFUSION_GEO_NODE);
+    *pair_out = pair;
     pd_tensor *all = pd_add(g, pd_linear(g, pair, m->geo_pair, NULL),
                             pd_reshape(g, pd_embedding(g, m->geo_relpos, relpos, B * L * L), 4, (int64_t[]){B, L, L, nb}));
     if (!*node || !all) return 0;
@@ -343,13 +390,13 @@ static pd_tensor *dit_forward(pd_graph *g, pd_diffusion *m, const layout *lay, p
     }
 
     pd_unit_begin(g, m->unit_embed);
-    pd_tensor *node = NULL, **bias = pd_graph_alloc(g, (size_t)c->depth * sizeof *bias);
+    pd_tensor *node = NULL, *pair = NULL, **bias = pd_graph_alloc(g, (size_t)c->depth * sizeof *bias);
     if (!bias) {
         pd_unit_end(g, m->unit_embed);
         return pd_graph_fail(g, "diffusion: out of memory");
     }
     memset(bias, 0, (size_t)c->depth * sizeof *bias);
-    if (c->geometry && !geometry_inputs(g, m, lay, geo, &node, bias)) {
+    if (c->geometry && !geometry_inputs(g, m, lay, geo, &node, bias, &pair)) {
         pd_unit_end(g, m->unit_embed);
         return NULL;
     }
@@ -362,7 +409,7 @@ static pd_tensor *dit_forward(pd_graph *g, pd_diffusion *m, const layout *lay, p
     /* every adaLN linear reads SiLU(c) (DiT: Sequential(SiLU, Linear)); computed once */
     pd_tensor *silu_c = pd_reshape(g, pd_silu(g, cond), 3, (int64_t[]){lay->B, lay->L, c->width});
 
-    for (int l = 0; l < c->depth; l++) x = pd_diffusion_block(g, m, l, x, silu_c, lay->key_valid, bias[l]);
+    for (int l = 0; l < c->depth; l++) x = pd_diffusion_block(g, m, l, x, silu_c, lay->key_valid, bias[l], pair);
 
     pd_unit_begin(g, m->unit_final);
     pd_tensor *mod[2] = {NULL, NULL};

@@ -39,6 +39,10 @@ typedef struct pd_diffusion_config {
     int geometry;           /* model.diffusion.geometry: 0 "none" (SPEC §7), 1 "backbone": backbone
                              * features in the input and a pair bias in every attention
                              * (models/diffusion_geometry.h) */
+    int pair_values;        /* model.diffusion.pair_values (needs geometry "backbone"): every attention
+                             * also returns, per head, the attention-weighted sum of the pair
+                             * features, Σ_j P_ij e_ij, projected into the block's output
+                             * (zero-initialised): neighbours' relative geometry in the messages */
     double sequence_loss;   /* model.diffusion.sequence_loss: weight of the auxiliary sequence loss,
                              * the cross-entropy of the native amino acid under the latent
                              * classifier read on x̂0 (0: none, SPEC §7; > 0 needs target x0);
@@ -139,9 +143,10 @@ pd_status pd_diffusion_sample(pd_graph *g, pd_diffusion *m, const pd_diffusion_c
 /* The sinusoidal features of timestep t: out[j] = cos(t·f_j), out[128+j] = sin(t·f_j),
  * f_j = exp(-ln(10000)·j/128), j < 128. */
 void pd_diffusion_timestep_features(double t, float out[PD_DIFFUSION_FREQ_DIM]);
-/* One DiT block on x [B, L, W] with the SiLU of the condition, silu_c [B, L, W], and the
- * block's attention pair bias [B, L, L, heads] (NULL: none). */
+/* One DiT block on x [B, L, W] with the SiLU of the condition, silu_c [B, L, W], the block's
+ * attention pair bias [B, L, L, heads] (NULL: none) and the pair features [B, L, L, GEO_PAIR]
+ * its attention aggregates when config.pair_values is on (else unused, NULL). */
 pd_tensor *pd_diffusion_block(pd_graph *g, pd_diffusion *m, int block, pd_tensor *x, pd_tensor *silu_c,
-                              const uint8_t *key_valid, pd_tensor *bias);
+                              const uint8_t *key_valid, pd_tensor *bias, pd_tensor *pair);
 
 #endif

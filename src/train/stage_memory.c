@@ -69,11 +69,13 @@ static void diffusion_memory(const pd_config *cfg, pd_stage_memory *m)
     const double W = (double)pd_cfg_int(cfg, "model.diffusion.width"), depth = (double)pd_cfg_int(cfg, "model.diffusion.depth");
     const double heads = (double)pd_cfg_int(cfg, "model.diffusion.heads");
     const int geometry = !strcmp(pd_cfg_str(cfg, "model.diffusion.geometry"), "backbone");
+    const int pair_values = geometry && pd_cfg_bool(cfg, "model.diffusion.pair_values");
     m->padded_cost = F32 * (1420.0 + 78.2 * W * depth);
-    m->padded_cost_sq = F32 * heads * depth * 1.06 + (geometry ? F32 * (2.0 * PD_DIFFUSION_GEO_PAIR + 1 + 3 * heads * depth) : 0);
+    m->padded_cost_sq = F32 * heads * depth * 1.06 + (geometry ? F32 * (2.0 * PD_DIFFUSION_GEO_PAIR + 1 + 3 * heads * depth) : 0) +
+                        (pair_values ? F32 * 6.0 * heads * depth : 0);   /* scores, bias, mask, P and its copy per block */
     m->fixed = 64 << 10;
     snprintf(m->basis, sizeof m->basis, "%.0f blocks of width %.0f x %.0f heads%s", depth, W, heads,
-             geometry ? ", backbone geometry" : "");
+             pair_values ? ", backbone geometry, pair values" : geometry ? ", backbone geometry" : "");
 }
 
 /* tokenizer: cost = pixels of the (padded) image. Per pixel ~3900 floats that do not depend on the

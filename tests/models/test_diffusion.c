@@ -38,6 +38,23 @@ static void check_config(void)
     CHECK_MSG(strstr(pd_last_error(), "model.diffusion.heads"), "%s", pd_last_error());
     pd_config_free(&cfg);
 
+    /* the sequence loss reads x̂0 (target x0 only); pair values need the backbone geometry */
+    char *seq_eps[] = {"model.diffusion.sequence_loss=1.0"};
+    CHECK(pd_config_defaults(&cfg, 1, seq_eps) == PD_OK);
+    CHECK(pd_diffusion_config_from(&cfg, &c) == PD_ERR_CONFIG);
+    CHECK_MSG(strstr(pd_last_error(), "model.diffusion.target"), "%s", pd_last_error());
+    pd_config_free(&cfg);
+    char *pv[] = {"model.diffusion.pair_values=true"};
+    CHECK(pd_config_defaults(&cfg, 1, pv) == PD_OK);
+    CHECK(pd_diffusion_config_from(&cfg, &c) == PD_ERR_CONFIG);
+    CHECK_MSG(strstr(pd_last_error(), "model.diffusion.geometry"), "%s", pd_last_error());
+    pd_config_free(&cfg);
+    char *both[] = {"model.diffusion.sequence_loss=0.5", "model.diffusion.target=\"x0\"", "model.diffusion.pair_values=true",
+                    "model.diffusion.geometry=\"backbone\""};
+    CHECK(pd_config_defaults(&cfg, 4, both) == PD_OK);
+    CHECK(pd_diffusion_config_from(&cfg, &c) == PD_OK && c.sequence_loss == 0.5 && c.pair_values && c.geometry);
+    pd_config_free(&cfg);
+
     pd_sampler_config sc;
     char *ddpm[] = {"design.sampler=\"ddpm\"", "design.steps=20"};
     CHECK(pd_config_defaults(&cfg, 2, ddpm) == PD_OK);

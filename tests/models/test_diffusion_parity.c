@@ -51,11 +51,12 @@ static void randomise(pd_diffusion *m, uint64_t seed)
     }
 }
 
-static void make_case(parity_case *c, pd_diffusion_target target, int geometry, double sequence_loss)
+static void make_case(parity_case *c, pd_diffusion_target target, int geometry, double sequence_loss, int pair_values)
 {
     memset(c, 0, sizeof *c);
     c->cfg = (pd_diffusion_config){.depth = 2, .width = 16, .heads = 2, .timesteps = 1000, .sc_latent = 4, .bb_latent = 6,
-                                   .target = target, .geometry = geometry, .sequence_loss = sequence_loss};
+                                   .target = target, .geometry = geometry, .sequence_loss = sequence_loss,
+                                   .pair_values = pair_values};
     tdu_batch_make(&c->tb, 2, lengths, 4, 6, 99);
     c->tb.valid[2] = 0;                         /* entry 0, residue 2: no key, no loss */
     c->t[0] = 17;
@@ -89,13 +90,13 @@ static int write_inputs(const char *path, const parity_case *c, pd_diffusion *m)
     FILE *f = tdu_bundle_open(path);
     if (!f) return -1;
     const pd_diffusion_config *k = &c->cfg;
-    int32_t config[8] = {k->depth, k->width, k->heads, k->timesteps, k->sc_latent, k->bb_latent, (int32_t)k->target,
-                         k->geometry};
+    int32_t config[9] = {k->depth, k->width, k->heads, k->timesteps, k->sc_latent, k->bb_latent, (int32_t)k->target,
+                         k->geometry, k->pair_values};
     int32_t offset[3], valid[8];
     for (int i = 0; i < 3; i++) offset[i] = (int32_t)c->tb.offset[i];
     for (int i = 0; i < 8; i++) valid[i] = c->tb.valid[i];
     float normaliser = (float)c->normaliser;
-    tdu_bundle_i32(f, "config", 1, (int64_t[]){8}, config);
+    tdu_bundle_i32(f, "config", 1, (int64_t[]){9}, config);
     if (k->geometry) {
         int32_t chain[8];
         for (int i = 0; i < 8; i++) chain[i] = c->chain[i];
@@ -211,17 +212,19 @@ static int compare(pd_diffusion *m, const parity_case *c, const pd_bundle *ref, 
     return bad;
 }
 
-static void run_parity(const char *dir, pd_diffusion_target target, int geometry, double sequence_loss)
+static void run_parity(const char *dir, pd_diffusion_target target, int geometry, double sequence_loss, int pair_values)
 {
     parity_case c;
-    make_case(&c, target, geometry, sequence_loss);
+    make_case(&c, target, geometry, sequence_loss, pair_values);
     pd_diffusion *m;
     CHECK(pd_diffusion_create(&m, &c.cfg, 3, 1) == PD_OK);
     if (!m) return;
     randomise(m, 77);
     char in[4200], out[4200], args[8600];
-    snprintf(in, sizeof in, "%s/in_%s_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry, sequence_loss > 0);
-    snprintf(out, sizeof out, "%s/out_%s_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry, sequence_loss > 0);
+    snprintf(in, sizeof in, "%s/in_%s_%d_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry, sequence_loss > 0,
+             pair_values);
+    snprintf(out, sizeof out, "%s/out_%s_%d_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry,
+             sequence_loss > 0, pair_values);
     snprintf(args, sizeof args, "loss '%s' '%s'", in, out);
     CHECK(write_inputs(in, &c, m) == 0);
     CHECK(tdu_run_reference(args) == 0);
@@ -231,9 +234,10 @@ static void run_parity(const char *dir, pd_diffusion_target target, int geometry
     } else {
         double worst = 0;
         int bad = compare(m, &c, &ref, 1, &worst);
-        printf("%s target%s%s: %d parameter tensors, loss, predictions: worst relative error %.3g (tolerance %g)\n",
+        printf("%s target%s%s%s: %d parameter tensors, loss, predictions: worst relative error %.3g (tolerance %g)\n",
                pd_diffusion_target_name(target), geometry ? ", backbone geometry" : "",
-               sequence_loss > 0 ? ", sequence loss" : "", pd_diffusion_params(m)->n_params, worst, RTOL);
+               sequence_loss > 0 ? ", sequence loss" : "", pair_values ? ", pair values" : "",
+               pd_diffusion_params(m)->n_params, worst, RTOL);
         CHECK(bad == 0);
         /* the test can fail: one weight of the second block's attention moved by 1e-3 */
         pd_param *p = pd_params_find(pd_diffusion_params(m), "blocks.1.attn.qkv.weight");
@@ -271,7 +275,7 @@ static void check_adaln_zero(void)
     }
     uint8_t key_valid[10] = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
     for (int l = 0; l < 2; l++) {
-        pd_tensor *y = pd_diffusion_block(g, m, l, x, c, key_valid, NULL);
+        pd_tensor *y = pd_diffusion_block(g, m, l, x, c, key_valid, NULL, NULL);
         CHECK(y && memcmp(y->data, x->data, 160 * sizeof(pd_real)) == 0);
     }
     tdu_batch tb;
@@ -285,7 +289,7 @@ static void check_adaln_zero(void)
     for (int i = 0; i < 32; i++) zero &= pred[i] == 0.0f;
     CHECK_MSG(zero, "default-initialised prediction is not exactly zero");
     randomise(m, 8);
-    pd_tensor *y = pd_diffusion_block(g, m, 0, x, c, key_valid, NULL);
+    pd_tensor *y = pd_diffusion_block(g, m, 0, x, c, key_valid, NULL, NULL);
     CHECK_MSG(y && memcmp(y->data, x->data, 160 * sizeof(pd_real)) != 0, "a block with non-zero gates is the identity");
     tdu_batch_free(&tb);
     pd_graph_destroy(g);
@@ -302,10 +306,11 @@ int main(void)
     char *dir = tdu_tmpdir();
     CHECK(dir != NULL);
     if (dir) {
-        run_parity(dir, PD_TARGET_EPS, 0, 0);
-        run_parity(dir, PD_TARGET_X0, 0, 0);
-        run_parity(dir, PD_TARGET_X0, 1, 0);     /* model.diffusion.geometry = "backbone" */
-        run_parity(dir, PD_TARGET_X0, 1, 0.75);  /* model.diffusion.sequence_loss = 0.75 */
+        run_parity(dir, PD_TARGET_EPS, 0, 0, 0);
+        run_parity(dir, PD_TARGET_X0, 0, 0, 0);
+        run_parity(dir, PD_TARGET_X0, 1, 0, 0);      /* model.diffusion.geometry = "backbone" */
+        run_parity(dir, PD_TARGET_X0, 1, 0.75, 0);   /* model.diffusion.sequence_loss = 0.75 */
+        run_parity(dir, PD_TARGET_X0, 1, 0.75, 1);   /* model.diffusion.pair_values = true */
     }
     tdu_rmdir(dir);
     return pd_test_finish("test_diffusion_parity");

@@ -176,13 +176,15 @@ def backbone_geometry(atom14, chain, valid):
 
 
 class Attention(nn.Module):
-    def __init__(self, width, heads):
+    def __init__(self, width, heads, pair_values=False):
         super().__init__()
         self.heads = heads
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
+        if pair_values:
+            self.pair_values = nn.Linear(heads * (GEO_RBF + 4), width, bias=False)
 
-    def forward(self, x, key_valid, bias=None):
+    def forward(self, x, key_valid, bias=None, pair=None):
         L, W = x.shape
         dh = W // self.heads
         q, k, v = self.qkv(x).reshape(L, 3, self.heads, dh).permute(1, 2, 0, 3)   # [H, L, dh] each
@@ -190,8 +192,13 @@ class Attention(nn.Module):
         if bias is not None:
             scores = scores + bias.permute(2, 0, 1)                                # [L, L, H] -> [H, L, L]
         scores = scores.masked_fill(~key_valid.reshape(1, 1, L), float("-inf"))
-        out = torch.softmax(scores, dim=-1) @ v                                    # [H, L, dh]
-        return self.proj(out.permute(1, 0, 2).reshape(L, W))
+        P = torch.softmax(scores, dim=-1)
+        out = self.proj((P @ v).permute(1, 0, 2).reshape(L, W))                    # [H, L, dh] -> [L, W]
+        if hasattr(self, "pair_values"):
+            # model.diffusion.pair_values: sum_j P[h, i, j] pair[i, j, :] per head -> [L, H * F]
+            pv = torch.einsum("hij,ijf->ihf", P, pair).reshape(L, -1)
+            out = out + self.pair_values(pv)
+        return out
 
 
 class MlpBlock(nn.Module):
@@ -205,16 +212,16 @@ class MlpBlock(nn.Module):
 
 
 class DiTBlock(nn.Module):
-    def __init__(self, width, heads):
+    def __init__(self, width, heads, pair_values=False):
         super().__init__()
         self.adaLN = nn.Linear(width, 6 * width)
-        self.attn = Attention(width, heads)
+        self.attn = Attention(width, heads, pair_values)
         self.mlp = MlpBlock(width)
 
-    def forward(self, x, c, key_valid, bias=None):
+    def forward(self, x, c, key_valid, bias=None, pair=None):
         W = x.shape[-1]
         shift1, scale1, gate1, shift2, scale2, gate2 = self.adaLN(F.silu(c)).split(W, dim=-1)
-        x = x + gate1 * self.attn(modulate(F.layer_norm(x, (W,), eps=LN_EPS), shift1, scale1), key_valid, bias)
+        x = x + gate1 * self.attn(modulate(F.layer_norm(x, (W,), eps=LN_EPS), shift1, scale1), key_valid, bias, pair)
         x = x + gate2 * self.mlp(modulate(F.layer_norm(x, (W,), eps=LN_EPS), shift2, scale2))
         return x
 
@@ -255,7 +262,7 @@ class SeqHead(nn.Module):
 
 
 class DiT(nn.Module):
-    def __init__(self, depth, width, heads, sc_latent, bb_latent, geometry=0, sequence_loss=0.0):
+    def __init__(self, depth, width, heads, sc_latent, bb_latent, geometry=0, sequence_loss=0.0, pair_values=False):
         super().__init__()
         self.heads = heads
         self.sequence_loss = sequence_loss
@@ -264,7 +271,7 @@ class DiT(nn.Module):
         self.c_embed = Mlp2(FREQ_DIM + width, width)
         if geometry:
             self.geo_embed = GeoEmbed(depth, heads)
-        self.blocks = nn.ModuleList([DiTBlock(width, heads) for _ in range(depth)])
+        self.blocks = nn.ModuleList([DiTBlock(width, heads, pair_values) for _ in range(depth)])
         self.final = FinalLayer(width, sc_latent)
         if sequence_loss > 0:
             # model.diffusion.sequence_loss: the latent classifier sc -> width -> 20
@@ -276,17 +283,18 @@ class DiT(nn.Module):
         L = x_t.shape[0]
         inputs = [x_t, bb]
         biases = [None] * len(self.blocks)
+        pair_t = None
         if geo is not None:
             node, pair, relpos = geo
             inputs.append(torch.tensor(node, dtype=x_t.dtype))
-            all_bias = self.geo_embed.pair(torch.tensor(pair, dtype=x_t.dtype)) + \
-                self.geo_embed.relpos(torch.tensor(relpos))
+            pair_t = torch.tensor(pair, dtype=x_t.dtype)
+            all_bias = self.geo_embed.pair(pair_t) + self.geo_embed.relpos(torch.tensor(relpos))
             biases = all_bias.split(self.heads, dim=-1)
         x = self.x_embed(torch.cat(inputs, dim=-1))
         temb = timestep_features(t, x.dtype).expand(L, FREQ_DIM)
         c = self.c_embed(torch.cat([temb, self.aa_embed(tokens)], dim=-1))
         for block, bias in zip(self.blocks, biases):
-            x = block(x, c, key_valid, bias)
+            x = block(x, c, key_valid, bias, pair_t)
         return self.final(x, c)
 
 
@@ -331,8 +339,9 @@ def load_model(items, dtype=torch.float64):
     config = [int(v) for v in items["config"]]
     depth, width, heads, T, sc, bb, target = config[:7]
     geometry = config[7] if len(config) > 7 else 0
+    pair_values = bool(config[8]) if len(config) > 8 else False
     sequence_loss = float(items["sequence_loss"][0]) if "sequence_loss" in items else 0.0
-    model = DiT(depth, width, heads, sc, bb, geometry, sequence_loss).to(dtype)
+    model = DiT(depth, width, heads, sc, bb, geometry, sequence_loss, pair_values).to(dtype)
     params = dict(model.named_parameters())
     for name, p in params.items():
         key = "param." + name
