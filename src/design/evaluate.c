@@ -18,6 +18,7 @@
 #include "dataset/reader.h"
 #include "design/design_run.h"
 #include "design/designer.h"
+#include "design/evaluate_pairs.h"
 #include "models/diffusion.h"
 #include "parallel/comm.h"
 
@@ -160,8 +161,28 @@ static void bin_label(int b, char *buf, size_t len)
     snprintf(buf, len, "%d-%d", lo, hi);
 }
 
+/* The pair head's figures (pd_bb_pair_sums) as "bb_vae_pair" in evaluate.json. */
+static void write_pairs_json(FILE *f, const pd_bb_pair_sums *p)
+{
+    const double n = p->pairs > 0 ? p->pairs : 1, e = p->entries > 0 ? p->entries : 1;
+    fprintf(f, ",\n  \"bb_vae_pair\": {\"pairs\": %.0f, \"distance_ce\": ", p->pairs);
+    json_num(f, p->model_ce / n);
+    fprintf(f, ", \"marginal_ce\": ");
+    json_num(f, p->marginal_ce / n);
+    fprintf(f, ", \"relpos_oracle_ce\": ");
+    json_num(f, p->relpos_ce / n);
+    fprintf(f, ",\n    \"contacts\": {\"definition\": \"CB-CB < 7.87 A, separation >= %d, same chain, top L/5 per entry\", "
+            "\"entries\": %.0f, \"precision\": ", PD_BB_CONTACT_MIN_SEP, p->entries);
+    json_num(f, p->model_precision / e);
+    fprintf(f, ", \"relpos_oracle_precision\": ");
+    json_num(f, p->oracle_precision / e);
+    fprintf(f, ", \"random_precision\": ");
+    json_num(f, p->random_precision / e);
+    fprintf(f, "}}");
+}
+
 static pd_status write_json(const pd_config *cfg, const pd_designer *d, const eval_sums *s, const double total[][N_Q],
-                            double entries, int samples, double seconds)
+                            double entries, int samples, double seconds, const pd_bb_pair_sums *pairs)
 {
     char path[4200], tmp[4300];
     pd_evaluate_json_path(cfg, path, sizeof path);
@@ -202,6 +223,7 @@ static pd_status write_json(const pd_config *cfg, const pd_designer *d, const ev
         }
         fprintf(f, "\n    }\n  }");
     }
+    write_pairs_json(f, pairs);
     fprintf(f, "\n}\n");
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
         remove(tmp);
@@ -286,6 +308,8 @@ pd_status pd_evaluate_run(const pd_config *cfg, MPI_Comm comm, pd_eval_result *o
     st = pd_agree(comm, st);
     if (st == PD_OK)
         MPI_Allreduce(MPI_IN_PLACE, sums, (int)(sizeof *sums / sizeof(double)), MPI_DOUBLE, MPI_SUM, comm);
+    pd_bb_pair_sums pairs = {0};
+    if (st == PD_OK) st = pd_evaluate_bb_pairs(&models.bb, ds, test, owner, n_test, comm, &pairs);
     const double seconds = pd_now() - t0;
     if (st == PD_OK) {
         double total[PD_EVAL_METHODS][N_Q] = {{0}};
@@ -304,7 +328,12 @@ pd_status pd_evaluate_run(const pd_config *cfg, MPI_Comm comm, pd_eval_result *o
         out->seconds = seconds;
         if (rank == 0) {
             print_table(sums, total, entries);
-            st = write_json(cfg, &d, sums, total, entries, samples, seconds);
+            st = write_json(cfg, &d, sums, total, entries, samples, seconds, &pairs);
+            const double np = pairs.pairs > 0 ? pairs.pairs : 1, ne = pairs.entries > 0 ? pairs.entries : 1;
+            printf("bb_vae pair head: distance CE %.3f (marginal %.3f, relative-position oracle %.3f) over %.0f pairs; "
+                   "top-L/5 contact precision (separation >= %d) %.3f (oracle %.3f, random %.3f) over %.0f entries\n",
+                   pairs.model_ce / np, pairs.marginal_ce / np, pairs.relpos_ce / np, pairs.pairs, PD_BB_CONTACT_MIN_SEP,
+                   pairs.model_precision / ne, pairs.oracle_precision / ne, pairs.random_precision / ne, pairs.entries);
         }
         st = pd_agree(comm, st);
         if (st == PD_OK) {

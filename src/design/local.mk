@@ -7,6 +7,7 @@ libproteindiff_a_SOURCES += \
 libproteindiff_a_SOURCES += \
 	src/design/models.c src/design/models.h \
 	src/design/designer.c src/design/designer.h \
+	src/design/evaluate_pairs.c src/design/evaluate_pairs.h \
 	src/design/sequence.c src/design/sequence.h \
 	src/design/target.c src/design/target.h \
 	src/design/selection.c src/design/selection.h \

@@ -397,3 +397,20 @@ pd_status pd_bb_vae_encode(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph, 
 {
     return pd_bb_vae_predict(g, m, graph, mu, NULL);
 }
+
+pd_status pd_bb_vae_predict_pairs(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph, float *label_logp,
+                                  float *contact_p)
+{
+    int was_grad = pd_graph_set_grad(g, 0);
+    pd_tensor *enc = pd_bb_vae_encoder(g, m, graph);
+    pd_tensor *mu = enc ? pd_slice(g, enc, 1, 0, m->cfg.latent) : NULL;
+    pd_tensor *x = mu ? pd_bb_vae_decoder(g, m, graph, mu) : NULL;
+    pd_unit_begin(g, m->unit_of_dec_heads);
+    pd_tensor *q = x ? linear(g, x, &m->pair_q) : NULL, *k = x ? linear(g, x, &m->pair_k) : NULL;
+    pd_status st = pd_graph_status(g);
+    if (st == PD_OK && (!q || !k)) st = pd_fail(PD_ERR, "bb_vae predict pairs: forward produced no output");
+    if (st == PD_OK) st = pd_bb_vae_pair_probs(graph, q, k, &m->pair1, &m->pair2, m->pair_relpos, label_logp, contact_p);
+    pd_unit_end(g, m->unit_of_dec_heads);
+    pd_graph_set_grad(g, was_grad);
+    return st;
+}

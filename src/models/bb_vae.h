@@ -155,6 +155,19 @@ pd_tensor *pd_bb_vae_decoder(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph
 pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor *q, pd_tensor *k,
                                const pd_bb_vae_linear *l1, const pd_bb_vae_linear *l2, pd_tensor *relpos_table,
                                double normaliser, pd_bb_vae_stats *stats);
+/* The pair head's distance predictions for evaluation (no gradients): for every ordered pair p
+ * of every entry (index graph->pair_offset[e] + a * L + b, as the labels) with a distance label,
+ * label_logp[p] = log p(its label class) and contact_p[p] = p(class <= PD_BB_CONTACT_CLASS_MAX),
+ * the probability that CB-CB < 7.87 A; NAN where the pair has no label. Either output may be
+ * NULL. q, k [N, W] as for the loss. */
+pd_status pd_bb_vae_pair_probs(const pd_bb_graph *graph, const pd_tensor *q, const pd_tensor *k,
+                               const pd_bb_vae_linear *l1, const pd_bb_vae_linear *l2, const pd_tensor *relpos_table,
+                               float *label_logp, float *contact_p);
+/* Distance classes counted as a contact: centres 2 + m * 20/63 below 8 A (m <= 18, CB-CB < 7.87 A). */
+#define PD_BB_CONTACT_CLASS_MAX 18
+/* The whole model on a labelled graph (encoder mean, decoder, pair head) -> pd_bb_vae_pair_probs. */
+pd_status pd_bb_vae_predict_pairs(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph, float *label_logp,
+                                  float *contact_p);
 /* Pair rows per block of that op (default 8192; <= 0 restores it). Process-wide: for memory
  * tuning and for tests of the multi-block path. */
 void pd_bb_vae_set_pair_block_rows(int64_t rows);

@@ -1,7 +1,7 @@
 # src/models/bb_vae.mk — the bb_vae model: the section 5 graph (src/features/graph.c), the model
 # (bb_vae.c) and its fused pairwise head (bb_vae_pair.c); plus its benchmark program.
 libproteindiff_a_SOURCES += src/features/graph.c src/features/graph.h src/models/bb_vae.c src/models/bb_vae.h \
-	src/models/bb_vae_pair.c
+	src/models/bb_vae_pair.c src/models/bb_vae_pair_eval.c src/models/bb_vae_pair_eval.h
 
 # tools/bench/bench-bb-vae: one forward+backward step of the CPU-default model and graph
 # construction time (`make tools/bench/bench-bb-vae`; compare with tools/bench/bench-bb-vae-torch.py).

@@ -330,3 +330,59 @@ pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor 
     }
     return y;
 }
+
+pd_status pd_bb_vae_pair_probs(const pd_bb_graph *graph, const pd_tensor *q, const pd_tensor *k,
+                               const pd_bb_vae_linear *l1, const pd_bb_vae_linear *l2, const pd_tensor *relpos_table,
+                               float *label_logp, float *contact_p)
+{
+    if (!graph->dist_label) return pd_fail(PD_ERR, "bb_vae pair probs: the graph was built without labels");
+    const int64_t N = graph->n_nodes, D = pd_tensor_cols(q), H = l1->w->shape[0];
+    const int C = PD_BB_VAE_PAIR_CLASSES;
+    if (!graph->node_chain || q->ndim != 2 || q->shape[0] != N || !pd_shape_equal(q, k) || l1->w->shape[1] != 2 * D ||
+        l2->w->shape[0] != C)
+        return pd_fail(PD_ERR, "bb_vae pair probs: q/k must be [%lld, D], W1 [H, 2D], W2 [%d, H]", (long long)N, C);
+    const int64_t max_len = graph->max_length > 0 ? graph->max_length : 1;
+    const int64_t block_rows = pair_block_rows / max_len > 0 ? pair_block_rows / max_len : 1;
+    pair_scratch s;
+    pd_real *qd = malloc((size_t)(N * H + 1) * sizeof(pd_real)), *kd = malloc((size_t)(N * H + 1) * sizeof(pd_real));
+    int64_t *rows = malloc((size_t)block_rows * sizeof(int64_t));
+    if (!qd || !kd || !rows || !scratch_alloc(&s, block_rows * max_len, D, H, 0)) {
+        free(qd), free(kd), free(rows);
+        return pd_fail(PD_ERR_NOMEM, "bb_vae pair probs: out of memory for %lld x %lld pair rows", (long long)block_rows,
+                       (long long)max_len);
+    }
+    const pd_real *w1 = l1->w->data, *b1 = l1->b ? l1->b->data : NULL, *w2 = l2->w->data;
+    const pd_real *b2 = l2->b ? l2->b->data : NULL, *table = relpos_table ? relpos_table->data : NULL;
+    pd_gemm(0, 1, N, H, D, 1, k->data, D, w1 + D, 2 * D, 0, kd, H);
+    pd_gemm(0, 1, N, H, D, 1, q->data, D, w1 + D, 2 * D, 0, qd, H);
+    const int64_t total = graph->pair_offset[graph->n_entries];
+    for (int64_t p = 0; p < total; p++) {
+        if (label_logp) label_logp[p] = NAN;
+        if (contact_p) contact_p[p] = NAN;
+    }
+    for (int e = 0; e < graph->n_entries; e++) {
+        const int64_t off = graph->node_offset[e], L = graph->node_offset[e + 1] - off, base = graph->pair_offset[e];
+        const int8_t *dist = graph->dist_label + base;
+        int64_t a = 0, nb;
+        while ((nb = next_block(dist, L, &a, rows, block_rows)) > 0) {
+            block_forward(&s, rows, nb, off, L, D, H, q->data, k->data, w1, b1, w2, b2, qd, kd, graph->node_chain, table);
+            for (int64_t m = 0; m < nb * L; m++) {
+                const int64_t p = rows[m / L] * L + m % L;
+                if (dist[p] == PD_BB_LABEL_IGNORE) continue;
+                const pd_real *z = s.logits + m * C;   /* the 64 distance logits come first */
+                double mx = z[0], sum = 0, near = 0;
+                for (int c = 1; c < PD_BB_DIST_CLASSES; c++) mx = fmax(mx, (double)z[c]);
+                for (int c = 0; c < PD_BB_DIST_CLASSES; c++) {
+                    double ex = exp((double)z[c] - mx);
+                    sum += ex;
+                    if (c <= PD_BB_CONTACT_CLASS_MAX) near += ex;
+                }
+                if (label_logp) label_logp[base + p] = (float)((double)z[dist[p]] - mx - log(sum));
+                if (contact_p) contact_p[base + p] = (float)(near / sum);
+            }
+        }
+    }
+    scratch_free(&s);
+    free(qd), free(kd), free(rows);
+    return PD_OK;
+}
