@@ -2,7 +2,8 @@
  * section 5 graphs built once and kept): the distance-class counts per relative-position class,
  * summed over ranks (the marginal and the oracle are the test split's own: an upper bound for
  * any baseline that does not see the structure), then the model's per-pair predictions scored
- * against them. Every figure is a sum, so the result does not depend on the rank count. */
+ * against them. Per-entry sums are added in entry order, so the figures do not depend on the
+ * rank count, to the bit. */
 #include "design/evaluate_pairs.h"
 
 #include <stdlib.h>
@@ -33,6 +34,9 @@ pd_status pd_evaluate_bb_pairs(pd_bb_vae *m, pd_dataset *ds, const int64_t *test
     st = pd_agree(comm, st);
     if (st == PD_OK)
         MPI_Allreduce(MPI_IN_PLACE, mg, (int)(sizeof *mg / sizeof(double)), MPI_DOUBLE, MPI_SUM, comm);
+    /* per-entry sums, exchanged and then added in entry order: the same bits on any rank count */
+    pd_bb_pair_sums *per_entry = pd_calloc((size_t)n_test + 1, sizeof *per_entry);
+    if (st == PD_OK && !per_entry) st = PD_ERR_NOMEM;
     pd_graph *g = NULL;
     if (st == PD_OK) st = pd_graph_create(&g, 0);
     for (int64_t k = 0; st == PD_OK && k < n_test; k++) {
@@ -42,13 +46,21 @@ pd_status pd_evaluate_bb_pairs(pd_bb_vae *m, pd_dataset *ds, const int64_t *test
         st = logp && contact ? PD_OK : PD_ERR_NOMEM;
         pd_graph_reset(g);
         if (st == PD_OK) st = pd_bb_vae_predict_pairs(g, m, &graphs[k], logp, contact);
-        if (st == PD_OK) st = pd_bb_pair_eval_entry(&graphs[k], 0, logp, contact, mg, out);
+        if (st == PD_OK) st = pd_bb_pair_eval_entry(&graphs[k], 0, logp, contact, mg, &per_entry[k]);
         free(logp);
         free(contact);
     }
     st = pd_agree(comm, st);
-    if (st == PD_OK)
-        MPI_Allreduce(MPI_IN_PLACE, out, (int)(sizeof *out / sizeof(double)), MPI_DOUBLE, MPI_SUM, comm);
+    if (st == PD_OK) {
+        const int fields = (int)(sizeof *per_entry / sizeof(double));
+        MPI_Allreduce(MPI_IN_PLACE, per_entry, (int)n_test * fields, MPI_DOUBLE, MPI_SUM, comm);
+        for (int64_t k = 0; k < n_test; k++) {
+            const double *src = (const double *)&per_entry[k];
+            double *dst = (double *)out;
+            for (int f = 0; f < fields; f++) dst[f] += src[f];
+        }
+    }
+    free(per_entry);
     if (g) pd_graph_destroy(g);
     for (int64_t k = 0; graphs && k < n_test; k++) pd_bb_graph_free(&graphs[k]);
     free(graphs);

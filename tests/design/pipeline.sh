@@ -41,6 +41,9 @@ for m in ("diffusion", "bb_vae_head", "composition"):
     bins = ev[m]["by_length"]
     assert bins and all({"recovery", "perplexity", "entries", "residues"} <= set(b) for b in bins.values()), bins
     assert sum(b["residues"] for b in bins.values()) == ev[m]["residues"]
+p = ev["bb_vae_pair"]   # the pair head's figures (issue 17 item 5)
+assert p["pairs"] > 0 and p["distance_ce"] > 0 and p["relpos_oracle_ce"] <= p["marginal_ce"] + 1e-6, p
+assert all(0 <= p["contacts"][k] <= 1 for k in ("precision", "relpos_oracle_precision", "random_precision")), p
 for e in np.nonzero(split == 2)[0]:
     L = int(length[e]); lo, hi = (40, 64) if L <= 64 else (65, 128) if L <= 128 else (129 + 64 * ((L - 129) // 64), 192 + 64 * ((L - 129) // 64))
     assert f"{lo}-{hi}" in ev["diffusion"]["by_length"], (L, ev["diffusion"]["by_length"].keys())
