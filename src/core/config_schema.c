@@ -166,6 +166,9 @@ const pd_cfg_key pd_cfg_schema[] = {
      "evaluate: diffusion samples per test entry; their classifier distributions are averaged."},
     {"design.decode_rows", PD_CFG_INT, "512", 1, 1 << 24, NULL, 0,
      "Residues decoded by the SC-VAE decoder + classifier at once (bounds design memory)."},
+    {"design.classifier", PD_CFG_STRING, "\"decoder\"", NR, "decoder|latent", 0,
+     "What reads the sampled side-chain latents: the SC-VAE decoder + amino-acid classifier (SPEC §7), or "
+     "the DiT's own latent classifier (trained with model.diffusion.sequence_loss > 0)."},
     {"design.classifier_temperature", PD_CFG_FLOAT, "1.0", 0.05, 100, NULL, 0,
      "The classifier's logits are divided by this before its distribution is used (temperature scaling: fit it on the valid split with evaluate --diagnose --split valid; 1 = as trained)."},
 

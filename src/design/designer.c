@@ -16,6 +16,10 @@ pd_status pd_designer_init(pd_designer *d, pd_design_models *models, const pd_co
     d->models = models;
     d->decode_rows = (int)pd_cfg_int(cfg, "design.decode_rows");
     d->classifier_temperature = pd_cfg_float(cfg, "design.classifier_temperature");
+    d->latent_classifier = strcmp(pd_cfg_str(cfg, "design.classifier"), "latent") == 0;
+    if (d->latent_classifier && pd_diffusion_get_config(models->dit)->sequence_loss <= 0)
+        return pd_fail(PD_ERR_CONFIG, "design.classifier = \"latent\" needs a diffusion model trained with "
+                                      "model.diffusion.sequence_loss > 0 (this one has none)");
     PD_TRY(pd_sampler_config_from(cfg, &d->sampler));
     const int T = pd_diffusion_get_config(models->dit)->timesteps;
     if (d->sampler.kind == PD_SAMPLER_DDIM && d->sampler.steps > T)
@@ -77,6 +81,17 @@ pd_status pd_designer_decode_classify(pd_designer *d, const float *x0, int64_t n
     for (int64_t at = 0; at < n; at += d->decode_rows) {
         const int64_t rows = n - at < d->decode_rows ? n - at : d->decode_rows;
         pd_graph_reset(d->g);
+        if (d->latent_classifier) {
+            /* the latent classifier's logits go through the caller's rows, then in place */
+            float *rows_logp = logp + at * PD_DESIGN_AA;
+            PD_TRY(pd_diffusion_classify(d->g, d->models->dit, x0 + at * D, rows, rows_logp));
+            for (int64_t r = 0; r < rows; r++) {
+                pd_real l[PD_DESIGN_AA];
+                for (int a = 0; a < PD_DESIGN_AA; a++) l[a] = rows_logp[r * PD_DESIGN_AA + a];
+                log_softmax_rows(l, 1, d->classifier_temperature, rows_logp + r * PD_DESIGN_AA);
+            }
+            continue;
+        }
         pd_tensor *z = pd_tensor_from_floats(d->g, 2, (int64_t[]){rows, D}, x0 + at * D);
         pd_tensor *logits = NULL;
         pd_status st = z ? pd_sc_vae_decode_classify(d->g, d->models->sc, z, NULL, &logits) : pd_graph_status(d->g);

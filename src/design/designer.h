@@ -29,6 +29,7 @@ typedef struct pd_designer {
     pd_sampler_config sampler;
     int decode_rows;            /* residues per SC-VAE decode call */
     double classifier_temperature;   /* logits / T before the softmax (design.classifier_temperature) */
+    int latent_classifier;      /* design.classifier = "latent": the DiT's latent classifier reads x0 */
 } pd_designer;
 
 /* sampler settings from design.sampler / design.steps, decode_rows from design.decode_rows, the
@@ -44,8 +45,9 @@ void pd_designer_free(pd_designer *d);
 pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_samples, uint64_t seed, float *logp,
                           uint8_t *valid, float *head_logp);
 
-/* The SC-VAE decoder + classifier on latents x0 [n, latent] in blocks of decode_rows residues:
- * log-probabilities logp [n, 20] of logits / classifier_temperature. */
+/* The SC-VAE decoder + classifier (design.classifier = "decoder") or the DiT's latent classifier
+ * ("latent") on latents x0 [n, latent] in blocks of decode_rows residues: log-probabilities
+ * logp [n, 20] of logits / classifier_temperature. */
 pd_status pd_designer_decode_classify(pd_designer *d, const float *x0, int64_t n, float *logp);
 
 #endif

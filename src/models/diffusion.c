@@ -627,6 +627,24 @@ pd_status pd_diffusion_predict(pd_graph *g, pd_diffusion *m, const pd_diffusion_
     return PD_OK;
 }
 
+pd_status pd_diffusion_classify(pd_graph *g, pd_diffusion *m, const float *z, int64_t n, float *logits)
+{
+    if (m->cfg.sequence_loss <= 0)
+        return pd_fail(PD_ERR_CONFIG, "diffusion: this model has no latent classifier (it was trained with "
+                                      "model.diffusion.sequence_loss = 0); use design.classifier = \"decoder\"");
+    int grad = pd_graph_set_grad(g, 0);
+    pd_tensor *x = pd_tensor_from_floats(g, 2, (int64_t[]){n, m->cfg.sc_latent}, z);
+    pd_tensor *out = x ? seq_head(g, m, x, 0) : NULL;
+    pd_graph_set_grad(g, grad);
+    pd_status s = pd_graph_status(g);
+    if (s != PD_OK || !out) {
+        pd_error_context("diffusion classify");
+        return s != PD_OK ? s : PD_ERR;
+    }
+    for (int64_t i = 0; i < n * PD_DIFFUSION_SEQ_CLASSES; i++) logits[i] = (float)out->data[i];
+    return PD_OK;
+}
+
 typedef struct sample_ctx {
     pd_graph *g;
     pd_diffusion *m;

@@ -139,6 +139,11 @@ pd_status pd_diffusion_predict(pd_graph *g, pd_diffusion *m, const pd_diffusion_
 pd_status pd_diffusion_sample(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const pd_sampler_config *sc,
                               uint64_t seed, const uint64_t *row_ids, float *x0);
 
+/* The latent classifier of the sequence loss (unit "seq_head", present when the model was trained
+ * with sequence_loss > 0) on latents z [n, sc_latent] -> logits [n, 20], without gradients. Uses
+ * g's arena (reset it after). A model without the head is a PD_ERR_CONFIG naming the key. */
+pd_status pd_diffusion_classify(pd_graph *g, pd_diffusion *m, const float *z, int64_t n, float *logits);
+
 /* ---- pieces exposed for tests ---- */
 /* The sinusoidal features of timestep t: out[j] = cos(t·f_j), out[128+j] = sin(t·f_j),
  * f_j = exp(-ln(10000)·j/128), j < 128. */

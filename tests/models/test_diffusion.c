@@ -376,6 +376,53 @@ static void check_overfit(void)
     pd_diffusion_destroy(m);
 }
 
+/* pd_diffusion_classify (design.classifier = "latent") is fc2(SiLU(fc1 z)) of the seq_head unit,
+ * computed here in double from the stored weights; a model without the head is a config error. */
+static void check_classify(void)
+{
+    pd_diffusion_config c;
+    pd_diffusion_config_default(&c);
+    c.depth = 1, c.width = 16, c.heads = 2, c.sc_latent = 4, c.bb_latent = 6;
+    c.target = PD_TARGET_X0;
+    pd_diffusion *plain = NULL, *m = NULL;
+    CHECK(pd_diffusion_create(&plain, &c, 3, 1) == PD_OK);
+    c.sequence_loss = 1.0;
+    CHECK(pd_diffusion_create(&m, &c, 3, 1) == PD_OK);
+    if (!m || !plain) return;
+    randomise(m, 11);
+    pd_graph *g = NULL;
+    CHECK(pd_graph_create(&g, 0) == PD_OK);
+    enum { N = 5 };
+    float z[N * 4], logits[N * 20];
+    for (int i = 0; i < N * 4; i++) z[i] = (float)sin(1.7 * i + 0.3);
+    CHECK(pd_diffusion_classify(g, plain, z, N, logits) == PD_ERR_CONFIG);
+    CHECK_MSG(strstr(pd_last_error(), "sequence_loss"), "%s", pd_last_error());
+    CHECK(pd_diffusion_classify(g, m, z, N, logits) == PD_OK);
+    pd_params *P = pd_diffusion_params(m);
+    const pd_param *w1 = pd_params_find(P, "seq_head.fc1.weight"), *b1 = pd_params_find(P, "seq_head.fc1.bias");
+    const pd_param *w2 = pd_params_find(P, "seq_head.fc2.weight"), *b2 = pd_params_find(P, "seq_head.fc2.bias");
+    CHECK(w1 && b1 && w2 && b2);
+    double worst = 0, scale = 0;
+    for (int r = 0; w1 && b1 && w2 && b2 && r < N; r++) {
+        double h[16];
+        for (int k = 0; k < 16; k++) {
+            double a = b1->t.data[k];
+            for (int j = 0; j < 4; j++) a += w1->t.data[k * 4 + j] * z[r * 4 + j];
+            h[k] = a / (1 + exp(-a));
+        }
+        for (int o = 0; o < 20; o++) {
+            double a = b2->t.data[o];
+            for (int k = 0; k < 16; k++) a += w2->t.data[o * 16 + k] * h[k];
+            worst = fmax(worst, fabs(a - logits[r * 20 + o]));
+            scale = fmax(scale, fabs(a));
+        }
+    }
+    CHECK_MSG(scale > 0.1 && worst <= 1e-5 * scale, "classify: worst |C - reference| %.3g of %.3g", worst, scale);
+    pd_graph_destroy(g);
+    pd_diffusion_destroy(plain);
+    pd_diffusion_destroy(m);
+}
+
 int main(void)
 {
     check_config();
@@ -384,5 +431,6 @@ int main(void)
     check_rank_split();
     check_sample();
     check_overfit();
+    check_classify();
     return pd_test_finish("test_diffusion");
 }
