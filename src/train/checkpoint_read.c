@@ -14,10 +14,10 @@
 static pd_status read_meta(hid_t f, const char *path, pd_ckpt_meta *m)
 {
     int64_t nranks = 0;
-    int bad = pd_h5_get_attr_str(f, "stage", m->stage, sizeof m->stage) < 0;
-    bad |= pd_h5_get_attr_i64(f, "step", &m->step) < 0;
-    bad |= pd_h5_get_attr_str(f, "strategy", m->strategy, sizeof m->strategy) < 0;
-    bad |= pd_h5_get_attr_i64(f, "nranks", &nranks) < 0;
+    int bad = pd_ckpt_get_attr_str(f, "stage", m->stage, sizeof m->stage) < 0;
+    bad |= pd_ckpt_get_attr_i64(f, "step", &m->step) < 0;
+    bad |= pd_ckpt_get_attr_str(f, "strategy", m->strategy, sizeof m->strategy) < 0;
+    bad |= pd_ckpt_get_attr_i64(f, "nranks", &nranks) < 0;
     m->nranks = (int)nranks;
     hid_t a = H5Aopen(f, "elapsed_seconds", H5P_DEFAULT);
     bad |= a < 0 || H5Aread(a, H5T_NATIVE_DOUBLE, &m->elapsed) < 0;
@@ -25,16 +25,16 @@ static pd_status read_meta(hid_t f, const char *path, pd_ckpt_meta *m)
     hid_t g = H5Gopen2(f, "sampler", H5P_DEFAULT);
     bad |= g < 0;
     if (g >= 0) {
-        bad |= pd_h5_get_attr_i64(g, "epoch", &m->sampler.epoch) < 0;
-        bad |= pd_h5_get_attr_i64(g, "position", &m->sampler.position) < 0;
-        bad |= pd_h5_get_attr_i64(g, "step", &m->sampler.step) < 0;
-        bad |= pd_h5_get_attr_u64(g, "seed", &m->sampler.seed) < 0;
-        bad |= pd_h5_get_attr_i64(g, "batch_residues", &m->sampler.batch_residues) < 0;
-        bad |= pd_h5_get_attr_u64(g, "lengths_hash", &m->sampler.lengths_hash) < 0;
+        bad |= pd_ckpt_get_attr_i64(g, "epoch", &m->sampler.epoch) < 0;
+        bad |= pd_ckpt_get_attr_i64(g, "position", &m->sampler.position) < 0;
+        bad |= pd_ckpt_get_attr_i64(g, "step", &m->sampler.step) < 0;
+        bad |= pd_ckpt_get_attr_u64(g, "seed", &m->sampler.seed) < 0;
+        bad |= pd_ckpt_get_attr_i64(g, "batch_residues", &m->sampler.batch_residues) < 0;
+        bad |= pd_ckpt_get_attr_u64(g, "lengths_hash", &m->sampler.lengths_hash) < 0;
         H5Gclose(g);
     }
     g = H5Gopen2(f, "rng", H5P_DEFAULT);
-    bad |= g < 0 || pd_h5_get_attr_u64(g, "seed", &m->seed) < 0;
+    bad |= g < 0 || pd_ckpt_get_attr_u64(g, "seed", &m->seed) < 0;
     if (g >= 0) H5Gclose(g);
     return bad ? pd_fail(PD_ERR_FORMAT, "%s: missing or unreadable checkpoint metadata", path) : PD_OK;
 }
@@ -47,7 +47,7 @@ static pd_status read_tensors(hid_t f, pd_engine *e)
     PD_TRY(pd_h5_check_param_group(f, "optimizer/v", P));
     hid_t opt = H5Gopen2(f, "optimizer", H5P_DEFAULT);
     int64_t opt_step = 0;
-    int bad = opt < 0 || pd_h5_get_attr_i64(opt, "step", &opt_step) < 0;
+    int bad = opt < 0 || pd_ckpt_get_attr_i64(opt, "step", &opt_step) < 0;
     if (opt >= 0) H5Gclose(opt);
     if (bad) return pd_fail(PD_ERR_FORMAT, "the checkpoint's optimizer group has no step");
     pd_engine_set_opt_step(e, opt_step);

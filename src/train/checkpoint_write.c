@@ -63,30 +63,30 @@ static pd_status write_string_dataset(hid_t loc, const char *name, const char *t
 static pd_status write_meta(hid_t f, const pd_ckpt_meta *m)
 {
     int bad = 0;
-    bad |= pd_h5_attr_str(f, "format", PD_CHECKPOINT_FORMAT) < 0;
-    bad |= pd_h5_attr_i64(f, "version", PD_CHECKPOINT_VERSION) < 0;
-    bad |= pd_h5_attr_str(f, "stage", m->stage) < 0;
-    bad |= pd_h5_attr_i64(f, "step", m->step) < 0;
-    bad |= pd_h5_attr_str(f, "strategy", m->strategy) < 0;
-    bad |= pd_h5_attr_i64(f, "nranks", m->nranks) < 0;
-    bad |= pd_h5_attr_double(f, "elapsed_seconds", m->elapsed) < 0;
-    bad |= pd_h5_attr_str(f, "created_by", "proteindiff " PACKAGE_VERSION) < 0;
+    bad |= pd_ckpt_attr_str(f, "format", PD_CHECKPOINT_FORMAT) < 0;
+    bad |= pd_ckpt_attr_i64(f, "version", PD_CHECKPOINT_VERSION) < 0;
+    bad |= pd_ckpt_attr_str(f, "stage", m->stage) < 0;
+    bad |= pd_ckpt_attr_i64(f, "step", m->step) < 0;
+    bad |= pd_ckpt_attr_str(f, "strategy", m->strategy) < 0;
+    bad |= pd_ckpt_attr_i64(f, "nranks", m->nranks) < 0;
+    bad |= pd_ckpt_attr_double(f, "elapsed_seconds", m->elapsed) < 0;
+    bad |= pd_ckpt_attr_str(f, "created_by", "proteindiff " PACKAGE_VERSION) < 0;
     hid_t g = H5Gcreate2(f, "sampler", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     bad |= g < 0;
     if (g >= 0) {
-        bad |= pd_h5_attr_i64(g, "epoch", m->sampler.epoch) < 0;
-        bad |= pd_h5_attr_i64(g, "position", m->sampler.position) < 0;
-        bad |= pd_h5_attr_i64(g, "step", m->sampler.step) < 0;
-        bad |= pd_h5_attr_u64(g, "seed", m->sampler.seed) < 0;
-        bad |= pd_h5_attr_i64(g, "batch_residues", m->sampler.batch_residues) < 0;
-        bad |= pd_h5_attr_u64(g, "lengths_hash", m->sampler.lengths_hash) < 0;
+        bad |= pd_ckpt_attr_i64(g, "epoch", m->sampler.epoch) < 0;
+        bad |= pd_ckpt_attr_i64(g, "position", m->sampler.position) < 0;
+        bad |= pd_ckpt_attr_i64(g, "step", m->sampler.step) < 0;
+        bad |= pd_ckpt_attr_u64(g, "seed", m->sampler.seed) < 0;
+        bad |= pd_ckpt_attr_i64(g, "batch_residues", m->sampler.batch_residues) < 0;
+        bad |= pd_ckpt_attr_u64(g, "lengths_hash", m->sampler.lengths_hash) < 0;
         H5Gclose(g);
     }
     g = H5Gcreate2(f, "rng", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     bad |= g < 0;
     if (g >= 0) {
-        bad |= pd_h5_attr_u64(g, "seed", m->seed) < 0;
-        bad |= pd_h5_attr_str(g, "scheme", "Philox-4x32-10 keyed by (seed, step, item, purpose); no hidden state") < 0;
+        bad |= pd_ckpt_attr_u64(g, "seed", m->seed) < 0;
+        bad |= pd_ckpt_attr_str(g, "scheme", "Philox-4x32-10 keyed by (seed, step, item, purpose); no hidden state") < 0;
         H5Gclose(g);
     }
     return bad ? pd_fail(PD_ERR_IO, "cannot write the checkpoint's metadata") : PD_OK;
@@ -99,7 +99,7 @@ static pd_status write_tensors(hid_t f, pd_engine *e)
     PD_TRY(pd_h5_create_param_group(f, "params", P));
     hid_t opt = H5Gcreate2(f, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (opt < 0) return pd_fail(PD_ERR_IO, "cannot create the checkpoint's optimizer group");
-    pd_status st = pd_h5_attr_i64(opt, "step", pd_engine_opt_step(e)) < 0 ? pd_fail(PD_ERR_IO, "optimizer step") : PD_OK;
+    pd_status st = pd_ckpt_attr_i64(opt, "step", pd_engine_opt_step(e)) < 0 ? pd_fail(PD_ERR_IO, "optimizer step") : PD_OK;
     if (st == PD_OK) st = pd_h5_create_param_group(opt, "m", P);
     if (st == PD_OK) st = pd_h5_create_param_group(opt, "v", P);
     H5Gclose(opt);

@@ -3,9 +3,9 @@
 # 1/2/4 ranks, h5py schema checks, export, inspect.
 check_PROGRAMS += tests/dataset/test_inputs tests/dataset/test_writer tests/dataset/test_h5file
 DATASET_TESTS = tests/dataset/test_inputs tests/dataset/test_writer tests/dataset/writer_ranks.sh \
-	tests/dataset/featurize_e2e.sh tests/dataset/h5py_schema.py tests/dataset/test_h5file tests/dataset/h5file_ranks.sh
+	tests/dataset/featurize_e2e.sh tests/dataset/h5py_schema.py tests/dataset/test_h5file
 TESTS += $(DATASET_TESTS)
-EXTRA_DIST += tests/dataset/h5py_schema.py tests/dataset/writer_ranks.sh tests/dataset/h5file_ranks.sh tests/dataset/featurize_e2e.sh tests/dataset/check_dataset.py
+EXTRA_DIST += tests/dataset/h5py_schema.py tests/dataset/writer_ranks.sh tests/dataset/featurize_e2e.sh tests/dataset/check_dataset.py
 tests_dataset_test_inputs_SOURCES = tests/dataset/test_inputs.c
 tests_dataset_test_inputs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_dataset_test_inputs_LDADD = $(PD_TEST_LDADD)
