@@ -4,3 +4,6 @@ EXTRA_DIST += tests/mpirun.sh tests/testlib.sh tests/test.h
 check_LIBRARIES = tests/libpdtest.a
 tests_libpdtest_a_SOURCES = tests/test.c tests/test.h
 PD_TEST_LDADD = tests/libpdtest.a libproteindiff.a $(PD_LIBS)
+# The include rule of docs/architecture.md (which room of src/ may include which).
+TESTS += tests/check-includes.sh
+EXTRA_DIST += tests/check-includes.sh

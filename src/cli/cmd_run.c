@@ -1,10 +1,10 @@
 /* cmd_run.c — `proteindiff run RUN.cfg`: argument parsing only; the pipeline is
- * pd_pipeline_run (src/design/pipeline.c), which calls every stage in this one MPI job. */
+ * pd_pipeline_run (src/pipeline/pipeline.c), which calls every stage in this one MPI job. */
 #include <string.h>
 
 #include "cli/commands.h"
 #include "config.h"
-#include "design/pipeline.h"
+#include "pipeline/pipeline.h"
 #include "parallel/comm.h"
 
 pd_status pd_cmd_run(pd_app *app, int argc, char **argv)

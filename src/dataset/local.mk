@@ -1,8 +1,9 @@
 # src/dataset/local.mk — sources of src/dataset (see DESIGN.md for what belongs here):
-# the HDF5 schema, input expansion, the collective writer, the reader, export and inspect.
+# the HDF5 schema, the output-file protocol every proteindiff HDF5 file follows (h5file),
+# input expansion, the collective writer, the reader, export and inspect.
 libproteindiff_a_SOURCES += \
 	src/dataset/schema.h \
-	src/dataset/h5util.c src/dataset/h5util.h \
+	src/dataset/h5util.c src/dataset/h5util.h src/dataset/h5file.c src/dataset/h5file.h \
 	src/dataset/inputs.c src/dataset/inputs.h \
 	src/dataset/writer.c src/dataset/writer.h \
 	src/dataset/reader.c src/dataset/reader.h

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset/h5file.h"
 #include "dataset/h5util.h"
 #include "dataset/schema.h"
 #include "structure/residues.h"
@@ -150,31 +151,10 @@ static pd_status check_rows(pd_dataset *ds, const char *path, int64_t rows, int6
 
 static pd_status load_attributes(pd_dataset *ds)
 {
-    char *format = NULL;
-    pd_status st = pd_h5_attr_read_string(ds->file, "format", &format);
-    if (st != PD_OK) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", pd_last_error());
-        return pd_fail(PD_ERR_FORMAT, "%s: not a proteindiff dataset (%s)", ds->path, why);
-    }
-    if (strcmp(format, PD_DATASET_FORMAT)) {
-        st = pd_fail(PD_ERR_FORMAT, "%s: format is \"%s\", expected \"%s\"", ds->path, format, PD_DATASET_FORMAT);
-        free(format);
-        return st;
-    }
-    free(format);
-    long long version = 0, complete = 0, vsize = 0;
-    if (pd_h5_attr_read_int(ds->file, "version", &version) != PD_OK) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", pd_last_error());
-        return pd_fail(PD_ERR_FORMAT, "%s: no usable format version (%s); this proteindiff reads version %d", ds->path, why,
-                       PD_DATASET_VERSION);
-    }
-    if (version != PD_DATASET_VERSION)
-        return pd_fail(PD_ERR_FORMAT, "%s: dataset format version %lld, this proteindiff reads version %d", ds->path, version, PD_DATASET_VERSION);
-    if (pd_h5_attr_read_int(ds->file, PD_DATASET_COMPLETE_ATTR, &complete) != PD_OK || complete != 1)
-        return pd_fail(PD_ERR_FORMAT, "%s: incomplete dataset (no '%s = 1' attribute): the featurize run that wrote it did not "
-                       "finish; run `proteindiff featurize` again", ds->path, PD_DATASET_COMPLETE_ATTR);
+    const pd_h5_expect expect = {.format = PD_DATASET_FORMAT, .version = PD_DATASET_VERSION, .what = "dataset",
+                                 .remedy = "the featurize run that wrote it did not finish; run `proteindiff featurize` again"};
+    PD_TRY(pd_h5_verify(ds->file, ds->path, &expect));
+    long long vsize = 0;
     if (pd_h5_attr_read_int(ds->file, "voxel_size", &vsize) != PD_OK || vsize < 1 || vsize > PD_MAX_VOXEL_SIZE)
         return pd_fail(PD_ERR_FORMAT, "%s: attribute voxel_size missing or outside 1..%d (featurize writes 2..64)", ds->path,
                        PD_MAX_VOXEL_SIZE);

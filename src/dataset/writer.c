@@ -8,7 +8,6 @@
  * by element, which made 2 ranks several times slower than 1 (docs/dataset-format.md). */
 #include "dataset/writer.h"
 
-#include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/timer.h"
+#include "dataset/h5file.h"
 #include "dataset/h5util.h"
 #include "dataset/schema.h"
 #include "parallel/comm.h"
@@ -41,8 +41,8 @@ typedef struct ds_slot {
 struct pd_writer {
     MPI_Comm comm;
     int rank, nranks;
-    hid_t file, dxpl;
-    char *path, *partial;
+    pd_h5_output out;  /* the file, NAME.partial until finished (dataset/h5file.h) */
+    hid_t dxpl;
     pd_dataset_params params;
     ds_slot ds[D_N];
     pd_dataset_totals totals;
@@ -69,14 +69,13 @@ static void close_all(pd_writer *w)
         w->ds[i].id = w->ds[i].type = 0;
     }
     if (w->dxpl > 0) H5Pclose(w->dxpl);
-    if (w->file > 0) H5Fclose(w->file);
-    w->dxpl = w->file = 0;
+    w->dxpl = 0;
 }
 
 static void free_writer(pd_writer *w)
 {
-    free(w->path);
-    free(w->partial);
+    close_all(w);
+    pd_h5_output_abandon(&w->out);
     free(w);
 }
 
@@ -90,7 +89,7 @@ static pd_status define(pd_writer *w, int id, const char *path, hid_t type, int 
     size_t row = H5Tget_size(type);
     for (int i = 0; i < n_inner; i++) { d->inner[i] = inner[i]; row *= (size_t)inner[i]; }
     d->row_bytes = row;
-    return pd_h5_create_growable(w->file, path, type, n_inner, inner, chunk, gzip, desc, &d->id);
+    return pd_h5_create_growable(w->out.file, path, type, n_inner, inner, chunk, gzip, desc, &d->id);
 }
 
 static pd_status create_layout(pd_writer *w)
@@ -117,16 +116,12 @@ static pd_status create_layout(pd_writer *w)
     PD_TRY(define(w, D_FAILED_SOURCE, PD_DS_FAILED_SOURCE, pd_h5_string_type(p->source_width), K_FAILURES, 0, NULL, PD_CHUNK_FAILURES, 0, PD_DESC_FAILED_SOURCE));
     PD_TRY(define(w, D_FAILED_REASON, PD_DS_FAILED_REASON, pd_h5_string_type(PD_DATASET_REASON_WIDTH), K_FAILURES, 0, NULL, PD_CHUNK_FAILURES, 0, PD_DESC_FAILED_REASON));
 
-    hid_t root = w->file;
-    PD_TRY(pd_h5_attr_write_string(root, "format", PD_DATASET_FORMAT));
-    PD_TRY(pd_h5_attr_write_int(root, "version", PD_DATASET_VERSION));
+    PD_TRY(pd_h5_output_stamp(&w->out, PD_DATASET_FORMAT, PD_DATASET_VERSION, p->created_by,
+                              p->config_text ? p->config_text : ""));
+    hid_t root = w->out.file;
     PD_TRY(pd_h5_attr_write_int(root, "voxel_size", p->voxel_size));
     PD_TRY(pd_h5_attr_write_double(root, "voxel_cell", p->voxel_cell));
-    PD_TRY(pd_h5_attr_write_double(root, "distogram_dmax", p->distogram_dmax));
-    PD_TRY(pd_h5_attr_write_string(root, "config", p->config_text ? p->config_text : ""));
-    PD_TRY(pd_h5_attr_write_string(root, "created_by", p->created_by ? p->created_by : "proteindiff"));
-    PD_TRY(pd_h5_attr_write_int(root, PD_DATASET_COMPLETE_ATTR, 0));
-    return PD_OK;
+    return pd_h5_attr_write_double(root, "distogram_dmax", p->distogram_dmax);
 }
 
 pd_status pd_writer_create(pd_writer **out, const char *path, MPI_Comm comm, const pd_dataset_params *p)
@@ -143,26 +138,18 @@ pd_status pd_writer_create(pd_writer **out, const char *path, MPI_Comm comm, con
     w->params = *p;
     const char *hook = getenv("PD_DEBUG_FAIL_WRITE_RANK");
     w->fail_rank = hook && hook[0] ? atoi(hook) : -1;
-    w->path = pd_strdup(path);
-    w->partial = pd_malloc(strlen(path) + sizeof PD_DATASET_PARTIAL_SUFFIX);
-    if (!w->path || !w->partial) { free_writer(w); return PD_ERR_NOMEM; }
-    sprintf(w->partial, "%s%s", path, PD_DATASET_PARTIAL_SUFFIX);
-
-    w->file = pd_h5_create_collective(w->partial, comm);
-    pd_status st = PD_OK;
-    if (w->file < 0) {
-        w->file = 0;
-        st = pd_h5_fail(PD_ERR_IO, "cannot create dataset file '%s' (check that its folder exists and is writable)", w->partial);
+    w->out.file = -1;
+    pd_status st = pd_h5_output_create(&w->out, path, PD_DATASET_PARTIAL_SUFFIX, PD_H5_COLLECTIVE_METADATA, comm);
+    if (st != PD_OK) {
+        free_writer(w);
+        return st;
     }
-    if (st == PD_OK) {
-        w->dxpl = H5Pcreate(H5P_DATASET_XFER);
-        H5Pset_dxpl_mpio(w->dxpl, H5FD_MPIO_COLLECTIVE);
-        st = create_layout(w);
-        if (st != PD_OK) pd_error_context("creating %s", w->partial);
-    }
+    w->dxpl = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(w->dxpl, H5FD_MPIO_COLLECTIVE);
+    st = create_layout(w);
+    if (st != PD_OK) pd_error_context("creating %s", w->out.partial);
     st = pd_agree(comm, st);
     if (st != PD_OK) {
-        close_all(w);
         free_writer(w);
         return st;
     }
@@ -372,10 +359,10 @@ static pd_status write_dataset(pd_writer *w, int id, const round_plan *plan, con
     char name[256] = "?";
     H5Iget_name(d->id, name, sizeof name);
     if (H5Dset_extent(d->id, dims) < 0)
-        st = pd_h5_fail(PD_ERR_IO, "cannot extend %s in %s to %llu rows", name, w->partial, (unsigned long long)dims[0]);
+        st = pd_h5_fail(PD_ERR_IO, "cannot extend %s in %s to %llu rows", name, w->out.partial, (unsigned long long)dims[0]);
     else if (w->fail_rank == w->rank && id == D_VOXELS)
         st = pd_fail(PD_ERR_IO, "cannot extend %s in %s to %llu rows: failure injected by the test hook "
-                     "PD_DEBUG_FAIL_WRITE_RANK=%d", name, w->partial, (unsigned long long)dims[0], w->fail_rank);
+                     "PD_DEBUG_FAIL_WRITE_RANK=%d", name, w->out.partial, (unsigned long long)dims[0], w->fail_rank);
     double t1 = pd_now();
     w->extend_s[id] += t1 - t0;
     hid_t fspace = H5Dget_space(d->id);
@@ -404,7 +391,7 @@ static pd_status write_dataset(pd_writer *w, int id, const round_plan *plan, con
     }
     w->write_s[id] += pd_now() - t1;
     H5Sclose(fspace);
-    if (st == PD_OK && r < 0) st = pd_h5_fail(PD_ERR_IO, "collective write of %s in %s failed", name, w->partial);
+    if (st == PD_OK && r < 0) st = pd_h5_fail(PD_ERR_IO, "collective write of %s in %s failed", name, w->out.partial);
     return st;
 }
 
@@ -453,21 +440,13 @@ pd_status pd_writer_finish(pd_writer *w)
         H5Iget_name(w->ds[i].id, name, sizeof name);
         pd_debug("writer: %-28s extend %.3f s, write %.3f s", name, w->extend_s[i], w->write_s[i]);
     }
-    pd_status st = pd_h5_attr_write_int(w->file, PD_DATASET_COMPLETE_ATTR, 1);
-    st = pd_agree(w->comm, st);
-    if (st == PD_OK && H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) st = pd_h5_fail(PD_ERR_IO, "cannot flush %s", w->partial);
     close_all(w);
-    st = pd_agree(w->comm, st);
-    if (st == PD_OK && w->rank == 0 && rename(w->partial, w->path) != 0)
-        st = pd_fail(PD_ERR_IO, "cannot rename %s to %s: %s", w->partial, w->path, strerror(errno));
-    st = pd_agree(w->comm, st);
+    pd_status st = pd_h5_output_finish(&w->out, PD_OK);
     free_writer(w);
     return st;
 }
 
 void pd_writer_abort(pd_writer *w)
 {
-    if (!w) return;
-    close_all(w);
-    free_writer(w);
+    if (w) free_writer(w);
 }

@@ -14,10 +14,10 @@
 #include "dataset/reader.h"
 #include "design/design_run.h"
 #include "design/designer.h"
-#include "design/latent_file.h"
 #include "models/diffusion.h"
 #include "models/schedule.h"
 #include "parallel/comm.h"
+#include "train/latents.h"
 
 /* the noise levels of the x̂0 curve (timesteps of T = 1000; scaled for other T) */
 static const int grid_1000[] = {0, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 999};
@@ -219,9 +219,9 @@ pd_status pd_diagnose_run(const pd_config *cfg, int split, MPI_Comm comm)
     if (st == PD_OK) {
         const pd_diffusion_config *dc = pd_diffusion_get_config(models.dit);
         char lp[4300];
-        pd_latent_file_path(cfg, "sc_vae", lp, sizeof lp);
+        pd_latents_path(cfg, "sc_vae", lp, sizeof lp);
         st = pd_latent_file_open(&x.sc, lp, "sc_vae", dc->sc_latent, path);
-        pd_latent_file_path(cfg, "bb_vae", lp, sizeof lp);
+        pd_latents_path(cfg, "bb_vae", lp, sizeof lp);
         if (st == PD_OK) st = pd_latent_file_open(&x.bb, lp, "bb_vae", dc->bb_latent, path);
         st = pd_agree(comm, st);
     }

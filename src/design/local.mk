@@ -1,9 +1,5 @@
-# src/design/local.mk — sources of src/design (see ../shared/DESIGN.md for what belongs here):
-# the latents reader, the diffusion stage adapter, design (inverse folding), evaluate and the
-# whole-pipeline `run`.
-libproteindiff_a_SOURCES += \
-	src/design/latent_file.c src/design/latent_file.h \
-	src/train/stage_diffusion.c
+# src/design/local.mk — sources of src/design: design (inverse folding), score, evaluate and
+# the trained models they load (docs/architecture.md says which rooms it may include).
 libproteindiff_a_SOURCES += \
 	src/design/models.c src/design/models.h \
 	src/design/designer.c src/design/designer.h \
@@ -21,5 +17,4 @@ libproteindiff_a_SOURCES += \
 	src/design/design_run.c src/design/design_run.h \
 	src/design/score_run.c src/design/score_run.h \
 	src/design/evaluate.c src/design/evaluate.h \
-	src/design/diagnose.c src/design/diagnose.h \
-	src/design/pipeline.c src/design/pipeline.h
+	src/design/diagnose.c src/design/diagnose.h

@@ -1,19 +1,15 @@
 /* models.c — finding and loading the checkpoints of the three stages design needs (see
- * models.h). A checkpoint's /params group is a plain parameter group, so inference loads it
- * serially with pd_params_read_h5 onto an unpadded model; optimizer state is ignored. */
+ * models.h): each is loaded serially onto an unpadded model with pd_checkpoint_load_params
+ * (train/checkpoint.h), which checks the file and ignores the optimizer state. */
 #include "design/models.h"
 
-#include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/log.h"
-#include "dataset/h5util.h"
 #include "parallel/comm.h"
 #include "train/checkpoint.h"
-#include "train/checkpoint_h5.h"
 
 pd_status pd_design_checkpoint_for(const pd_config *cfg, const char *stage, MPI_Comm comm, char **path)
 {
@@ -28,35 +24,6 @@ pd_status pd_design_checkpoint_for(const pd_config *cfg, const char *stage, MPI_
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/checkpoints", pd_cfg_str(cfg, "run.dir"));
     return pd_checkpoint_find_latest(dir, stage, comm, path);
-}
-
-/* A complete checkpoint of `stage`: format, complete marker and stage attributes. */
-static pd_status check_checkpoint(hid_t f, const char *path, const char *stage)
-{
-    char fmt[64] = "", st[32] = "";
-    int64_t complete = 0;
-    if (pd_h5_get_attr_str(f, "format", fmt, sizeof fmt) < 0 || strcmp(fmt, PD_CHECKPOINT_FORMAT))
-        return pd_fail(PD_ERR_FORMAT, "%s is not a proteindiff checkpoint (format '%s')", path, fmt);
-    if (pd_h5_get_attr_i64(f, "complete", &complete) < 0 || complete != 1)
-        return pd_fail(PD_ERR_FORMAT, "%s is an unfinished checkpoint", path);
-    if (pd_h5_get_attr_str(f, "stage", st, sizeof st) < 0 || strcmp(st, stage))
-        return pd_fail(PD_ERR_FORMAT, "%s is a checkpoint of stage '%s', expected '%s'", path, st, stage);
-    return PD_OK;
-}
-
-static pd_status load_params(pd_params *P, const char *path, const char *stage)
-{
-    if (access(path, R_OK) != 0) return pd_fail(PD_ERR_IO, "cannot read the %s checkpoint %s", stage, path);
-    pd_h5_quiet();
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return pd_h5_fail(PD_ERR_IO, "cannot open the %s checkpoint %s", stage, path);
-    pd_status st = check_checkpoint(f, path, stage);
-    if (st == PD_OK) st = pd_params_read_h5(P, (int64_t)f, "params", P->data);
-    if (st != PD_OK)
-        pd_error_context("loading %s (if a shape differs, the run file's model.%s settings are not the ones the "
-                         "checkpoint was trained with)", path, stage);
-    H5Fclose(f);
-    return st;
 }
 
 static pd_status resolve(const pd_config *cfg, const char *stage, MPI_Comm comm, char *out, size_t len)
@@ -77,18 +44,18 @@ static pd_status load_all(pd_design_models *m, const pd_config *cfg)
     pd_sc_vae_config scc;
     PD_TRY(pd_sc_vae_config_from(cfg, &scc));
     PD_TRY(pd_sc_vae_create(&m->sc, &scc, 0));
-    PD_TRY(load_params(pd_sc_vae_params(m->sc), m->sc_path, "sc_vae"));
+    PD_TRY(pd_checkpoint_load_params(m->sc_path, "sc_vae", pd_sc_vae_params(m->sc)));
 
     pd_bb_vae_config bbc;
     PD_TRY(pd_bb_vae_config_from_run(&bbc, cfg));
     PD_TRY(pd_bb_vae_create(&m->bb, &bbc, 1, 0));
     m->have_bb = 1;
-    PD_TRY(load_params(&m->bb.params, m->bb_path, "bb_vae"));
+    PD_TRY(pd_checkpoint_load_params(m->bb_path, "bb_vae", &m->bb.params));
 
     pd_diffusion_config dc;
     PD_TRY(pd_diffusion_config_from(cfg, &dc));
     PD_TRY(pd_diffusion_create(&m->dit, &dc, 0, 1));
-    return load_params(pd_diffusion_params(m->dit), m->dit_path, "diffusion");
+    return pd_checkpoint_load_params(m->dit_path, "diffusion", pd_diffusion_params(m->dit));
 }
 
 pd_status pd_design_models_load(pd_design_models *m, const pd_config *cfg, MPI_Comm comm)

@@ -1,6 +1,6 @@
-# src/models/bb_vae.mk — the bb_vae model: the section 5 graph (src/features/graph.c), the model
-# (bb_vae.c) and its fused pairwise head (bb_vae_pair.c); plus its benchmark program.
-libproteindiff_a_SOURCES += src/features/graph.c src/features/graph.h src/models/bb_vae.c src/models/bb_vae.h \
+# src/models/bb_vae.mk — the bb_vae model (bb_vae.c) and its fused pairwise head (bb_vae_pair.c)
+# over the section 5 graph (src/features/graph.c); plus its benchmark program.
+libproteindiff_a_SOURCES += src/models/bb_vae.c src/models/bb_vae.h \
 	src/models/bb_vae_pair.c src/models/bb_vae_pair_eval.c src/models/bb_vae_pair_eval.h
 
 # tools/bench/bench-bb-vae: one forward+backward step of the CPU-default model and graph

@@ -1,8 +1,8 @@
 # src/models/tokenizer.mk — the structure tokenizer (SPEC §7: hierarchical VQ-VAE over distogram
-# images) and the classical-MDS structure check its reconstructions are judged by.
+# images); the classical-MDS structure check its reconstructions are judged by is
+# src/features/mds.c.
 libproteindiff_a_SOURCES += src/models/tokenizer.c src/models/tokenizer.h src/models/tokenizer_vq.c \
-	src/models/tokenizer_image.c src/models/tokenizer_state.c src/models/tokenizer_batchnorm.c \
-	src/features/mds.c src/features/mds.h
+	src/models/tokenizer_image.c src/models/tokenizer_state.c src/models/tokenizer_batchnorm.c
 
 # tools/bench/bench-tokenizer: one forward+backward step of the CPU-default model against
 # PyTorch's (`make tools/bench/bench-tokenizer`, then tools/bench/bench-tokenizer.sh BUILD_DIR).

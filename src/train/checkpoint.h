@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "nn/params.h"
 #include "parallel/sampler.h"
 #include "train/engine.h"
 #include "train/stage.h"
@@ -45,6 +46,18 @@ void pd_checkpoint_prune(const char *dir, const char *stage, int keep);
 /* Rank 0, when a run starts: delete this stage's unfinished .tmp checkpoints (a writer was
  * killed); they are never read. */
 void pd_checkpoint_remove_unfinished(const char *dir, const char *stage);
+/* The one check every reader makes of an open checkpoint file (hid_t): format, version,
+ * complete = 1 and, when stage != NULL, the stage; fails naming `path` and what is wrong. */
+pd_status pd_checkpoint_verify(int64_t file, const char *path, const char *stage);
+/* The stage state (group /stage) of an open checkpoint into s through s->ops->load_state (nothing
+ * when the stage keeps none). */
+pd_status pd_checkpoint_load_state(int64_t file, const char *path, pd_stage *s);
+/* Inference (serial, read-only; every rank may call it): the parameters of a complete checkpoint
+ * of `stage` into P, an unpadded model built from the run file; optimizer state is ignored. A
+ * parameter of another shape is named, with a hint at the run file's model.<stage> settings. */
+pd_status pd_checkpoint_load_params(const char *path, const char *stage, const pd_params *P);
+/* The same for a created stage: its parameters and its stage state (codebooks, statistics). */
+pd_status pd_checkpoint_load_stage(const char *path, pd_stage *s);
 /* Collective: load parameters, AdamW moments (resharded onto e's layout), stage state and meta. */
 pd_status pd_checkpoint_read(const char *path, pd_ckpt_meta *meta, pd_engine *e, pd_stage *s, MPI_Comm comm);
 

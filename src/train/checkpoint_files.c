@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "dataset/h5util.h"
 #include "parallel/comm.h"
 #include "train/checkpoint.h"
-#include "train/checkpoint_h5.h"
 
 /* Steps of `stage`'s finished-looking files (name <stage>-step<N>.h5) in dir, ascending. */
 static int list_steps(const char *dir, const char *stage, int64_t **steps)
@@ -57,21 +57,14 @@ static void checkpoint_name(const char *dir, const char *stage, int64_t step, ch
 /* A complete checkpoint opens and carries format, version and complete = 1. */
 static int is_complete(const char *path)
 {
-    H5E_auto2_t fn;
-    void *data;
-    H5Eget_auto2(H5E_DEFAULT, &fn, &data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    pd_h5_quiet();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     int ok = 0;
     if (f >= 0) {
-        char fmt[64] = "";
-        int64_t complete = 0, version = 0;
-        ok = pd_h5_get_attr_str(f, "format", fmt, sizeof fmt) == 0 && !strcmp(fmt, PD_CHECKPOINT_FORMAT) &&
-             pd_h5_get_attr_i64(f, "version", &version) == 0 && version == PD_CHECKPOINT_VERSION &&
-             pd_h5_get_attr_i64(f, "complete", &complete) == 0 && complete == 1;
+        ok = pd_checkpoint_verify(f, path, NULL) == PD_OK;
         H5Fclose(f);
     }
-    H5Eset_auto2(H5E_DEFAULT, fn, data);
+    pd_clear_error(); /* an unfinished or foreign file is an answer here, not an error */
     return ok;
 }
 

@@ -18,7 +18,7 @@ static herr_t attr_write(hid_t loc, const char *name, hid_t type, const void *va
     return rc;
 }
 
-herr_t pd_h5_attr_str(hid_t loc, const char *name, const char *value)
+herr_t pd_ckpt_attr_str(hid_t loc, const char *name, const char *value)
 {
     hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, strlen(value) + 1);
@@ -27,9 +27,9 @@ herr_t pd_h5_attr_str(hid_t loc, const char *name, const char *value)
     return rc;
 }
 
-herr_t pd_h5_attr_i64(hid_t loc, const char *name, int64_t value) { return attr_write(loc, name, H5T_NATIVE_INT64, &value); }
-herr_t pd_h5_attr_u64(hid_t loc, const char *name, uint64_t value) { return attr_write(loc, name, H5T_NATIVE_UINT64, &value); }
-herr_t pd_h5_attr_double(hid_t loc, const char *name, double value) { return attr_write(loc, name, H5T_NATIVE_DOUBLE, &value); }
+herr_t pd_ckpt_attr_i64(hid_t loc, const char *name, int64_t value) { return attr_write(loc, name, H5T_NATIVE_INT64, &value); }
+herr_t pd_ckpt_attr_u64(hid_t loc, const char *name, uint64_t value) { return attr_write(loc, name, H5T_NATIVE_UINT64, &value); }
+herr_t pd_ckpt_attr_double(hid_t loc, const char *name, double value) { return attr_write(loc, name, H5T_NATIVE_DOUBLE, &value); }
 
 static int attr_read(hid_t loc, const char *name, hid_t type, void *out)
 {
@@ -40,10 +40,10 @@ static int attr_read(hid_t loc, const char *name, hid_t type, void *out)
     return rc;
 }
 
-int pd_h5_get_attr_i64(hid_t loc, const char *name, int64_t *out) { return attr_read(loc, name, H5T_NATIVE_INT64, out); }
-int pd_h5_get_attr_u64(hid_t loc, const char *name, uint64_t *out) { return attr_read(loc, name, H5T_NATIVE_UINT64, out); }
+int pd_ckpt_get_attr_i64(hid_t loc, const char *name, int64_t *out) { return attr_read(loc, name, H5T_NATIVE_INT64, out); }
+int pd_ckpt_get_attr_u64(hid_t loc, const char *name, uint64_t *out) { return attr_read(loc, name, H5T_NATIVE_UINT64, out); }
 
-int pd_h5_get_attr_str(hid_t loc, const char *name, char *out, size_t len)
+int pd_ckpt_get_attr_str(hid_t loc, const char *name, char *out, size_t len)
 {
     if (H5Aexists(loc, name) <= 0) return -1;
     hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
@@ -66,7 +66,7 @@ pd_status pd_h5_create_param_group(hid_t loc, const char *group, const pd_params
     hid_t grp = H5Gcreate2(loc, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (grp < 0) return pd_fail(PD_ERR_IO, "cannot create the checkpoint group '%s'", group);
     pd_status st = PD_OK;
-    if (pd_h5_attr_str(grp, "format", PARAMS_FORMAT) < 0) st = pd_fail(PD_ERR_IO, "cannot tag group '%s'", group);
+    if (pd_ckpt_attr_str(grp, "format", PARAMS_FORMAT) < 0) st = pd_fail(PD_ERR_IO, "cannot tag group '%s'", group);
     hid_t sp = H5Screate(H5S_SCALAR);
     int version = 1;
     hid_t at = H5Acreate2(grp, "version", H5T_NATIVE_INT, sp, H5P_DEFAULT, H5P_DEFAULT);

@@ -11,14 +11,17 @@
 #include "core/error.h"
 #include "nn/params.h"
 
-herr_t pd_h5_attr_str(hid_t loc, const char *name, const char *value);
-herr_t pd_h5_attr_i64(hid_t loc, const char *name, int64_t value);
-herr_t pd_h5_attr_u64(hid_t loc, const char *name, uint64_t value);
-herr_t pd_h5_attr_double(hid_t loc, const char *name, double value);
+/* Checkpoint attributes (pd_ckpt_ prefix: herr_t / 0-or--1 returns, and NUL-terminated ASCII
+ * strings, the checkpoint format's own attribute types; the other proteindiff files use the
+ * pd_status helpers of dataset/h5util.h). */
+herr_t pd_ckpt_attr_str(hid_t loc, const char *name, const char *value);
+herr_t pd_ckpt_attr_i64(hid_t loc, const char *name, int64_t value);
+herr_t pd_ckpt_attr_u64(hid_t loc, const char *name, uint64_t value);
+herr_t pd_ckpt_attr_double(hid_t loc, const char *name, double value);
 /* 0 on success; -1 if missing or unreadable. */
-int pd_h5_get_attr_str(hid_t loc, const char *name, char *out, size_t len);
-int pd_h5_get_attr_i64(hid_t loc, const char *name, int64_t *out);
-int pd_h5_get_attr_u64(hid_t loc, const char *name, uint64_t *out);
+int pd_ckpt_get_attr_str(hid_t loc, const char *name, char *out, size_t len);
+int pd_ckpt_get_attr_i64(hid_t loc, const char *name, int64_t *out);
+int pd_ckpt_get_attr_u64(hid_t loc, const char *name, uint64_t *out);
 
 /* A parameter-layout group: attributes format = "proteindiff-params", version = 1 and one
  * float32 dataset per parameter with its shape (what nn/params.h reads). Collective. */

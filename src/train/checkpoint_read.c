@@ -10,54 +10,14 @@
 #include "train/checkpoint.h"
 #include "train/checkpoint_h5.h"
 
-typedef struct load_ctx {
-    hid_t grp;
-} load_ctx;
-
-static pd_status get_array(void *user, const char *name, int64_t n, void *data, hid_t mtype)
-{
-    load_ctx *c = user;
-    if (H5Lexists(c->grp, name, H5P_DEFAULT) <= 0)
-        return pd_fail(PD_ERR_FORMAT, "the checkpoint has no stage state '%s' (written by another stage version?)", name);
-    hid_t ds = H5Dopen2(c->grp, name, H5P_DEFAULT);
-    hid_t space = H5Dget_space(ds);
-    hssize_t have = H5Sget_simple_extent_npoints(space);
-    pd_status st = PD_OK;
-    if (have != (hssize_t)n)
-        st = pd_fail(PD_ERR_FORMAT, "stage state '%s' has %lld values in the checkpoint, the model expects %lld", name,
-                     (long long)have, (long long)n);
-    else if (n > 0 && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        st = pd_fail(PD_ERR_IO, "cannot read stage state '%s'", name);
-    H5Sclose(space);
-    H5Dclose(ds);
-    return st;
-}
-
-static pd_status get_f64(void *user, const char *name, int64_t n, double *data)
-{
-    return get_array(user, name, n, data, H5T_NATIVE_DOUBLE);
-}
-
-static pd_status get_f32(void *user, const char *name, int64_t n, float *data)
-{
-    return get_array(user, name, n, data, H5T_NATIVE_FLOAT);
-}
-
+/* The metadata of a checkpoint that pd_checkpoint_verify accepted. */
 static pd_status read_meta(hid_t f, const char *path, pd_ckpt_meta *m)
 {
-    char fmt[64] = "";
-    int64_t version = 0, complete = 0, nranks = 0;
-    if (pd_h5_get_attr_str(f, "format", fmt, sizeof fmt) < 0 || strcmp(fmt, PD_CHECKPOINT_FORMAT))
-        return pd_fail(PD_ERR_FORMAT, "%s is not a proteindiff checkpoint (format '%s')", path, fmt);
-    if (pd_h5_get_attr_i64(f, "version", &version) < 0 || version != PD_CHECKPOINT_VERSION)
-        return pd_fail(PD_ERR_FORMAT, "%s has checkpoint version %lld; this build reads version %d", path,
-                       (long long)version, PD_CHECKPOINT_VERSION);
-    if (pd_h5_get_attr_i64(f, "complete", &complete) < 0 || complete != 1)
-        return pd_fail(PD_ERR_FORMAT, "%s is an unfinished checkpoint (the writer stopped before the end)", path);
-    int bad = pd_h5_get_attr_str(f, "stage", m->stage, sizeof m->stage) < 0;
-    bad |= pd_h5_get_attr_i64(f, "step", &m->step) < 0;
-    bad |= pd_h5_get_attr_str(f, "strategy", m->strategy, sizeof m->strategy) < 0;
-    bad |= pd_h5_get_attr_i64(f, "nranks", &nranks) < 0;
+    int64_t nranks = 0;
+    int bad = pd_ckpt_get_attr_str(f, "stage", m->stage, sizeof m->stage) < 0;
+    bad |= pd_ckpt_get_attr_i64(f, "step", &m->step) < 0;
+    bad |= pd_ckpt_get_attr_str(f, "strategy", m->strategy, sizeof m->strategy) < 0;
+    bad |= pd_ckpt_get_attr_i64(f, "nranks", &nranks) < 0;
     m->nranks = (int)nranks;
     hid_t a = H5Aopen(f, "elapsed_seconds", H5P_DEFAULT);
     bad |= a < 0 || H5Aread(a, H5T_NATIVE_DOUBLE, &m->elapsed) < 0;
@@ -65,16 +25,16 @@ static pd_status read_meta(hid_t f, const char *path, pd_ckpt_meta *m)
     hid_t g = H5Gopen2(f, "sampler", H5P_DEFAULT);
     bad |= g < 0;
     if (g >= 0) {
-        bad |= pd_h5_get_attr_i64(g, "epoch", &m->sampler.epoch) < 0;
-        bad |= pd_h5_get_attr_i64(g, "position", &m->sampler.position) < 0;
-        bad |= pd_h5_get_attr_i64(g, "step", &m->sampler.step) < 0;
-        bad |= pd_h5_get_attr_u64(g, "seed", &m->sampler.seed) < 0;
-        bad |= pd_h5_get_attr_i64(g, "batch_residues", &m->sampler.batch_residues) < 0;
-        bad |= pd_h5_get_attr_u64(g, "lengths_hash", &m->sampler.lengths_hash) < 0;
+        bad |= pd_ckpt_get_attr_i64(g, "epoch", &m->sampler.epoch) < 0;
+        bad |= pd_ckpt_get_attr_i64(g, "position", &m->sampler.position) < 0;
+        bad |= pd_ckpt_get_attr_i64(g, "step", &m->sampler.step) < 0;
+        bad |= pd_ckpt_get_attr_u64(g, "seed", &m->sampler.seed) < 0;
+        bad |= pd_ckpt_get_attr_i64(g, "batch_residues", &m->sampler.batch_residues) < 0;
+        bad |= pd_ckpt_get_attr_u64(g, "lengths_hash", &m->sampler.lengths_hash) < 0;
         H5Gclose(g);
     }
     g = H5Gopen2(f, "rng", H5P_DEFAULT);
-    bad |= g < 0 || pd_h5_get_attr_u64(g, "seed", &m->seed) < 0;
+    bad |= g < 0 || pd_ckpt_get_attr_u64(g, "seed", &m->seed) < 0;
     if (g >= 0) H5Gclose(g);
     return bad ? pd_fail(PD_ERR_FORMAT, "%s: missing or unreadable checkpoint metadata", path) : PD_OK;
 }
@@ -87,7 +47,7 @@ static pd_status read_tensors(hid_t f, pd_engine *e)
     PD_TRY(pd_h5_check_param_group(f, "optimizer/v", P));
     hid_t opt = H5Gopen2(f, "optimizer", H5P_DEFAULT);
     int64_t opt_step = 0;
-    int bad = opt < 0 || pd_h5_get_attr_i64(opt, "step", &opt_step) < 0;
+    int bad = opt < 0 || pd_ckpt_get_attr_i64(opt, "step", &opt_step) < 0;
     if (opt >= 0) H5Gclose(opt);
     if (bad) return pd_fail(PD_ERR_FORMAT, "the checkpoint's optimizer group has no step");
     pd_engine_set_opt_step(e, opt_step);
@@ -117,17 +77,10 @@ pd_status pd_checkpoint_read(const char *path, pd_ckpt_meta *meta, pd_engine *e,
     H5Pclose(fapl);
     pd_status st = f < 0 ? pd_fail(PD_ERR_IO, "cannot open checkpoint %s", path) : PD_OK;
     PD_TRY(pd_agree(comm, st));
-    st = read_meta(f, path, meta);
-    if (st == PD_OK && strcmp(meta->stage, s->ops->name))
-        st = pd_fail(PD_ERR_FORMAT, "%s is a checkpoint of stage '%s', not '%s'", path, meta->stage, s->ops->name);
+    st = pd_checkpoint_verify(f, path, s->ops->name);
+    if (st == PD_OK) st = read_meta(f, path, meta);
     if (st == PD_OK) st = read_tensors(f, e);
-    if (st == PD_OK && s->ops->load_state) {
-        hid_t g = H5Gopen2(f, "stage", H5P_DEFAULT);
-        load_ctx ctx = {g};
-        pd_stage_store store = {NULL, get_f64, NULL, get_f32, &ctx};
-        st = g < 0 ? pd_fail(PD_ERR_FORMAT, "%s has no stage group", path) : s->ops->load_state(s, &store);
-        if (g >= 0) H5Gclose(g);
-    }
+    if (st == PD_OK) st = pd_checkpoint_load_state(f, path, s);
     if (st != PD_OK) pd_error_context("loading checkpoint %s", path);
     H5Fclose(f);
     return pd_agree(comm, st);

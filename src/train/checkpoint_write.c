@@ -1,8 +1,8 @@
 /* checkpoint_write.c — one collective checkpoint write: every rank creates the same groups and
  * datasets (parallel HDF5 requires it), the first replica's ranks write the flat ranges they
  * own of the parameters and AdamW moments, rank 0 writes the small things; the file is tagged
- * complete, closed, and renamed from .tmp by rank 0. See checkpoint.h. */
-#include <errno.h>
+ * complete, closed, and renamed from .tmp by rank 0 (the protocol of dataset/h5file.h). See
+ * checkpoint.h. */
 #include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "core/log.h"
+#include "dataset/h5file.h"
 #include "parallel/comm.h"
 #include "train/checkpoint.h"
 #include "train/checkpoint_h5.h"
@@ -62,30 +63,30 @@ static pd_status write_string_dataset(hid_t loc, const char *name, const char *t
 static pd_status write_meta(hid_t f, const pd_ckpt_meta *m)
 {
     int bad = 0;
-    bad |= pd_h5_attr_str(f, "format", PD_CHECKPOINT_FORMAT) < 0;
-    bad |= pd_h5_attr_i64(f, "version", PD_CHECKPOINT_VERSION) < 0;
-    bad |= pd_h5_attr_str(f, "stage", m->stage) < 0;
-    bad |= pd_h5_attr_i64(f, "step", m->step) < 0;
-    bad |= pd_h5_attr_str(f, "strategy", m->strategy) < 0;
-    bad |= pd_h5_attr_i64(f, "nranks", m->nranks) < 0;
-    bad |= pd_h5_attr_double(f, "elapsed_seconds", m->elapsed) < 0;
-    bad |= pd_h5_attr_str(f, "created_by", "proteindiff " PACKAGE_VERSION) < 0;
+    bad |= pd_ckpt_attr_str(f, "format", PD_CHECKPOINT_FORMAT) < 0;
+    bad |= pd_ckpt_attr_i64(f, "version", PD_CHECKPOINT_VERSION) < 0;
+    bad |= pd_ckpt_attr_str(f, "stage", m->stage) < 0;
+    bad |= pd_ckpt_attr_i64(f, "step", m->step) < 0;
+    bad |= pd_ckpt_attr_str(f, "strategy", m->strategy) < 0;
+    bad |= pd_ckpt_attr_i64(f, "nranks", m->nranks) < 0;
+    bad |= pd_ckpt_attr_double(f, "elapsed_seconds", m->elapsed) < 0;
+    bad |= pd_ckpt_attr_str(f, "created_by", "proteindiff " PACKAGE_VERSION) < 0;
     hid_t g = H5Gcreate2(f, "sampler", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     bad |= g < 0;
     if (g >= 0) {
-        bad |= pd_h5_attr_i64(g, "epoch", m->sampler.epoch) < 0;
-        bad |= pd_h5_attr_i64(g, "position", m->sampler.position) < 0;
-        bad |= pd_h5_attr_i64(g, "step", m->sampler.step) < 0;
-        bad |= pd_h5_attr_u64(g, "seed", m->sampler.seed) < 0;
-        bad |= pd_h5_attr_i64(g, "batch_residues", m->sampler.batch_residues) < 0;
-        bad |= pd_h5_attr_u64(g, "lengths_hash", m->sampler.lengths_hash) < 0;
+        bad |= pd_ckpt_attr_i64(g, "epoch", m->sampler.epoch) < 0;
+        bad |= pd_ckpt_attr_i64(g, "position", m->sampler.position) < 0;
+        bad |= pd_ckpt_attr_i64(g, "step", m->sampler.step) < 0;
+        bad |= pd_ckpt_attr_u64(g, "seed", m->sampler.seed) < 0;
+        bad |= pd_ckpt_attr_i64(g, "batch_residues", m->sampler.batch_residues) < 0;
+        bad |= pd_ckpt_attr_u64(g, "lengths_hash", m->sampler.lengths_hash) < 0;
         H5Gclose(g);
     }
     g = H5Gcreate2(f, "rng", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     bad |= g < 0;
     if (g >= 0) {
-        bad |= pd_h5_attr_u64(g, "seed", m->seed) < 0;
-        bad |= pd_h5_attr_str(g, "scheme", "Philox-4x32-10 keyed by (seed, step, item, purpose); no hidden state") < 0;
+        bad |= pd_ckpt_attr_u64(g, "seed", m->seed) < 0;
+        bad |= pd_ckpt_attr_str(g, "scheme", "Philox-4x32-10 keyed by (seed, step, item, purpose); no hidden state") < 0;
         H5Gclose(g);
     }
     return bad ? pd_fail(PD_ERR_IO, "cannot write the checkpoint's metadata") : PD_OK;
@@ -98,7 +99,7 @@ static pd_status write_tensors(hid_t f, pd_engine *e)
     PD_TRY(pd_h5_create_param_group(f, "params", P));
     hid_t opt = H5Gcreate2(f, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (opt < 0) return pd_fail(PD_ERR_IO, "cannot create the checkpoint's optimizer group");
-    pd_status st = pd_h5_attr_i64(opt, "step", pd_engine_opt_step(e)) < 0 ? pd_fail(PD_ERR_IO, "optimizer step") : PD_OK;
+    pd_status st = pd_ckpt_attr_i64(opt, "step", pd_engine_opt_step(e)) < 0 ? pd_fail(PD_ERR_IO, "optimizer step") : PD_OK;
     if (st == PD_OK) st = pd_h5_create_param_group(opt, "m", P);
     if (st == PD_OK) st = pd_h5_create_param_group(opt, "v", P);
     H5Gclose(opt);
@@ -138,33 +139,23 @@ pd_status pd_checkpoint_write(const char *dir, const pd_ckpt_meta *meta, const c
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
-    char path[4096], tmp[4200];
+    char path[4096];
     pd_checkpoint_path(dir, meta->stage, meta->step, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    pd_status st = f < 0 ? pd_fail(PD_ERR_IO, "cannot create checkpoint %s (is %s writable?)", tmp, dir) : PD_OK;
-    PD_TRY(pd_agree(comm, st));
-    st = write_all(f, meta, config_text, e, s, rank);
-    st = pd_agree(comm, st);
+    /* No collective metadata: only the first replica's ranks open the tensors they write. */
+    pd_h5_output out;
+    pd_status st = pd_h5_output_create(&out, path, ".tmp", 0, comm);
+    if (st != PD_OK) {
+        pd_error_context("writing a checkpoint into %s", dir);
+        return st;
+    }
+    st = pd_agree(comm, write_all(out.file, meta, config_text, e, s, rank));
     if (st == PD_OK && stall_seconds > 0) {
-        H5Fflush(f, H5F_SCOPE_GLOBAL);
+        H5Fflush(out.file, H5F_SCOPE_GLOBAL);
         struct timespec ts = {(time_t)stall_seconds, (long)((stall_seconds - (double)(time_t)stall_seconds) * 1e9)};
         nanosleep(&ts, NULL);
     }
-    /* The last thing written: a reader treats any file without it as unfinished. */
-    if (st == PD_OK && pd_h5_attr_i64(f, "complete", 1) < 0) st = pd_fail(PD_ERR_IO, "cannot finish %s", tmp);
-    if (H5Fclose(f) < 0 && st == PD_OK) st = pd_fail(PD_ERR_IO, "cannot close checkpoint %s (disk full?)", tmp);
-    PD_TRY(pd_agree(comm, st));
-    if (rank == 0) {
-        if (rename(tmp, path) != 0)
-            st = pd_fail(PD_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        else
-            pd_checkpoint_prune(dir, meta->stage, keep);
-    }
-    PD_TRY(pd_agree(comm, st));
+    PD_TRY(pd_h5_output_finish(&out, st));
+    if (rank == 0) pd_checkpoint_prune(dir, meta->stage, keep);
     if (path_out) snprintf(path_out, path_len, "%s", path);
     return PD_OK;
 }

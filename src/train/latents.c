@@ -1,14 +1,13 @@
-/* latents.c — the collective latents writer (NAME.partial, fixed-size datasets every rank
- * writes its own rows into, complete = 1 last, rename by rank 0); see latents.h and
- * docs/latents-format.md. `proteindiff encode` itself is in latents_encode.c. */
+/* latents.c — the collective latents writer: fixed-size datasets every rank writes its own
+ * rows into, in a file that follows the output protocol of dataset/h5file.h (NAME.partial,
+ * complete = 1 last, rename by rank 0); see latents.h and docs/latents-format.md. `proteindiff
+ * encode` itself is in latents_encode.c, the reader in latents_read.c. */
 #include "train/latents.h"
 
-#include <errno.h>
 #include <hdf5.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "dataset/h5file.h"
 #include "dataset/h5util.h"
 #include "parallel/comm.h"
 
@@ -17,11 +16,9 @@
 #define DESC_VALID "1 if the row was encoded; 0 for residues the stage does not encode (masked, unlabelled, empty voxel)"
 
 struct pd_latents_writer {
-    MPI_Comm comm;
-    int rank;
-    char *path, *partial;
+    pd_h5_output out;
     int64_t rows, dim;
-    hid_t file, mu, logvar, valid;
+    hid_t mu, logvar, valid;
 };
 
 static void close_datasets(pd_latents_writer *w)
@@ -35,9 +32,7 @@ static void close_datasets(pd_latents_writer *w)
 static void free_writer(pd_latents_writer *w)
 {
     close_datasets(w);
-    if (w->file > 0) H5Fclose(w->file);
-    free(w->path);
-    free(w->partial);
+    pd_h5_output_abandon(&w->out);
     free(w);
 }
 
@@ -51,12 +46,12 @@ static pd_status create_dataset(pd_latents_writer *w, const char *name, hid_t ty
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
-    *out = H5Dcreate2(w->file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    *out = H5Dcreate2(w->out.file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     H5Pclose(dcpl);
     H5Sclose(space);
     if (*out < 0) {
         *out = 0;
-        return pd_h5_fail(PD_ERR_IO, "cannot create %s in %s", name, w->partial);
+        return pd_h5_fail(PD_ERR_IO, "cannot create %s in %s", name, w->out.partial);
     }
     return pd_h5_attr_write_string(*out, "description", desc);
 }
@@ -66,17 +61,13 @@ static pd_status create_layout(pd_latents_writer *w, const pd_latents_meta *m)
     PD_TRY(create_dataset(w, "/mu", H5T_IEEE_F32LE, 2, DESC_MU, &w->mu));
     PD_TRY(create_dataset(w, "/logvar", H5T_IEEE_F32LE, 2, DESC_LOGVAR, &w->logvar));
     PD_TRY(create_dataset(w, "/valid", H5T_STD_U8LE, 1, DESC_VALID, &w->valid));
-    hid_t root = w->file;
-    PD_TRY(pd_h5_attr_write_string(root, "format", PD_LATENTS_FORMAT));
-    PD_TRY(pd_h5_attr_write_int(root, "version", PD_LATENTS_VERSION));
+    PD_TRY(pd_h5_output_stamp(&w->out, PD_LATENTS_FORMAT, PD_LATENTS_VERSION, m->created_by,
+                              m->config_text ? m->config_text : ""));
+    hid_t root = w->out.file;
     PD_TRY(pd_h5_attr_write_string(root, "stage", m->stage));
     PD_TRY(pd_h5_attr_write_string(root, "dataset", m->dataset));
     PD_TRY(pd_h5_attr_write_string(root, "checkpoint", m->checkpoint));
-    PD_TRY(pd_h5_attr_write_int(root, "latent_dim", m->latent_dim));
-    PD_TRY(pd_h5_attr_write_string(root, "created_by", m->created_by ? m->created_by : "proteindiff"));
-    PD_TRY(pd_h5_attr_write_string(root, "config", m->config_text ? m->config_text : ""));
-    PD_TRY(pd_h5_attr_write_int(root, "complete", 0));
-    return PD_OK;
+    return pd_h5_attr_write_int(root, "latent_dim", m->latent_dim);
 }
 
 pd_status pd_latents_writer_create(pd_latents_writer **out, const char *path, MPI_Comm comm, const pd_latents_meta *meta)
@@ -88,28 +79,15 @@ pd_status pd_latents_writer_create(pd_latents_writer **out, const char *path, MP
                        (long long)meta->latent_dim);
     pd_latents_writer *w = pd_calloc(1, sizeof *w);
     if (!w) return PD_ERR_NOMEM;
-    w->comm = comm;
-    MPI_Comm_rank(comm, &w->rank);
     w->rows = meta->rows;
     w->dim = meta->latent_dim;
-    w->path = pd_strdup(path);
-    w->partial = pd_malloc(strlen(path) + sizeof PD_LATENTS_PARTIAL_SUFFIX);
-    if (!w->path || !w->partial) {
+    pd_status st = pd_h5_output_create(&w->out, path, PD_H5_PARTIAL_SUFFIX, PD_H5_COLLECTIVE_METADATA, comm);
+    if (st != PD_OK) {
         free_writer(w);
-        return PD_ERR_NOMEM;
+        return st;
     }
-    sprintf(w->partial, "%s%s", path, PD_LATENTS_PARTIAL_SUFFIX);
-    w->file = pd_h5_create_collective(w->partial, comm);
-    pd_status st = PD_OK;
-    if (w->file < 0) {
-        w->file = 0;
-        st = pd_h5_fail(PD_ERR_IO, "cannot create the latents file %s (check that its folder exists and is writable)",
-                        w->partial);
-    }
-    if (st == PD_OK) {
-        st = create_layout(w, meta);
-        if (st != PD_OK) pd_error_context("creating %s", w->partial);
-    }
+    st = create_layout(w, meta);
+    if (st != PD_OK) pd_error_context("creating %s", w->out.partial);
     st = pd_agree(comm, st);
     if (st != PD_OK) {
         free_writer(w);
@@ -142,21 +120,14 @@ pd_status pd_latents_writer_put(pd_latents_writer *w, int64_t first_row, int64_t
         write_rows(w, w->logvar, H5T_NATIVE_FLOAT, 2, first_row, n, logvar) != PD_OK ||
         write_rows(w, w->valid, H5T_NATIVE_UINT8, 1, first_row, n, valid) != PD_OK)
         return pd_h5_fail(PD_ERR_IO, "cannot write latent rows [%lld, %lld) to %s", (long long)first_row,
-                          (long long)(first_row + n), w->partial);
+                          (long long)(first_row + n), w->out.partial);
     return PD_OK;
 }
 
 pd_status pd_latents_writer_finish(pd_latents_writer *w, pd_status local)
 {
-    pd_status st = pd_agree(w->comm, local);
-    if (st == PD_OK) st = pd_agree(w->comm, pd_h5_attr_write_int(w->file, "complete", 1));
     close_datasets(w);
-    if (H5Fclose(w->file) < 0 && st == PD_OK) st = pd_h5_fail(PD_ERR_IO, "cannot close %s", w->partial);
-    w->file = 0;
-    st = pd_agree(w->comm, st);
-    if (st == PD_OK && w->rank == 0 && rename(w->partial, w->path) != 0)
-        st = pd_fail(PD_ERR_IO, "cannot rename %s to %s: %s", w->partial, w->path, strerror(errno));
-    st = pd_agree(w->comm, st);
+    pd_status st = pd_h5_output_finish(&w->out, local);
     free_writer(w);
     return st;
 }

@@ -3,7 +3,6 @@
  * contiguous range of entries, encode every entry on its own with the stage's hook (so the
  * result does not depend on the rank count) and write run.dir/latents/<stage>.h5. */
 #include <errno.h>
-#include <hdf5.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,102 +17,14 @@
 #include "dataset/reader.h"
 #include "parallel/comm.h"
 #include "train/checkpoint.h"
-#include "train/checkpoint_h5.h"
 #include "train/latents.h"
 #include "train/stage.h"
-
-void pd_latents_path(const pd_config *cfg, const char *stage, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s/latents/%s.h5", pd_cfg_str(cfg, "run.dir"), stage);
-}
 
 /* The absolute path when it exists (provenance attributes stay valid from any folder). */
 static void absolute(const char *path, char *out, size_t len)
 {
     char buf[PATH_MAX];
     snprintf(out, len, "%s", realpath(path, buf) ? buf : path);
-}
-
-/* ---- loading a checkpoint's weights (serial, read-only) ------------------------------------ */
-
-static pd_status get_array(void *user, const char *name, int64_t n, void *data, hid_t mtype)
-{
-    hid_t grp = *(hid_t *)user;
-    if (H5Lexists(grp, name, H5P_DEFAULT) <= 0)
-        return pd_fail(PD_ERR_FORMAT, "the checkpoint has no stage state '%s' (written by another stage version?)", name);
-    hid_t ds = H5Dopen2(grp, name, H5P_DEFAULT);
-    hid_t space = H5Dget_space(ds);
-    pd_status st = PD_OK;
-    if (H5Sget_simple_extent_npoints(space) != (hssize_t)n)
-        st = pd_fail(PD_ERR_FORMAT, "stage state '%s' has %lld values in the checkpoint, the model expects %lld", name,
-                     (long long)H5Sget_simple_extent_npoints(space), (long long)n);
-    else if (n > 0 && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        st = pd_fail(PD_ERR_IO, "cannot read stage state '%s'", name);
-    H5Sclose(space);
-    H5Dclose(ds);
-    return st;
-}
-
-static pd_status get_f64(void *user, const char *name, int64_t n, double *data)
-{
-    return get_array(user, name, n, data, H5T_NATIVE_DOUBLE);
-}
-
-static pd_status get_f32(void *user, const char *name, int64_t n, float *data)
-{
-    return get_array(user, name, n, data, H5T_NATIVE_FLOAT);
-}
-
-static pd_status load_weights(const char *path, pd_stage *s)
-{
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return pd_h5_fail(PD_ERR_IO, "cannot open checkpoint %s", path);
-    char fmt[64] = "", stage[64] = "";
-    int64_t complete = 0;
-    pd_status st = PD_OK;
-    if (pd_h5_get_attr_str(f, "format", fmt, sizeof fmt) < 0 || strcmp(fmt, PD_CHECKPOINT_FORMAT))
-        st = pd_fail(PD_ERR_FORMAT, "%s is not a proteindiff checkpoint (format '%s')", path, fmt);
-    else if (pd_h5_get_attr_i64(f, "complete", &complete) < 0 || complete != 1)
-        st = pd_fail(PD_ERR_FORMAT, "%s is an unfinished checkpoint (the writer stopped before the end)", path);
-    else if (pd_h5_get_attr_str(f, "stage", stage, sizeof stage) < 0 || strcmp(stage, s->ops->name))
-        st = pd_fail(PD_ERR_FORMAT, "%s is a checkpoint of stage '%s', not '%s'", path, stage, s->ops->name);
-    if (st == PD_OK) st = pd_params_read_h5(s->params, (int64_t)f, "params", s->params->data);
-    if (st == PD_OK && s->ops->load_state) {
-        hid_t g = H5Gopen2(f, "stage", H5P_DEFAULT);
-        pd_stage_store store = {NULL, get_f64, NULL, get_f32, &g};
-        st = g < 0 ? pd_fail(PD_ERR_FORMAT, "%s has no stage group", path) : s->ops->load_state(s, &store);
-        if (g >= 0) H5Gclose(g);
-    }
-    H5Fclose(f);
-    if (st != PD_OK) pd_error_context("loading checkpoint %s (is the run file's model section the one it was "
-                                      "trained with?)", path);
-    return st;
-}
-
-/* ---- skip decision --------------------------------------------------------------------------- */
-
-/* 1 when the string attribute `name` of f equals `want`. */
-static int attr_is(hid_t f, const char *name, const char *want)
-{
-    char *value = NULL;
-    int same = pd_h5_attr_read_string(f, name, &value) == PD_OK && !strcmp(value, want);
-    free(value);
-    return same;
-}
-
-/* 1 when `path` is a complete latents file of this stage, dataset and checkpoint (rank 0). */
-static int up_to_date(const char *path, const char *stage, const char *dataset, const char *checkpoint)
-{
-    if (access(path, R_OK) != 0) return 0;
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return 0;
-    long long complete = 0;
-    int ok = attr_is(f, "format", PD_LATENTS_FORMAT) && pd_h5_attr_read_int(f, "complete", &complete) == PD_OK &&
-             complete == 1 && attr_is(f, "stage", stage) && attr_is(f, "dataset", dataset) &&
-             attr_is(f, "checkpoint", checkpoint);
-    H5Fclose(f);
-    pd_clear_error(); /* a missing attribute is an answer here, not an error */
-    return ok;
 }
 
 /* ---- the command ----------------------------------------------------------------------------- */
@@ -257,7 +168,7 @@ static pd_status run_encode(encode_job *j)
     PD_TRY(find_checkpoint(j));
     absolute(pd_cfg_str(j->cfg, "data.dataset"), j->dataset, sizeof j->dataset);
     pd_latents_path(j->cfg, ops->name, j->out, sizeof j->out);
-    int skip = j->rank == 0 && !j->opt->force && up_to_date(j->out, ops->name, j->dataset, j->checkpoint);
+    int skip = j->rank == 0 && !j->opt->force && pd_latents_up_to_date(j->out, ops->name, j->dataset, j->checkpoint);
     MPI_Bcast(&skip, 1, MPI_INT, 0, j->world);
     if (skip) {
         pd_info("encode: %s is complete and was made from %s and %s; nothing to do (--force rewrites it)", j->out,
@@ -270,7 +181,7 @@ static pd_status run_encode(encode_job *j)
     j->stage.cfg = j->cfg;
     j->stage.seed = (uint64_t)pd_cfg_stage_int(j->cfg, ops->name, "seed");
     pd_status st = ops->create(&j->stage, j->cfg, j->stage.seed, 1);
-    if (st == PD_OK) st = load_weights(j->checkpoint, &j->stage);
+    if (st == PD_OK) st = pd_checkpoint_load_stage(j->checkpoint, &j->stage);
     if (st == PD_OK) st = pd_graph_create(&j->g, 0);
     PD_TRY(pd_agree(j->world, st));
     pd_graph_set_training(j->g, 0);

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "design/latent_file.h"
 #include "models/diffusion.h"
+#include "train/latents.h"
 #include "train/stage.h"
 
 /* Validation: every valid entry at these fractions of T (fixed grid), with the noise and reveal
@@ -37,9 +37,9 @@ static pd_status open_latents(diffusion_priv *p, const pd_config *cfg, const pd_
 {
     const char *dataset = pd_cfg_str(cfg, "data.dataset");
     char path[4300];
-    pd_latent_file_path(cfg, "sc_vae", path, sizeof path);
+    pd_latents_path(cfg, "sc_vae", path, sizeof path);
     PD_TRY(pd_latent_file_open(&p->sc, path, "sc_vae", c->sc_latent, dataset));
-    pd_latent_file_path(cfg, "bb_vae", path, sizeof path);
+    pd_latents_path(cfg, "bb_vae", path, sizeof path);
     PD_TRY(pd_latent_file_open(&p->bb, path, "bb_vae", c->bb_latent, dataset));
     if (p->sc.rows != p->bb.rows)
         return pd_fail(PD_ERR_FORMAT, "%s has %lld rows but %s has %lld: encode both stages from the same dataset",

@@ -6,7 +6,6 @@
  * the mean image of the bin (from the train split), physical errors, code usage and perplexity. */
 #include "train/stage_tokenizer.h"
 
-#include <hdf5.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -628,55 +627,6 @@ static pd_status visit_state(pd_stage *s, const pd_stage_store *store, state_vis
 
 static pd_status tok_save_state(pd_stage *s, const pd_stage_store *store) { return visit_state(s, store, put_reals, 1); }
 static pd_status tok_load_state(pd_stage *s, const pd_stage_store *store) { return visit_state(s, store, get_reals, 0); }
-
-/* ---- loading a checkpoint for inference (tokenize) -------------------------------------------------- */
-
-static pd_status h5_get_f64(void *user, const char *name, int64_t n, double *data)
-{
-    hid_t grp = *(hid_t *)user;
-    if (H5Lexists(grp, name, H5P_DEFAULT) <= 0)
-        return pd_fail(PD_ERR_FORMAT, "the checkpoint has no tokenizer state '%s' (a checkpoint of another stage or "
-                       "another model size?)", name);
-    hid_t ds = H5Dopen2(grp, name, H5P_DEFAULT);
-    hid_t space = ds >= 0 ? H5Dget_space(ds) : -1;
-    pd_status st = PD_OK;
-    if (space < 0 || H5Sget_simple_extent_npoints(space) != (hssize_t)n)
-        st = pd_fail(PD_ERR_FORMAT, "tokenizer state '%s' has another size than the model from the run file expects "
-                     "(%lld values); use the run file the checkpoint was trained with", name, (long long)n);
-    else if (n > 0 && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        st = pd_fail(PD_ERR_IO, "cannot read tokenizer state '%s'", name);
-    if (space >= 0) H5Sclose(space);
-    if (ds >= 0) H5Dclose(ds);
-    return st;
-}
-
-pd_status pd_tokstage_load_checkpoint(pd_stage *s, const char *path)
-{
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return pd_fail(PD_ERR_IO, "cannot open the checkpoint %s (does it exist? is it HDF5?)", path);
-    pd_status st = PD_OK;
-    if (H5Aexists(f, "stage") > 0) {
-        hid_t a = H5Aopen(f, "stage", H5P_DEFAULT);
-        hid_t t = H5Aget_type(a);
-        char stage[64] = "";
-        size_t len = H5Tget_size(t);
-        if (H5Tis_variable_str(t) <= 0 && len < sizeof stage && H5Aread(a, t, stage) >= 0 && strcmp(stage, "tokenizer"))
-            st = pd_fail(PD_ERR_FORMAT, "%s is a checkpoint of stage '%s', not of the tokenizer", path, stage);
-        H5Tclose(t);
-        H5Aclose(a);
-    }
-    if (st == PD_OK) st = pd_params_read_h5(s->params, (int64_t)f, "params", s->params->data);
-    hid_t grp = st == PD_OK ? H5Gopen2(f, "stage", H5P_DEFAULT) : -1;
-    if (st == PD_OK && grp < 0) st = pd_fail(PD_ERR_FORMAT, "%s has no /stage group (not a training checkpoint?)", path);
-    if (st == PD_OK) {
-        pd_stage_store store = {NULL, h5_get_f64, NULL, NULL, &grp};
-        st = tok_load_state(s, &store);
-    }
-    if (grp >= 0) H5Gclose(grp);
-    H5Fclose(f);
-    if (st != PD_OK) pd_error_context("loading the tokenizer checkpoint %s", path);
-    return st;
-}
 
 const pd_stage_ops pd_stage_tokenizer = {
     .name = "tokenizer",

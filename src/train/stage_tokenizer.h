@@ -1,6 +1,7 @@
 /* stage_tokenizer.h — what the tokenizer's training adapter shares with `proteindiff tokenize`:
  * which entries it uses and how (length bins, the trained maximum, windows of longer chains),
- * reading an entry's image, and loading a tokenizer checkpoint for inference. */
+ * reading an entry's image. A tokenizer checkpoint is loaded for inference with
+ * pd_checkpoint_load_stage (train/checkpoint.h). */
 #ifndef PD_TRAIN_STAGE_TOKENIZER_H
 #define PD_TRAIN_STAGE_TOKENIZER_H
 
@@ -22,8 +23,5 @@ void pd_tokstage_plan(const pd_config *cfg, int32_t length, int32_t *cost, int32
 /* The image of `w` consecutive residues from `offset` of an entry's L×L×3 distogram (the
  * diagonal block: exactly the distogram of that fragment) into out (w·w·3). */
 void pd_tokstage_window(const uint8_t *image, int L, int offset, int w, uint8_t *out);
-/* Parameters and stage state (codebooks, BatchNorm statistics) of a tokenizer checkpoint into a
- * created stage (serial HDF5, read-only; every rank may call it). */
-pd_status pd_tokstage_load_checkpoint(pd_stage *s, const char *path);
 
 #endif

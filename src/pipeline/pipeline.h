@@ -1,8 +1,8 @@
 /* pipeline.h — `proteindiff run RUN.cfg`: featurize → train sc_vae → encode sc_vae → train
  * bb_vae → encode bb_vae → train diffusion → evaluate in one MPI job, each step skipped when its
  * output is complete, so an interrupted run is continued by running it again. */
-#ifndef PD_DESIGN_PIPELINE_H
-#define PD_DESIGN_PIPELINE_H
+#ifndef PD_PIPELINE_PIPELINE_H
+#define PD_PIPELINE_PIPELINE_H
 
 #include <mpi.h>
 

@@ -1,9 +1,9 @@
 /* pipeline.c — `proteindiff run` (pipeline.h): the library calls of featurize, train, encode
  * and evaluate in order, on the same communicator, with the skip rules that make a second run
- * (or a run after an interruption) continue where the first stopped. */
-#include "design/pipeline.h"
+ * (or a run after an interruption) continue where the first stopped. It is its own room, above
+ * train and design, because it drives both. */
+#include "pipeline/pipeline.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,6 @@
 #include "core/timer.h"
 #include "dataset/build.h"
 #include "design/evaluate.h"
-#include "design/latent_file.h"
 #include "design/models.h"
 #include "parallel/comm.h"
 #include "train/checkpoint.h"
@@ -55,15 +54,6 @@ static pd_status train_stage(const pd_config *cfg, const char *stage, MPI_Comm c
     return pd_train_run(cfg, &opt, comm);
 }
 
-/* Whether two paths name one file (the latents record the checkpoint's absolute path, the
- * pipeline finds it relative to the run directory). */
-static int same_file(const char *a, const char *b)
-{
-    char ra[PATH_MAX], rb[PATH_MAX];
-    if (realpath(a, ra) && realpath(b, rb)) return strcmp(ra, rb) == 0;
-    return strcmp(a, b) == 0;
-}
-
 /* Encode `stage` unless its latents are complete and came from the newest checkpoint. */
 static pd_status encode_stage(const pd_config *cfg, const char *stage, MPI_Comm comm, const char *created_by, int force,
                               int *ran)
@@ -73,11 +63,7 @@ static pd_status encode_stage(const pd_config *cfg, const char *stage, MPI_Comm 
     PD_TRY(pd_design_checkpoint_for(cfg, stage, comm, &ckpt));
     char path[4300];
     pd_latents_path(cfg, stage, path, sizeof path);
-    int up_to_date = 0;
-    if (!force && ckpt) {
-        char made_from[4200] = "";
-        up_to_date = pd_latent_file_complete(path, stage, made_from, sizeof made_from) && same_file(made_from, ckpt);
-    }
+    int up_to_date = !force && ckpt && pd_latents_up_to_date(path, stage, NULL, ckpt);
     int agreed = up_to_date;
     MPI_Allreduce(&up_to_date, &agreed, 1, MPI_INT, MPI_MIN, comm);
     if (agreed) {

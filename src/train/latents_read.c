@@ -1,7 +1,8 @@
-/* latent_file.c — opening and reading run.dir/latents/<stage>.h5 with the checks that keep the
- * diffusion stage from training on latents of another dataset, another model size or an
- * unfinished encode (see latent_file.h). Serial HDF5: every rank reads its own rows. */
-#include "design/latent_file.h"
+/* latents_read.c — the path of run.dir/latents/<stage>.h5, and opening and reading it with the
+ * checks that keep the diffusion stage from training on latents of another dataset, another
+ * model size or an unfinished encode (see latents.h); the same checks decide whether encode and
+ * run may skip a stage. Serial HDF5: every rank reads its own rows. */
+#include "train/latents.h"
 
 #include <hdf5.h>
 #include <limits.h>
@@ -10,11 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dataset/h5file.h"
 #include "dataset/h5util.h"
 
-#define LATENTS_FORMAT "proteindiff-latents"
-
-void pd_latent_file_path(const pd_config *cfg, const char *stage, char *buf, size_t len)
+void pd_latents_path(const pd_config *cfg, const char *stage, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/latents/%s.h5", pd_cfg_str(cfg, "run.dir"), stage);
 }
@@ -38,19 +38,14 @@ static pd_status read_str(hid_t f, const char *name, char *out, size_t len)
 static pd_status check_file(pd_latent_file *lf, const char *stage, int dim, const char *dataset_path)
 {
     hid_t f = (hid_t)lf->file;
-    char fmt[64] = "", dataset[4200] = "";
-    long long version = 0, complete = 0, latent_dim = 0;
-    if (read_str(f, "format", fmt, sizeof fmt) != PD_OK || strcmp(fmt, LATENTS_FORMAT))
-        return pd_fail(PD_ERR_FORMAT, "%s is not a proteindiff latents file (format '%s', expected '%s')", lf->path, fmt,
-                       LATENTS_FORMAT);
-    if (pd_h5_attr_read_int(f, "version", &version) != PD_OK || version != 1)
-        return pd_fail(PD_ERR_FORMAT, "%s has latents version %lld; this build reads version 1", lf->path, version);
-    if (pd_h5_attr_read_int(f, "complete", &complete) != PD_OK || complete != 1)
-        return pd_fail(PD_ERR_FORMAT, "%s is unfinished (no complete = 1): run `proteindiff encode RUN.cfg --stage %s` again",
-                       lf->path, stage);
-    PD_TRY(read_str(f, "stage", lf->stage, sizeof lf->stage));
-    if (strcmp(lf->stage, stage))
-        return pd_fail(PD_ERR_FORMAT, "%s holds latents of stage '%s', expected '%s'", lf->path, lf->stage, stage);
+    char dataset[4200] = "";
+    long long latent_dim = 0;
+    char remedy[128];
+    snprintf(remedy, sizeof remedy, "run `proteindiff encode RUN.cfg --stage %s` again", stage);
+    const pd_h5_expect expect = {.format = PD_LATENTS_FORMAT, .version = PD_LATENTS_VERSION, .what = "latents file",
+                                 .stage = stage, .remedy = remedy};
+    PD_TRY(pd_h5_verify(f, lf->path, &expect));
+    snprintf(lf->stage, sizeof lf->stage, "%s", stage);
     PD_TRY(read_str(f, "dataset", dataset, sizeof dataset));
     if (read_str(f, "checkpoint", lf->checkpoint, sizeof lf->checkpoint) != PD_OK) lf->checkpoint[0] = '\0';
     PD_TRY(pd_h5_attr_read_int(f, "latent_dim", &latent_dim));
@@ -131,7 +126,7 @@ pd_status pd_latent_file_read(pd_latent_file *lf, int64_t first, int64_t n, floa
     return PD_OK;
 }
 
-int pd_latent_file_complete(const char *path, const char *stage, char *ckpt, size_t len)
+int pd_latents_up_to_date(const char *path, const char *stage, const char *dataset, const char *checkpoint)
 {
     if (access(path, R_OK) != 0) return 0;
     pd_latent_file lf;
@@ -140,9 +135,8 @@ int pd_latent_file_complete(const char *path, const char *stage, char *ckpt, siz
     snprintf(lf.path, sizeof lf.path, "%s", path);
     pd_h5_quiet();
     lf.file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    int ok = lf.file >= 0 && check_file(&lf, stage, 0, NULL) == PD_OK;
-    if (ok && ckpt) snprintf(ckpt, len, "%s", lf.checkpoint);
+    int ok = lf.file >= 0 && check_file(&lf, stage, 0, dataset) == PD_OK && same_file(lf.checkpoint, checkpoint);
     pd_latent_file_close(&lf);
-    pd_clear_error();
+    pd_clear_error(); /* a missing attribute or another dataset is an answer here, not an error */
     return ok;
 }
