@@ -1,6 +1,8 @@
 /* cmd_tokenize.c — `proteindiff tokenize RUN.cfg --checkpoint C --out tokens.h5 [--png DIR
  * --png-count N]`: every dataset entry up to the trained maximum length through the tokenizer's
- * encoder (eval mode, batches of one length bin), its per-level codes written collectively into
+ * encoder (eval mode, batches of one length bin within train.tokenizer.batch_residues pixels and
+ * run.memory_budget_mb; an image too large for the budget stops every rank naming its entry),
+ * its per-level codes written collectively into
  * one HDF5 file (docs/tokens-format.md), the decoded reconstruction checked by classical MDS
  * against the true Cβ, and optionally original | reconstruction PNGs for the first entries. */
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include "features/entry.h"
 #include "features/mds.h"
 #include "parallel/comm.h"
+#include "parallel/memory_budget.h"
 #include "train/stage_tokenizer.h"
 
 #define TOKENS_FORMAT "proteindiff-tokens"
@@ -306,9 +309,51 @@ static pd_status write_pair_png(const char *dir, const char *name, const uint8_t
     return st;
 }
 
+/* The memory plan: batches of images of one side hold at most `room` bytes of activations
+ * (encoder + decoder, eval mode); the largest image must fit alone. */
+typedef struct tok_memory {
+    pd_stage_memory mem;
+    double budget, room, params;
+    char how[160];
+    double peak_bytes, peak_plan;   /* the largest arena peak of a batch and its estimate */
+} tok_memory;
+
+/* Activations of n images of side x side pixels. */
+static double images_bytes(const pd_stage_memory *m, int side, int64_t n)
+{
+    const double c = (double)side * side;
+    return m->fixed + (double)n * (m->per_entry + m->per_cost * c + m->per_cost_sq * c * c + m->padded_cost * c +
+                                   m->padded_cost_sq * c * c);
+}
+
+static pd_status memory_plan(const pd_config *cfg, MPI_Comm comm, pd_stage *s, pd_dataset *ds, const plan *p, tok_memory *tm)
+{
+    const pd_tokenizer_config *c = pd_tokenizer_get_config(s->model);
+    PD_TRY(pd_stage_memory_infer("tokenizer", "encode", cfg, &tm->mem));
+    tm->budget = pd_memory_budget(cfg, comm, 0, tm->how, sizeof tm->how);
+    tm->params = 4.0 * (double)pd_params_count(s->params);
+    tm->room = tm->budget - tm->params;
+    int64_t longest = -1;
+    for (int64_t k = 0; k < p->n; k++)
+        if (longest < 0 || p->length[k] > p->length[longest]) longest = k;
+    const int side = longest >= 0 ? pd_tokstage_side(c, p->length[longest]) : 0;
+    const double need = longest >= 0 ? images_bytes(&tm->mem, side, 1) : 0;
+    pd_info("tokenize memory plan (per rank): budget %.1f MiB (%s); parameters %.1f MiB; the largest image (%d x %d "
+            "pixels) ~%.1f MiB [%s]", tm->budget / 1048576.0, tm->how, tm->params / 1048576.0, side, side,
+            need / 1048576.0, tm->mem.basis);
+    if (longest < 0 || need <= tm->room) return PD_OK;
+    pd_entry_info info;
+    PD_TRY(pd_dataset_entry_info(ds, p->index[longest], &info));
+    return pd_fail(PD_ERR_NOMEM,
+                   "tokenize memory plan: entry %s (%d residues, a %d x %d image) cannot be tokenized within a budget of "
+                   "%.1f MiB per rank (%s): it alone needs ~%.1f MiB of activations + %.1f MiB of parameters. Raise "
+                   "run.memory_budget_mb, run fewer ranks per node, or lower model.tokenizer.max_length", info.name,
+                   (int)info.length, side, side, tm->budget / 1048576.0, tm->how, need / 1048576.0, tm->params / 1048576.0);
+}
+
 /* Encode plan entries [lo, hi) (this rank's), batch by batch of one side, decode, check. */
 static pd_status encode_range(pd_stage *s, pd_dataset *ds, const plan *p, const tok_options *o, int64_t batch_pixels,
-                              results *r)
+                              tok_memory *tm, results *r)
 {
     pd_tokenizer *m = s->model;
     const pd_tokenizer_config *c = pd_tokenizer_get_config(m);
@@ -322,7 +367,8 @@ static pd_status encode_range(pd_stage *s, pd_dataset *ds, const plan *p, const 
         /* The next batch: consecutive entries of one side (the plan is in dataset order). */
         const int side = pd_tokstage_side(c, p->length[i]);
         int64_t j = i + 1;
-        const int64_t per_batch = batch_pixels / ((int64_t)side * side) > 0 ? batch_pixels / ((int64_t)side * side) : 1;
+        int64_t per_batch = batch_pixels / ((int64_t)side * side) > 0 ? batch_pixels / ((int64_t)side * side) : 1;
+        while (per_batch > 1 && images_bytes(&tm->mem, side, per_batch) > tm->room) per_batch--;   /* the budget */
         while (j < r->hi && j - i < per_batch && pd_tokstage_side(c, p->length[j]) == side) j++;
         const int n = (int)(j - i);
         const int64_t plane = (int64_t)side * side;
@@ -345,9 +391,15 @@ static pd_status encode_range(pd_stage *s, pd_dataset *ds, const plan *p, const 
         if (st == PD_OK) st = pd_tokenizer_prepare((const uint8_t *const *)images, p->length + i, n, side, input);
         pd_graph_reset(g);
         pd_tensor *x = st == PD_OK ? pd_tensor_from_floats(g, 4, (int64_t[]){n, 3, side, side}, input) : NULL;
+        pd_arena_window_start(pd_graph_arena(g));
         if (st == PD_OK) st = x ? pd_tokenizer_encode(g, m, x, p->length + i, codes, NULL) : pd_graph_status(g);
         pd_tensor *rec = NULL;
         if (st == PD_OK) st = pd_tokenizer_decode(g, m, (const int32_t *const *)codes, p->length + i, n, side, &rec);
+        const double peak = (double)pd_arena_window_peak(pd_graph_arena(g));
+        if (st == PD_OK && peak > tm->peak_bytes) {
+            tm->peak_bytes = peak;
+            tm->peak_plan = images_bytes(&tm->mem, side, n);
+        }
         if (st == PD_OK) pd_tokenizer_to_uint8(rec->data, p->length + i, n, side, recon8);
         /* Codes of the tokens that cover each protein, row-major g x g. */
         for (int l = 0; st == PD_OK && l < c->levels; l++) {
@@ -436,8 +488,19 @@ pd_status pd_cmd_tokenize(pd_app *app, int argc, char **argv)
         }
         pd_info("tokenize: %lld entries up to %d residues (%lld longer ones skipped), %d rank(s), checkpoint %s",
                 (long long)p.n, max_length, (long long)p.n_skipped, app->nranks, o.checkpoint);
-        if (a == PD_OK) a = encode_range(&s, ds, &p, &o, pd_cfg_stage_int(cfg, "tokenizer", "batch_residues"), &r);
+        tok_memory tm;
+        memset(&tm, 0, sizeof tm);
+        const pd_status plan_st = memory_plan(cfg, comm, &s, ds, &p, &tm);   /* collective: every rank */
+        if (a == PD_OK) a = plan_st;
+        if (a == PD_OK) a = encode_range(&s, ds, &p, &o, pd_cfg_stage_int(cfg, "tokenizer", "batch_residues"), &tm, &r);
         st = pd_agree(comm, a);
+        double peak[2] = {tm.peak_bytes, tm.peak_plan};   /* the rank with the largest peak */
+        struct { double v; int r; } in = {peak[0], app->rank}, out;
+        MPI_Allreduce(&in, &out, 1, MPI_DOUBLE_INT, MPI_MAXLOC, comm);
+        MPI_Bcast(peak, 2, MPI_DOUBLE, out.r, comm);
+        if (st == PD_OK && peak[1] > 0)
+            pd_info("tokenize: memory: largest arena peak of a batch %.1f MiB against the plan's %.1f MiB (%+.0f %%)",
+                    peak[0] / 1048576.0, peak[1] / 1048576.0, 100.0 * (peak[0] / peak[1] - 1));
     }
     if (st == PD_OK) st = write_file(o.out, comm, app->rank, &p, &r, ds, s.model, o.checkpoint, cfg->text);
     if (st == PD_OK) {
