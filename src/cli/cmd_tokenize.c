@@ -499,7 +499,7 @@ pd_status pd_cmd_tokenize(pd_app *app, int argc, char **argv)
         MPI_Allreduce(&in, &out, 1, MPI_DOUBLE_INT, MPI_MAXLOC, comm);
         MPI_Bcast(peak, 2, MPI_DOUBLE, out.r, comm);
         if (st == PD_OK && peak[1] > 0)
-            pd_info("tokenize: memory: largest arena peak of a batch %.1f MiB against the plan's %.1f MiB (%+.0f %%)",
+            pd_info("tokenize: memory: largest arena peak of a batch %.2f MiB against the plan's %.2f MiB (%+.0f %%)",
                     peak[0] / 1048576.0, peak[1] / 1048576.0, 100.0 * (peak[0] / peak[1] - 1));
     }
     if (st == PD_OK) st = write_file(o.out, comm, app->rank, &p, &r, ds, s.model, o.checkpoint, cfg->text);

@@ -345,7 +345,7 @@ static pd_status run_encode(encode_job *j)
     MPI_Allreduce(&in, &out, 1, MPI_DOUBLE_INT, MPI_MAXLOC, j->world);
     MPI_Bcast(peak, 2, MPI_DOUBLE, out.r, j->world);
     if (peak[1] > 0)
-        pd_info("encode %s: memory: largest arena peak of an entry %.1f MiB against the plan's %.1f MiB (%+.0f %%)",
+        pd_info("encode %s: memory: largest arena peak of an entry %.2f MiB against the plan's %.2f MiB (%+.0f %%)",
                 ops->name, peak[0] / 1048576.0, peak[1] / 1048576.0, 100.0 * (peak[0] / peak[1] - 1));
     return PD_OK;
 }
