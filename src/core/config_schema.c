@@ -26,8 +26,10 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"run.memory_budget_mb", PD_CFG_INT, "0", 0, 1e9, NULL, 0,
      "MiB of memory each rank may use for training state and activations; training splits a rank's "
      "share of the global batch into micro-batches that fit (train.micro_batch_residues = 0), and a run "
-     "whose plan cannot fit one entry stops before any work. 0 = the node's available memory divided by "
-     "its ranks, less 15 %."},
+     "whose plan cannot fit one entry stops before any work. encode, design, evaluate, score and tokenize "
+     "plan against it too (one entry at a time; design's samples and tokenize's images in groups that fit; "
+     "an entry too long for it is an error naming it). 0 = the node's available memory divided by its "
+     "ranks, less 15 %."},
     {"run.progress_interval", PD_CFG_FLOAT, "10.0", 0.1, 3600, NULL, 0,
      "Seconds between progress lines when output is not a terminal (batch logs)."},
 

@@ -78,7 +78,9 @@ static pd_status design_one(pd_designer *d, const design_settings *s, const char
     pd_status st = logp && valid && aa && seq && (mean || !s->want_probs) ? PD_OK : PD_ERR_NOMEM;
     const uint64_t seed = pd_design_entry_seed(s->seed, t.name);
     const double t0 = pd_now();
+    d->name = t.name;
     if (st == PD_OK) st = pd_designer_run(d, &(pd_design_backbone){L, t.atom14, t.chain, t.tokens}, s->samples, seed, logp, valid, NULL);
+    d->name = NULL;
     for (int smp = 0; st == PD_OK && smp < s->samples && t.n_tied; smp++)
         st = pd_symmetry_tie_logp(logp + (int64_t)smp * L * 20, L, valid, t.tie);
     if (st == PD_OK && mean) {

@@ -1,14 +1,60 @@
 /* designer.c — one backbone through the three models (designer.h): the §5 graph and the BB-VAE
- * encoder mean (and sequence head), the DiT sampler over all samples as entries of one batch,
- * then the SC-VAE decoder + classifier in blocks of design.decode_rows residues. */
+ * encoder mean (and sequence head), the DiT sampler over the samples as entries of one batch (in
+ * groups that fit the memory budget), then the SC-VAE decoder + classifier in blocks of
+ * design.decode_rows residues (fewer when the budget asks). */
 #include "design/designer.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "features/graph.h"
 #include "nn/ops.h"
+#include "parallel/memory_budget.h"
+
+static double mib(double bytes) { return bytes / 1048576.0; }
+
+/* The memory plan: estimates of the three networks' calls, the budget, the room they share. */
+static pd_status plan_memory(pd_designer *d, const pd_config *cfg)
+{
+    PD_TRY(pd_stage_memory_infer("bb_vae", "encode", cfg, &d->mem_bb));
+    PD_TRY(pd_stage_memory_infer("diffusion", "denoise", cfg, &d->mem_denoise));
+    PD_TRY(pd_stage_memory_infer("sc_vae", "decode", cfg, &d->mem_decode));
+    d->budget = pd_memory_budget(cfg, MPI_COMM_WORLD, 0, d->budget_how, sizeof d->budget_how);
+    d->model_bytes = 4.0 * (double)(pd_params_count(pd_sc_vae_params(d->models->sc)) + pd_params_count(&d->models->bb.params) +
+                                    pd_params_count(pd_diffusion_params(d->models->dit)));
+    d->room = d->budget - d->model_bytes;
+    const int32_t one = 1;
+    const double per_row = pd_stage_memory_bytes(&d->mem_decode, &one, 1) - d->mem_decode.fixed;
+    const double rows = per_row > 0 ? (d->room - d->mem_decode.fixed) / per_row : 1e18;
+    const int configured = d->decode_rows;
+    if (rows < d->decode_rows) d->decode_rows = rows >= 1 ? (int)rows : 1;
+    const int32_t L = 100;
+    const double dit100 = pd_stage_memory_bytes(&d->mem_denoise, &L, 1);
+    pd_info("design memory plan (per rank): budget %.1f MiB (%s); models %.1f MiB; one sample of a 100-residue chain "
+            "%.1f MiB per DiT call [%s], %.0f sample(s) of it per call; SC-VAE decode %d residues per call "
+            "(design.decode_rows = %d) [%s]", mib(d->budget), d->budget_how, mib(d->model_bytes), mib(dit100),
+            d->mem_denoise.basis, dit100 > 0 ? floor(d->room / dit100) : 0, d->decode_rows, configured, d->mem_decode.basis);
+    return PD_OK;
+}
+
+/* One DiT call on n samples of an L-residue backbone (n entries of the same length). */
+static double samples_bytes(const pd_stage_memory *m, int64_t L, int n)
+{
+    const double l = (double)L;
+    return m->fixed + n * (m->per_entry + m->per_cost * l + m->per_cost_sq * l * l + m->padded_cost * l + m->padded_cost_sq * l * l);
+}
+
+/* A backbone none of whose samples fits: the error names it, its length and the bytes. */
+static pd_status too_long(const pd_designer *d, const pd_design_backbone *bb, const char *what, double need)
+{
+    return pd_fail(PD_ERR_NOMEM,
+                   "design memory plan: %s%s%s(%d residues) does not fit the budget of %.1f MiB per rank (%s): %s needs "
+                   "~%.1f MiB besides %.1f MiB of models. Raise run.memory_budget_mb, run fewer ranks per node, or leave "
+                   "the chain out", d->name ? "backbone " : "", d->name ? d->name : "", d->name ? " " : "a backbone ",
+                   (int)bb->length, mib(d->budget), d->budget_how, what, mib(need), mib(d->model_bytes));
+}
 
 pd_status pd_designer_init(pd_designer *d, pd_design_models *models, const pd_config *cfg)
 {
@@ -22,13 +68,24 @@ pd_status pd_designer_init(pd_designer *d, pd_design_models *models, const pd_co
                                       "model.diffusion.sequence_loss > 0 (this one has none)");
     PD_TRY(pd_sampler_config_from(cfg, &d->sampler));
     const int T = pd_diffusion_get_config(models->dit)->timesteps;
-    if (d->sampler.kind == PD_SAMPLER_DDIM && d->sampler.steps > T)
-        return pd_fail(PD_ERR_CONFIG, "design.steps = %d exceeds model.diffusion.timesteps = %d", d->sampler.steps, T);
-    return pd_graph_create(&d->g, 0);
+    pd_status st = d->sampler.kind == PD_SAMPLER_DDIM && d->sampler.steps > T
+                       ? pd_fail(PD_ERR_CONFIG, "design.steps = %d exceeds model.diffusion.timesteps = %d", d->sampler.steps, T)
+                       : PD_OK;
+    /* collective: every rank reaches it, whatever the local status */
+    const pd_status plan = plan_memory(d, cfg);
+    if (st == PD_OK) st = plan;
+    if (st == PD_OK) st = pd_graph_create(&d->g, 0);
+    return st;
 }
 
 void pd_designer_free(pd_designer *d)
 {
+    if (d->runs > 0 && d->peak_plan > 0)
+        pd_info("design memory: largest arena peak of a sampler run %.2f MiB against the plan's %.2f MiB (%+.0f %%); %lld "
+                "backbone(s) in %lld sampler group(s); largest SC-VAE decode call %.2f MiB against %.2f MiB (%+.0f %%)",
+                mib(d->peak_bytes), mib(d->peak_plan), 100.0 * (d->peak_bytes / d->peak_plan - 1), (long long)d->runs,
+                (long long)d->groups, mib(d->decode_peak), mib(d->decode_plan),
+                d->decode_plan > 0 ? 100.0 * (d->decode_peak / d->decode_plan - 1) : 0);
     if (d->g) pd_graph_destroy(d->g);
     d->g = NULL;
 }
@@ -92,10 +149,17 @@ pd_status pd_designer_decode_classify(pd_designer *d, const float *x0, int64_t n
             }
             continue;
         }
+        pd_arena_window_start(pd_graph_arena(d->g));
         pd_tensor *z = pd_tensor_from_floats(d->g, 2, (int64_t[]){rows, D}, x0 + at * D);
         pd_tensor *logits = NULL;
         pd_status st = z ? pd_sc_vae_decode_classify(d->g, d->models->sc, z, NULL, &logits) : pd_graph_status(d->g);
         if (st != PD_OK) return st;
+        const double peak = (double)pd_arena_window_peak(pd_graph_arena(d->g));
+        if (peak > d->decode_peak) {
+            const int32_t r = (int32_t)rows;
+            d->decode_peak = peak;
+            d->decode_plan = pd_stage_memory_bytes(&d->mem_decode, &r, 1);
+        }
         log_softmax_rows(logits->data, rows, d->classifier_temperature, logp + at * PD_DESIGN_AA);
     }
     pd_graph_reset(d->g);
@@ -109,14 +173,26 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
     if (L < 1 || n_samples < 1) return pd_fail(PD_ERR, "design: %lld residues, %d samples", (long long)L, n_samples);
     const pd_diffusion_config *dc = pd_diffusion_get_config(d->models->dit);
     const int D = dc->sc_latent, B = dc->bb_latent;
-    const int64_t N = L * n_samples;
+    /* The plan: the encoder on the backbone, and how many samples one DiT call can hold. */
+    const int32_t len = (int32_t)L;
+    const double need_bb = pd_stage_memory_bytes(&d->mem_bb, &len, 1), need_one = samples_bytes(&d->mem_denoise, L, 1);
+    if (need_bb > d->room) return too_long(d, bb, "the BB-VAE encoder on it", need_bb);
+    if (need_one > d->room) return too_long(d, bb, "one diffusion sample of it (a DiT call)", need_one);
+    int lo = 1, hi = n_samples;
+    while (lo < hi) {   /* the largest group of samples whose DiT call fits */
+        const int mid = lo + (hi - lo + 1) / 2;
+        if (samples_bytes(&d->mem_denoise, L, mid) <= d->room) lo = mid;
+        else hi = mid - 1;
+    }
+    const int group = lo;
+    const int64_t N = L * group;
     float *mu = pd_malloc((size_t)L * (size_t)B * sizeof *mu);
     float *bb_rows = pd_malloc((size_t)N * (size_t)B * sizeof *bb_rows);
     float *x0 = pd_malloc((size_t)N * (size_t)D * sizeof *x0);
     int32_t *tokens = pd_malloc((size_t)N * sizeof *tokens);
     uint8_t *valid_rows = pd_malloc((size_t)N);
     uint64_t *row_ids = pd_malloc((size_t)N * sizeof *row_ids);
-    int64_t *offset = pd_malloc((size_t)(n_samples + 1) * sizeof *offset);
+    int64_t *offset = pd_malloc((size_t)(group + 1) * sizeof *offset);
     /* the backbone of every sample, when the DiT reads geometry */
     float *atom14 = dc->geometry ? pd_malloc((size_t)N * 14 * 3 * sizeof *atom14) : NULL;
     uint8_t *chain = dc->geometry ? pd_malloc((size_t)N) : NULL;
@@ -124,29 +200,43 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
                    (!dc->geometry || (atom14 && chain)) ? PD_OK : PD_ERR_NOMEM;
     if (st == PD_OK) st = encode_backbone(d, bb, mu, valid, head_logp);
     if (st == PD_OK) {
-        /* every sample is one entry of the batch: same backbone and conditioning, own noise */
-        for (int s = 0; s <= n_samples; s++) offset[s] = (int64_t)s * L;
-        for (int s = 0; s < n_samples; s++)
+        /* every sample of a group is one entry of the batch: same backbone and conditioning, own noise */
+        for (int s = 0; s <= group; s++) offset[s] = (int64_t)s * L;
+        for (int s = 0; s < group; s++)
             for (int64_t i = 0; i < L; i++) {
                 const int64_t r = s * L + i;
                 memcpy(bb_rows + r * B, mu + i * B, (size_t)B * sizeof *mu);
                 tokens[r] = bb->tokens[i];
                 valid_rows[r] = valid[i];
-                row_ids[r] = ((uint64_t)s << 32) | (uint64_t)i;
             }
         if (atom14)
-            for (int s = 0; s < n_samples; s++) {
+            for (int s = 0; s < group; s++) {
                 memcpy(atom14 + (size_t)s * L * 14 * 3, bb->atom14, (size_t)L * 14 * 3 * sizeof *atom14);
                 memcpy(chain + (size_t)s * L, bb->chain, (size_t)L);
             }
-        pd_diffusion_cond cond = {.n_entries = n_samples, .offset = offset, .bb_mu = bb_rows, .tokens = tokens,
-                                  .valid = valid_rows, .atom14 = atom14, .chain = chain};
-        st = pd_diffusion_sample(d->g, d->models->dit, &cond, &d->sampler, seed, row_ids, x0);
     }
-    if (st == PD_OK) st = pd_designer_decode_classify(d, x0, N, logp);
-    if (st == PD_OK)
-        for (int64_t r = 0; r < N; r++)
-            if (!valid_rows[r]) memset(logp + r * PD_DESIGN_AA, 0, PD_DESIGN_AA * sizeof *logp);
+    pd_arena *arena = pd_graph_arena(d->g);
+    for (int first = 0; st == PD_OK && first < n_samples; first += group) {
+        const int n = n_samples - first < group ? n_samples - first : group;
+        for (int s = 0; s < n; s++)
+            for (int64_t i = 0; i < L; i++) row_ids[s * L + i] = ((uint64_t)(first + s) << 32) | (uint64_t)i;
+        pd_diffusion_cond cond = {.n_entries = n, .offset = offset, .bb_mu = bb_rows, .tokens = tokens,
+                                  .valid = valid_rows, .atom14 = atom14, .chain = chain};
+        pd_arena_window_start(arena);
+        st = pd_diffusion_sample(d->g, d->models->dit, &cond, &d->sampler, seed, row_ids, x0);
+        const double peak = (double)pd_arena_window_peak(arena);
+        if (st == PD_OK && peak > d->peak_bytes) {
+            d->peak_bytes = peak;
+            d->peak_plan = samples_bytes(&d->mem_denoise, L, n);
+        }
+        d->groups++;
+        const int64_t rows = (int64_t)n * L;
+        if (st == PD_OK) st = pd_designer_decode_classify(d, x0, rows, logp + (int64_t)first * L * PD_DESIGN_AA);
+        if (st == PD_OK)
+            for (int64_t r = 0; r < rows; r++)
+                if (!valid_rows[r]) memset(logp + ((int64_t)first * L + r) * PD_DESIGN_AA, 0, PD_DESIGN_AA * sizeof *logp);
+    }
+    d->runs++;
     free(mu);
     free(bb_rows);
     free(x0);

@@ -75,9 +75,11 @@ static pd_status score_one(pd_designer *d, const pd_config *cfg, const pd_score_
     uint8_t *valid = st == PD_OK ? pd_malloc((size_t)L) : NULL;
     char *letters = st == PD_OK ? pd_malloc((size_t)L + 1) : NULL;
     if (st == PD_OK && (!logp || !valid || !letters)) st = PD_ERR_NOMEM;
+    d->name = t.name;
     if (st == PD_OK)
         st = pd_designer_run(d, &(pd_design_backbone){L, t.atom14, t.chain, t.tokens}, samples,
                              pd_design_entry_seed((uint64_t)pd_cfg_int(cfg, "design.seed"), t.name), logp, valid, NULL);
+    d->name = NULL;
     if (st == PD_OK) {
         /* the mean distribution over samples, as log-probabilities in the first sample's rows */
         for (int64_t r = 0; r < L * 20; r++) {

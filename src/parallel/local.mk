@@ -5,4 +5,5 @@ libproteindiff_a_SOURCES += \
 	src/parallel/topology.c src/parallel/topology.h \
 	src/parallel/collectives.c src/parallel/collectives.h \
 	src/parallel/shard.c src/parallel/shard.h \
-	src/parallel/sampler.c src/parallel/sampler.h
+	src/parallel/sampler.c src/parallel/sampler.h \
+	src/parallel/memory_budget.c src/parallel/memory_budget.h

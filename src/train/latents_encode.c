@@ -1,7 +1,9 @@
 /* latents_encode.c — `proteindiff encode RUN.cfg --stage NAME`: load a checkpoint's parameters
  * into the stage's model (serially on every rank: a checkpoint is dense), give each rank a
  * contiguous range of entries, encode every entry on its own with the stage's hook (so the
- * result does not depend on the rank count) and write run.dir/latents/<stage>.h5. */
+ * result does not depend on the rank count) and write run.dir/latents/<stage>.h5. Memory: one
+ * entry at a time, each within run.memory_budget_mb (an entry too long for it stops every rank
+ * before the file is created, naming it). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "dataset/h5util.h"
 #include "dataset/reader.h"
 #include "parallel/comm.h"
+#include "parallel/memory_budget.h"
 #include "train/checkpoint.h"
 #include "train/latents.h"
 #include "train/stage.h"
@@ -38,6 +41,8 @@ typedef struct encode_job {
     pd_dataset *ds;
     pd_graph *g;
     char checkpoint[PATH_MAX + 8], dataset[PATH_MAX + 8], out[4200];
+    pd_stage_memory mem;           /* one entry's forward (pd_stage_memory_infer "encode") */
+    double peak_bytes, peak_plan;  /* the largest arena peak of an entry and its estimate */
 } encode_job;
 
 static pd_status find_checkpoint(encode_job *j)
@@ -131,7 +136,14 @@ static pd_status encode_range(encode_job *j, pd_latents_writer *w, int64_t begin
             memset(logvar, 0, rows * (size_t)dim * sizeof *logvar);
             memset(valid, 0, rows);
             b.residues = info.length;
+            pd_arena *arena = pd_graph_arena(j->g);
+            pd_arena_window_start(arena);
             st = j->stage.ops->encode(&j->stage, j->g, &b, info.residue_offset, mu, logvar, valid);
+            const double peak = (double)pd_arena_window_peak(arena);
+            if (peak > j->peak_bytes) {
+                j->peak_bytes = peak;
+                j->peak_plan = pd_stage_memory_bytes(&j->mem, &info.length, 1);
+            }
         }
         j->stage.ops->free_batch(&j->stage, &b);
         pd_graph_reset(j->g);
@@ -162,6 +174,40 @@ static void debug_stall(void)
     while (pd_now() - t0 < seconds) usleep(10000);
 }
 
+/* The memory plan: every entry is encoded alone, so the longest must fit the budget less the
+ * model's parameters. Identical on every rank (the budget is the smallest rank's). */
+static pd_status memory_plan(encode_job *j)
+{
+    const char *name = j->stage.ops->name;
+    PD_TRY(pd_stage_memory_infer(name, "encode", j->cfg, &j->mem));
+    char how[160];
+    const double budget = pd_memory_budget(j->cfg, j->world, 0, how, sizeof how);
+    const double params = 4.0 * (double)pd_params_count(j->stage.params), room = budget - params;
+    const int64_t n = pd_dataset_n_entries(j->ds);
+    int64_t longest = -1;
+    int32_t len = 0;
+    for (int64_t i = 0; i < n; i++) {
+        pd_entry_info info;
+        PD_TRY(pd_dataset_entry_info(j->ds, i, &info));
+        if (info.length > len) {
+            len = info.length;
+            longest = i;
+        }
+    }
+    const double need = pd_stage_memory_bytes(&j->mem, &len, 1);
+    pd_info("encode memory plan (%s, per rank): budget %.1f MiB (%s); parameters %.1f MiB; one entry at a time, the "
+            "longest (%d residues) ~%.1f MiB [%s]", name, budget / 1048576.0, how, params / 1048576.0, (int)len,
+            need / 1048576.0, j->mem.basis);
+    if (longest < 0 || need <= room) return PD_OK;
+    pd_entry_info info;
+    PD_TRY(pd_dataset_entry_info(j->ds, longest, &info));
+    return pd_fail(PD_ERR_NOMEM,
+                   "encode memory plan: stage %s cannot encode entry %s (%d residues) within a budget of %.1f MiB per rank "
+                   "(%s): it alone needs ~%.1f MiB of activations + %.1f MiB of parameters. Raise run.memory_budget_mb, "
+                   "run fewer ranks per node, or leave such entries out (featurize.max_len)", name, info.name,
+                   (int)info.length, budget / 1048576.0, how, need / 1048576.0, params / 1048576.0);
+}
+
 static pd_status run_encode(encode_job *j)
 {
     const pd_stage_ops *ops = j->stage.ops;
@@ -186,6 +232,7 @@ static pd_status run_encode(encode_job *j)
     PD_TRY(pd_agree(j->world, st));
     pd_graph_set_training(j->g, 0);
     pd_graph_set_grad(j->g, 0);
+    PD_TRY(pd_agree(j->world, memory_plan(j)));
 
     const int64_t dim = ops->latent_dim(&j->stage), R = pd_dataset_n_residues(j->ds);
     pd_latents_meta meta = {ops->name, j->dataset, j->checkpoint, j->cfg->text, j->opt->created_by, dim, R};
@@ -204,6 +251,13 @@ static pd_status run_encode(encode_job *j)
     pd_info("encode %s: wrote %s: %lld of %lld residue rows encoded (the rest masked), latent size %lld, %.1f s "
             "(%.0f residues/s)", ops->name, j->out, (long long)n_valid, (long long)R, (long long)dim, secs,
             secs > 0 ? (double)R / secs : 0);
+    double peak[2] = {j->peak_bytes, j->peak_plan};   /* the rank with the largest peak */
+    struct { double v; int r; } in = {peak[0], j->rank}, out;
+    MPI_Allreduce(&in, &out, 1, MPI_DOUBLE_INT, MPI_MAXLOC, j->world);
+    MPI_Bcast(peak, 2, MPI_DOUBLE, out.r, j->world);
+    if (peak[1] > 0)
+        pd_info("encode %s: memory: largest arena peak of an entry %.2f MiB against the plan's %.2f MiB (%+.0f %%)",
+                ops->name, peak[0] / 1048576.0, peak[1] / 1048576.0, 100.0 * (peak[0] / peak[1] - 1));
     return PD_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "core/progress.h"
 #include "core/timer.h"
 #include "parallel/comm.h"
+#include "parallel/memory_budget.h"
 #include "train/checkpoint.h"
 #include "train/metrics.h"
 #include "train/signals.h"
@@ -49,19 +50,6 @@ static void read_settings(pd_trainer *t)
     t->schedule.warmup_steps = pd_cfg_stage_int(c, s, "warmup");
     t->schedule.total_steps = t->steps;
     t->schedule.min_ratio = pd_cfg_stage_float(c, s, "min_lr_ratio");
-}
-
-/* MemAvailable of /proc/meminfo in bytes; 0 when unknown. */
-static double available_memory(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return 0;
-    char line[256];
-    double kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
-    fclose(f);
-    return kb * 1024.0;
 }
 
 static void mib_text(double bytes, char *buf, size_t len) { snprintf(buf, len, "%.1f MiB", bytes / 1048576.0); }
@@ -106,17 +94,8 @@ static pd_status memory_plan(pd_trainer *t)
     const char *unit1 = t->stage.ops->entry_plan ? "pixel" : "residue";
     const pd_engine_memory *em = &t->engine.mem;
     t->state_bytes = (double)(em->params + em->grads + em->optimizer + em->work);
-    const long long budget_mb = pd_cfg_int(c, "run.memory_budget_mb");
     char how[160];
-    double budget = (double)budget_mb * 1048576.0;
-    if (budget_mb == 0) {
-        const double avail = available_memory();
-        budget = avail > 0 ? 0.85 * avail / (double)t->topo.node.size : 1e18;
-        snprintf(how, sizeof how, "0.85 x %.0f MiB available / %d rank(s) on the node", avail / 1048576.0, t->topo.node.size);
-    } else {
-        snprintf(how, sizeof how, "run.memory_budget_mb");
-    }
-    MPI_Allreduce(MPI_IN_PLACE, &budget, 1, MPI_DOUBLE, MPI_MIN, t->world);
+    const double budget = pd_memory_budget(c, t->world, t->topo.node.size, how, sizeof how);
     t->budget_bytes = budget;
     const double room = budget - t->state_bytes;
 
@@ -332,6 +311,8 @@ static void write_metrics(FILE *f, const pd_trainer *t, int64_t done, const pd_s
     pd_json_num(&j, "residues_per_s", r->seconds > 0 ? (double)r->residues / r->seconds : 0);
     pd_json_num(&j, "step_ms", r->seconds * 1e3);
     pd_json_num(&j, "comm_ms", r->comm_seconds * 1e3);
+    pd_json_num(&j, "comm_calls", r->comm_calls);
+    pd_json_num(&j, "comm_mb", r->comm_mb);
     pd_json_num(&j, "peak_mb", r->peak_mb);
     pd_json_num(&j, "plan_mb", r->plan_mb);
     pd_json_int(&j, "micro_batches", r->micro_batches);

@@ -170,6 +170,15 @@ typedef struct pd_stage_memory {
 /* The estimate of stage `name` for run file cfg (feature sizes from featurize.*). PD_ERR_NOT_IMPLEMENTED
  * for a stage without one. */
 pd_status pd_stage_memory_model(const char *name, const pd_config *cfg, pd_stage_memory *m);
+/* Inference (eval mode, gradients off: encode, design, evaluate, score, tokenize): the activation
+ * estimate of one forward of a part of stage `name`'s model, in the same form (entries of cost c):
+ *   "encode"  sc_vae / bb_vae encoder (bb_vae with its sequence head), tokenizer encoder + decoder
+ *             (tokenize decodes to check the reconstruction);
+ *   "decode"  sc_vae decoder + classifier (per residue);
+ *   "denoise" one DiT call of the diffusion sampler (entries padded to the longest).
+ * The training estimate's feature maps times a constant measured with the arena's peak (forward
+ * outputs only: no gradients, nothing saved for backward). PD_ERR_NOT_IMPLEMENTED otherwise. */
+pd_status pd_stage_memory_infer(const char *name, const char *part, const pd_config *cfg, pd_stage_memory *m);
 /* Bytes of a micro-batch of n entries of costs c[] under m. */
 double pd_stage_memory_bytes(const pd_stage_memory *m, const int32_t *c, int64_t n);
 

@@ -104,6 +104,58 @@ static void probe_memory(const pd_config *cfg, pd_stage_memory *m)
     snprintf(m->basis, sizeof m->basis, "probe on %.0f^3 voxels", V);
 }
 
+/* Inference: one forward without the tape keeps each op's output until the graph is reset, no
+ * gradients and nothing saved for backward. The maps are the training estimate's (only the parts
+ * that run), times the fraction measured with the arena's peak (INFER_* below; checked by
+ * tests/design/memory.sh and tests/train/encode_memory.sh within 25 %). */
+#define INFER_SC_ENCODE 0.40
+#define INFER_SC_DECODE 0.45
+#define INFER_BB_ENCODE 0.60
+#define INFER_DENOISE 0.52        /* per token */
+#define INFER_DENOISE_ATTN 0.92   /* per pair of tokens (attention) */
+#define INFER_TOKENIZER 0.40
+
+static void scale(pd_stage_memory *m, double k)
+{
+    m->per_entry *= k;
+    m->per_cost *= k;
+    m->per_cost_sq *= k;
+    m->padded_cost *= k;
+    m->padded_cost_sq *= k;
+}
+
+pd_status pd_stage_memory_infer(const char *name, const char *part, const pd_config *cfg, pd_stage_memory *m)
+{
+    memset(m, 0, sizeof *m);
+    if (!strcmp(name, "sc_vae") && (!strcmp(part, "encode") || !strcmp(part, "decode"))) {
+        /* the encoder's trunk; or the decoder's and the classifier's (own or shared, once) */
+        const double V = (double)pd_cfg_int(cfg, "featurize.voxel_size"), w = (double)pd_cfg_int(cfg, "model.sc_vae.width");
+        const double cells = V * V * V, trunks = !strcmp(part, "encode") ? 1 : 2;
+        m->per_cost = 17.0 * F32 * (trunks * 4.0 / 3.0 * w * cells + 2 * cells);
+        scale(m, !strcmp(part, "encode") ? INFER_SC_ENCODE : INFER_SC_DECODE);
+        snprintf(m->basis, sizeof m->basis, "%s: %.0f trunk(s) of width %.0f on %.0f^3 voxels, no tape", part, trunks, w, V);
+    } else if (!strcmp(name, "bb_vae") && !strcmp(part, "encode")) {
+        bb_vae_memory(cfg, m);
+        m->padded_cost = m->padded_cost_sq = 0;   /* the decoder does not run */
+        scale(m, INFER_BB_ENCODE);
+        snprintf(m->basis + strlen(m->basis), sizeof m->basis - strlen(m->basis), "; encoder only, no tape");
+    } else if (!strcmp(name, "diffusion") && !strcmp(part, "denoise")) {
+        diffusion_memory(cfg, m);
+        scale(m, INFER_DENOISE);
+        m->padded_cost_sq *= INFER_DENOISE_ATTN / INFER_DENOISE;
+        snprintf(m->basis + strlen(m->basis), sizeof m->basis - strlen(m->basis), "; one call, no tape");
+    } else if (!strcmp(name, "tokenizer") && !strcmp(part, "encode")) {
+        tokenizer_memory(cfg, m);
+        m->whole_batch = 0;
+        scale(m, INFER_TOKENIZER);
+        snprintf(m->basis + strlen(m->basis), sizeof m->basis - strlen(m->basis), "; encode + decode, no tape");
+    } else {
+        return pd_fail(PD_ERR_NOT_IMPLEMENTED, "no inference memory estimate for the %s of stage %s", part, name);
+    }
+    m->fixed = 64 << 10;
+    return PD_OK;
+}
+
 pd_status pd_stage_memory_model(const char *name, const pd_config *cfg, pd_stage_memory *m)
 {
     memset(m, 0, sizeof *m);

@@ -12,6 +12,8 @@
 
 #include "core/log.h"
 #include "parallel/comm.h"
+#include "parallel/memory_budget.h"
+#include "train/stage_tokenizer.h"
 #include "train/checkpoint.h"
 #include "train/tokenize_plan.h"
 
@@ -54,6 +56,34 @@ static pd_status make_plan(pd_dataset *ds, int levels, int max_length, pd_tokeni
     return PD_OK;
 }
 
+/* The memory plan of the run: the budget, the room for activations, and the largest image,
+ * which must fit alone (collective: pd_memory_budget agrees over comm). */
+static pd_status memory_plan(const pd_config *cfg, MPI_Comm comm, pd_stage *s, pd_dataset *ds,
+                             const pd_tokenize_plan *p, pd_tokenize_memory *tm)
+{
+    const pd_tokenizer_config *c = pd_tokenizer_get_config(s->model);
+    PD_TRY(pd_stage_memory_infer("tokenizer", "encode", cfg, &tm->mem));
+    tm->budget = pd_memory_budget(cfg, comm, 0, tm->how, sizeof tm->how);
+    tm->params = 4.0 * (double)pd_params_count(s->params);
+    tm->room = tm->budget - tm->params;
+    int64_t longest = -1;
+    for (int64_t k = 0; k < p->n; k++)
+        if (longest < 0 || p->length[k] > p->length[longest]) longest = k;
+    const int side = longest >= 0 ? pd_tokstage_side(c, p->length[longest]) : 0;
+    const double need = longest >= 0 ? pd_tokenize_images_bytes(&tm->mem, side, 1) : 0;
+    pd_info("tokenize memory plan (per rank): budget %.1f MiB (%s); parameters %.1f MiB; the largest image (%d x %d "
+            "pixels) ~%.1f MiB [%s]", tm->budget / 1048576.0, tm->how, tm->params / 1048576.0, side, side,
+            need / 1048576.0, tm->mem.basis);
+    if (longest < 0 || need <= tm->room) return PD_OK;
+    pd_entry_info info;
+    PD_TRY(pd_dataset_entry_info(ds, p->index[longest], &info));
+    return pd_fail(PD_ERR_NOMEM,
+                   "tokenize memory plan: entry %s (%d residues, a %d x %d image) cannot be tokenized within a budget of "
+                   "%.1f MiB per rank (%s): it alone needs ~%.1f MiB of activations + %.1f MiB of parameters. Raise "
+                   "run.memory_budget_mb, run fewer ranks per node, or lower model.tokenizer.max_length", info.name,
+                   (int)info.length, side, side, tm->budget / 1048576.0, tm->how, need / 1048576.0, tm->params / 1048576.0);
+}
+
 pd_status pd_tokenize_run(const pd_config *cfg, const pd_tokenize_options *o, MPI_Comm comm)
 {
     int rank = 0, nranks = 1;
@@ -94,8 +124,20 @@ pd_status pd_tokenize_run(const pd_config *cfg, const pd_tokenize_options *o, MP
         }
         pd_info("tokenize: %lld entries up to %d residues (%lld longer ones skipped), %d rank(s), checkpoint %s",
                 (long long)p.n, max_length, (long long)p.n_skipped, nranks, o->checkpoint);
-        if (a == PD_OK) a = pd_tokenize_encode_range(&s, ds, &p, o, pd_cfg_stage_int(cfg, "tokenizer", "batch_residues"), &r);
+        pd_tokenize_memory tm;
+        memset(&tm, 0, sizeof tm);
+        const pd_status plan_st = memory_plan(cfg, comm, &s, ds, &p, &tm);   /* collective: every rank */
+        if (a == PD_OK) a = plan_st;
+        if (a == PD_OK)
+            a = pd_tokenize_encode_range(&s, ds, &p, o, pd_cfg_stage_int(cfg, "tokenizer", "batch_residues"), &tm, &r);
         st = pd_agree(comm, a);
+        double peak[2] = {tm.peak_bytes, tm.peak_plan};   /* the rank with the largest peak */
+        struct { double v; int r; } in = {peak[0], rank}, out;
+        MPI_Allreduce(&in, &out, 1, MPI_DOUBLE_INT, MPI_MAXLOC, comm);
+        MPI_Bcast(peak, 2, MPI_DOUBLE, out.r, comm);
+        if (st == PD_OK && peak[1] > 0)
+            pd_info("tokenize: memory: largest arena peak of a batch %.2f MiB against the plan's %.2f MiB (%+.0f %%)",
+                    peak[0] / 1048576.0, peak[1] / 1048576.0, 100.0 * (peak[0] / peak[1] - 1));
     }
     if (st == PD_OK) st = pd_tokens_file_write(o->out, comm, rank, &p, &r, ds, s.model, o->checkpoint, cfg->text);
     if (st == PD_OK) {

@@ -39,7 +39,7 @@ static pd_status write_pair_png(const char *dir, const char *name, const uint8_t
 }
 
 pd_status pd_tokenize_encode_range(pd_stage *s, pd_dataset *ds, const pd_tokenize_plan *p, const pd_tokenize_options *o,
-                                   int64_t batch_pixels, pd_tokenize_results *r)
+                                   int64_t batch_pixels, pd_tokenize_memory *tm, pd_tokenize_results *r)
 {
     pd_tokenizer *m = s->model;
     const pd_tokenizer_config *c = pd_tokenizer_get_config(m);
@@ -53,7 +53,8 @@ pd_status pd_tokenize_encode_range(pd_stage *s, pd_dataset *ds, const pd_tokeniz
         /* The next batch: consecutive entries of one side (the plan is in dataset order). */
         const int side = pd_tokstage_side(c, p->length[i]);
         int64_t j = i + 1;
-        const int64_t per_batch = batch_pixels / ((int64_t)side * side) > 0 ? batch_pixels / ((int64_t)side * side) : 1;
+        int64_t per_batch = batch_pixels / ((int64_t)side * side) > 0 ? batch_pixels / ((int64_t)side * side) : 1;
+        while (per_batch > 1 && pd_tokenize_images_bytes(&tm->mem, side, per_batch) > tm->room) per_batch--;   /* the budget */
         while (j < r->hi && j - i < per_batch && pd_tokstage_side(c, p->length[j]) == side) j++;
         const int n = (int)(j - i);
         const int64_t plane = (int64_t)side * side;
@@ -76,9 +77,15 @@ pd_status pd_tokenize_encode_range(pd_stage *s, pd_dataset *ds, const pd_tokeniz
         if (st == PD_OK) st = pd_tokenizer_prepare((const uint8_t *const *)images, p->length + i, n, side, input);
         pd_graph_reset(g);
         pd_tensor *x = st == PD_OK ? pd_tensor_from_floats(g, 4, (int64_t[]){n, 3, side, side}, input) : NULL;
+        pd_arena_window_start(pd_graph_arena(g));
         if (st == PD_OK) st = x ? pd_tokenizer_encode(g, m, x, p->length + i, codes, NULL) : pd_graph_status(g);
         pd_tensor *rec = NULL;
         if (st == PD_OK) st = pd_tokenizer_decode(g, m, (const int32_t *const *)codes, p->length + i, n, side, &rec);
+        const double peak = (double)pd_arena_window_peak(pd_graph_arena(g));
+        if (st == PD_OK && peak > tm->peak_bytes) {
+            tm->peak_bytes = peak;
+            tm->peak_plan = pd_tokenize_images_bytes(&tm->mem, side, n);
+        }
         if (st == PD_OK) pd_tokenizer_to_uint8(rec->data, p->length + i, n, side, recon8);
         /* Codes of the tokens that cover each protein, row-major g x g. */
         for (int l = 0; st == PD_OK && l < c->levels; l++) {

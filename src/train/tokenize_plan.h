@@ -35,13 +35,31 @@ typedef struct pd_tokenize_results {
     double *rmsd, *frac_1a, *image_mae;       /* [hi - lo] */
 } pd_tokenize_results;
 
+/* The memory plan (issue 21): batches of images of one side hold at most `room` bytes of
+ * activations (encoder + decoder, eval mode); the largest image must fit alone. */
+typedef struct pd_tokenize_memory {
+    pd_stage_memory mem;
+    double budget, room, params;
+    char how[160];
+    double peak_bytes, peak_plan;   /* the largest arena peak of a batch and its estimate */
+} pd_tokenize_memory;
+
+/* Activations of n images of side x side pixels under the plan's estimate. */
+static inline double pd_tokenize_images_bytes(const pd_stage_memory *m, int side, int64_t n)
+{
+    const double c = (double)side * side;
+    return m->fixed + (double)n * (m->per_entry + m->per_cost * c + m->per_cost_sq * c * c + m->padded_cost * c +
+                                   m->padded_cost_sq * c * c);
+}
+
 /* Side of the level-`level` token grid of a length-L entry: ceil(L / 2^(level+1)). */
 static inline int64_t pd_tokenize_grid(int L, int level) { return (L + (1 << (level + 1)) - 1) >> (level + 1); }
 
-/* tokenize_encode.c: encode plan entries [r->lo, r->hi) batch by batch of one side, decode,
- * check the reconstruction by MDS, and write the PNGs o->png_dir asks for. */
+/* tokenize_encode.c: encode plan entries [r->lo, r->hi) batch by batch of one side (at most
+ * batch_pixels pixels and tm->room bytes of activations), decode, check the reconstruction by
+ * MDS, and write the PNGs o->png_dir asks for; records the largest arena peak in tm. */
 pd_status pd_tokenize_encode_range(pd_stage *s, pd_dataset *ds, const pd_tokenize_plan *p, const pd_tokenize_options *o,
-                                   int64_t batch_pixels, pd_tokenize_results *r);
+                                   int64_t batch_pixels, pd_tokenize_memory *tm, pd_tokenize_results *r);
 /* tokens_file.c: the tokens file (docs/tokens-format.md), collective over comm: every rank its
  * rows, rank 0 the codebooks, the last offsets and the skipped list. */
 pd_status pd_tokens_file_write(const char *path, MPI_Comm comm, int rank, const pd_tokenize_plan *p,

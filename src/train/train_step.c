@@ -237,14 +237,21 @@ pd_status pd_trainer_step(pd_trainer *t, int64_t step, pd_step_result *r)
         }
         st = t->stage.ops->after_step(&t->stage, t->g, last, step, &comm);
     }
-    double mx[2] = {(double)pd_arena_window_peak(pd_graph_arena(t->g)), mp.max_bytes};
+    const double mp_max_bytes = mp.max_bytes;
     free_micro_batches(t, bs, K);
     pd_micro_plan_free(&mp);
     PD_TRY(pd_agree(t->world, st));
-    MPI_Allreduce(MPI_IN_PLACE, mx, 2, MPI_DOUBLE, MPI_MAX, t->world);
+    /* the arena's peak and the plan's estimate; the collectives' calls and bus bytes (what the strategy
+     * moved this step: fsdp's per-micro-batch gathers show here), each the max over ranks */
+    const pd_coll_stats cst = pd_coll_set_stats_take(&t->cs);
+    double mx[4] = {(double)pd_arena_window_peak(pd_graph_arena(t->g)), mp_max_bytes, (double)cst.calls,
+                    (double)cst.bus_bytes / 1048576.0};
+    MPI_Allreduce(MPI_IN_PLACE, mx, 4, MPI_DOUBLE, MPI_MAX, t->world);
     r->peak_mb = mx[0] / 1048576.0;
     r->plan_mb = mx[1] / 1048576.0;
+    r->comm_calls = mx[2];
+    r->comm_mb = mx[3];
     r->seconds = pd_now() - t0;
-    r->comm_seconds = pd_coll_set_stats_take(&t->cs).seconds;
+    r->comm_seconds = cst.seconds;
     return PD_OK;
 }

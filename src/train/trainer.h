@@ -63,6 +63,7 @@ typedef struct pd_step_result {
     double count;           /* the global normaliser */
     int64_t epoch;
     double seconds, comm_seconds;
+    double comm_calls, comm_mb;   /* this rank's collective calls and bus MiB this step (max over ranks) */
     double peak_mb, plan_mb;   /* activation arena peak measured, and estimated (max over ranks) */
     int64_t micro_batches;     /* forwards per rank this step (max over ranks) */
 } pd_step_result;

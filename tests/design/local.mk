@@ -9,3 +9,7 @@ EXTRA_DIST += $(DESIGN_TESTS) tests/design/designlib.sh tests/data/design-input/
 check_PROGRAMS += tests/design/dump_target
 tests_design_dump_target_SOURCES = tests/design/dump_target.c
 tests_design_dump_target_LDADD = $(PD_TEST_LDADD)
+# Inference within run.memory_budget_mb: design's sampler groups (same bytes), the estimates
+# against the arena's peak, a chain too long for the budget on 2 ranks, encode refusing an entry.
+TESTS += tests/design/memory.sh
+EXTRA_DIST += tests/design/memory.sh
