@@ -80,7 +80,12 @@ pd_status pd_designer_init(pd_designer *d, pd_design_models *models, const pd_co
 
 void pd_designer_free(pd_designer *d)
 {
-    if (d->runs > 0 && d->peak_plan > 0)
+    if (d->runs > 0 && d->peak_plan > 0 && d->latent_classifier)
+        pd_info("design memory: largest arena peak of a sampler run %.2f MiB against the plan's %.2f MiB (%+.0f %%); %lld "
+                "backbone(s) in %lld sampler group(s); no SC-VAE decode (design.classifier = \"latent\")",
+                mib(d->peak_bytes), mib(d->peak_plan), 100.0 * (d->peak_bytes / d->peak_plan - 1), (long long)d->runs,
+                (long long)d->groups);
+    else if (d->runs > 0 && d->peak_plan > 0)
         pd_info("design memory: largest arena peak of a sampler run %.2f MiB against the plan's %.2f MiB (%+.0f %%); %lld "
                 "backbone(s) in %lld sampler group(s); largest SC-VAE decode call %.2f MiB against %.2f MiB (%+.0f %%)",
                 mib(d->peak_bytes), mib(d->peak_plan), 100.0 * (d->peak_bytes / d->peak_plan - 1), (long long)d->runs,
