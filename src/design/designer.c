@@ -5,6 +5,7 @@
 #include "design/designer.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,8 +43,7 @@ static pd_status plan_memory(pd_designer *d, const pd_config *cfg)
 /* One DiT call on n samples of an L-residue backbone (n entries of the same length). */
 static double samples_bytes(const pd_stage_memory *m, int64_t L, int n)
 {
-    const double l = (double)L;
-    return m->fixed + n * (m->per_entry + m->per_cost * l + m->per_cost_sq * l * l + m->padded_cost * l + m->padded_cost_sq * l * l);
+    return pd_stage_memory_bytes_uniform(m, (double)L, n);
 }
 
 /* A backbone none of whose samples fits: the error names it, its length and the bytes. */
@@ -80,17 +80,17 @@ pd_status pd_designer_init(pd_designer *d, pd_design_models *models, const pd_co
 
 void pd_designer_free(pd_designer *d)
 {
-    if (d->runs > 0 && d->peak_plan > 0 && d->latent_classifier)
+    if (d->runs > 0 && d->peak_plan > 0) {
+        char decode[160] = "no SC-VAE decode (design.classifier = \"latent\")";
+        if (!d->latent_classifier)
+            snprintf(decode, sizeof decode, "largest SC-VAE decode call %.2f MiB against %.2f MiB (%+.0f %%)",
+                     mib(d->decode_peak), mib(d->decode_plan),
+                     d->decode_plan > 0 ? 100.0 * (d->decode_peak / d->decode_plan - 1) : 0);
         pd_info("design memory: largest arena peak of a sampler run %.2f MiB against the plan's %.2f MiB (%+.0f %%); %lld "
-                "backbone(s) in %lld sampler group(s); no SC-VAE decode (design.classifier = \"latent\")",
+                "backbone(s) in %lld sampler group(s); %s",
                 mib(d->peak_bytes), mib(d->peak_plan), 100.0 * (d->peak_bytes / d->peak_plan - 1), (long long)d->runs,
-                (long long)d->groups);
-    else if (d->runs > 0 && d->peak_plan > 0)
-        pd_info("design memory: largest arena peak of a sampler run %.2f MiB against the plan's %.2f MiB (%+.0f %%); %lld "
-                "backbone(s) in %lld sampler group(s); largest SC-VAE decode call %.2f MiB against %.2f MiB (%+.0f %%)",
-                mib(d->peak_bytes), mib(d->peak_plan), 100.0 * (d->peak_bytes / d->peak_plan - 1), (long long)d->runs,
-                (long long)d->groups, mib(d->decode_peak), mib(d->decode_plan),
-                d->decode_plan > 0 ? 100.0 * (d->decode_peak / d->decode_plan - 1) : 0);
+                (long long)d->groups, decode);
+    }
     if (d->g) pd_graph_destroy(d->g);
     d->g = NULL;
 }

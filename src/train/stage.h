@@ -181,6 +181,9 @@ pd_status pd_stage_memory_model(const char *name, const pd_config *cfg, pd_stage
 pd_status pd_stage_memory_infer(const char *name, const char *part, const pd_config *cfg, pd_stage_memory *m);
 /* Bytes of a micro-batch of n entries of costs c[] under m. */
 double pd_stage_memory_bytes(const pd_stage_memory *m, const int32_t *c, int64_t n);
+/* The same for n entries of one cost c (design's samples of one backbone, tokenize's images of
+ * one side: c = side^2 pixels). */
+double pd_stage_memory_bytes_uniform(const pd_stage_memory *m, double c, int64_t n);
 
 /* Add a metric to a stage's validation output. */
 void pd_stage_metric_add(pd_stage_metrics *out, const char *name, double value);

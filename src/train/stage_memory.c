@@ -27,6 +27,12 @@ double pd_stage_memory_bytes(const pd_stage_memory *m, const int32_t *c, int64_t
            m->padded_cost * (double)n * longest + m->padded_cost_sq * (double)n * longest * longest;
 }
 
+double pd_stage_memory_bytes_uniform(const pd_stage_memory *m, double c, int64_t n)
+{
+    return m->fixed + (double)n * (m->per_entry + m->per_cost * c + m->per_cost_sq * c * c + m->padded_cost * c +
+                                   m->padded_cost_sq * c * c);
+}
+
 /* sc_vae: 3D conv trunks over V^3 voxels, width w doubling per halving (so each trunk holds about
  * (4/3) w V^3 elements per residue); the training loss runs the encoder, the decoder and the
  * classifier's trunk (its own, on the reconstruction; once more on the input voxels when

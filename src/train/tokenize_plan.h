@@ -47,9 +47,7 @@ typedef struct pd_tokenize_memory {
 /* Activations of n images of side x side pixels under the plan's estimate. */
 static inline double pd_tokenize_images_bytes(const pd_stage_memory *m, int side, int64_t n)
 {
-    const double c = (double)side * side;
-    return m->fixed + (double)n * (m->per_entry + m->per_cost * c + m->per_cost_sq * c * c + m->padded_cost * c +
-                                   m->padded_cost_sq * c * c);
+    return pd_stage_memory_bytes_uniform(m, (double)side * side, n);
 }
 
 /* Side of the level-`level` token grid of a length-L entry: ceil(L / 2^(level+1)). */
