@@ -9,6 +9,7 @@
 
 #include "core/rng.h"
 #include "features/graph.h"
+#include "models/diffusion_environment.h"
 #include "models/diffusion_geometry.h"
 #include "nn/ops.h"
 
@@ -32,6 +33,9 @@ struct pd_diffusion {
     linear_layer c_fc1, c_fc2;   /* [256 + W] -> W -> W */
     pd_tensor *geo_pair;         /* geometry: [depth*heads, GEO_PAIR] pair features -> biases */
     pd_tensor *geo_relpos;       /* geometry: [66, depth*heads] relative-position class -> biases */
+    linear_layer env_fc1, env_fc2; /* environment: neighbour features ENV_EDGE -> E -> E (shared MLP) */
+    pd_tensor *env_att;          /* environment: [1, E], the attention-pooling score of a neighbour (no
+                                  * bias: the softmax over the slots does not see a shift) */
     dit_block *blocks;           /* [depth] */
     linear_layer final_ada;      /* W -> 2W: shift, scale */
     linear_layer final_out;      /* W -> sc_latent */
@@ -53,6 +57,9 @@ void pd_diffusion_config_default(pd_diffusion_config *c)
     c->geometry = 0;
     c->pair_values = 0;
     c->sequence_loss = 0;
+    c->environment = 0;
+    c->environment_width = 64;
+    c->design_fraction = 0;
 }
 
 pd_status pd_diffusion_config_check(const pd_diffusion_config *c)
@@ -70,6 +77,17 @@ pd_status pd_diffusion_config_check(const pd_diffusion_config *c)
         return pd_fail(PD_ERR_CONFIG, "diffusion: unknown target %d (model.diffusion.target)", (int)c->target);
     if (c->pair_values && !c->geometry)
         return pd_fail(PD_ERR_CONFIG, "diffusion: model.diffusion.pair_values needs model.diffusion.geometry = \"backbone\"");
+    if (c->environment < 0 || c->environment > PD_DIFFUSION_ENV_MAX_K)
+        return pd_fail(PD_ERR_CONFIG, "diffusion: environment %d must be 0..%d neighbours (model.diffusion.environment)",
+                       c->environment, PD_DIFFUSION_ENV_MAX_K);
+    if (c->environment > 0 && c->environment_width < 1)
+        return pd_fail(PD_ERR_CONFIG, "diffusion: environment_width %d must be >= 1 (model.diffusion.environment_width)",
+                       c->environment_width);
+    if (!(c->design_fraction >= 0 && c->design_fraction <= 1))
+        return pd_fail(PD_ERR_CONFIG, "diffusion: design_fraction %g must be in [0, 1] (model.diffusion.design_fraction)",
+                       c->design_fraction);
+    if (c->environment > 0 && !c->geometry)
+        return pd_fail(PD_ERR_CONFIG, "diffusion: model.diffusion.environment needs model.diffusion.geometry = \"backbone\"");
     if (!(c->sequence_loss >= 0))
         return pd_fail(PD_ERR_CONFIG, "diffusion: sequence_loss %g must be >= 0 (model.diffusion.sequence_loss)",
                        c->sequence_loss);
@@ -93,6 +111,9 @@ pd_status pd_diffusion_config_from(const pd_config *cfg, pd_diffusion_config *c)
     c->geometry = geometry && strcmp(geometry, "backbone") == 0;
     c->pair_values = pd_cfg_bool(cfg, "model.diffusion.pair_values");
     c->sequence_loss = pd_cfg_float(cfg, "model.diffusion.sequence_loss");
+    c->environment = (int)pd_cfg_int(cfg, "model.diffusion.environment");
+    c->environment_width = (int)pd_cfg_int(cfg, "model.diffusion.environment_width");
+    c->design_fraction = pd_cfg_float(cfg, "model.diffusion.design_fraction");
     pd_status s = pd_diffusion_target_parse(pd_cfg_str(cfg, "model.diffusion.target"), &c->target);
     if (s == PD_OK) s = pd_diffusion_config_check(c);
     if (s != PD_OK) pd_error_context("run file %s", cfg->file ? cfg->file : "<none>");
@@ -100,6 +121,13 @@ pd_status pd_diffusion_config_from(const pd_config *cfg, pd_diffusion_config *c)
 }
 
 /* ---- parameters ---------------------------------------------------------------------------------- */
+
+/* What the environment adds to the input MLP per residue: attention-pooled and mean neighbour
+ * vectors (E = environment_width each) and the residue's own atoms (ENV_NODE); 0 without model.diffusion.environment. */
+static int environment_width(const pd_diffusion_config *c)
+{
+    return c->environment > 0 ? 2 * c->environment_width + PD_DIFFUSION_ENV_NODE : 0;
+}
 
 static void declare_linear(pd_params *P, const char *name, int in, int out, pd_init init, double arg, linear_layer *l)
 {
@@ -127,7 +155,7 @@ pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, 
     pd_params *P = &m->params;
     int W = c->width;
     m->unit_embed = pd_params_unit_begin(P, "embed");
-    const int geo_node = c->geometry ? PD_DIFFUSION_GEO_NODE : 0;
+    const int geo_node = (c->geometry ? PD_DIFFUSION_GEO_NODE : 0) + environment_width(c);
     declare_linear(P, "x_embed.fc1", c->sc_latent + c->bb_latent + geo_node, W, PD_INIT_XAVIER_UNIFORM, 1.0, &m->x_fc1);
     declare_linear(P, "x_embed.fc2", W, W, PD_INIT_XAVIER_UNIFORM, 1.0, &m->x_fc2);
     m->aa_table = pd_param_new(P, "aa_embed.weight", 2, (int64_t[]){PD_DIFFUSION_TOKENS, W}, PD_INIT_NORMAL, 0.02);
@@ -139,6 +167,12 @@ pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, 
         m->geo_pair = pd_param_new(P, "geo_embed.pair.weight", 2, (int64_t[]){nb, PD_DIFFUSION_GEO_PAIR}, PD_INIT_ZEROS, 0);
         m->geo_relpos = pd_param_new(P, "geo_embed.relpos.weight", 2, (int64_t[]){PD_BB_RELPOS_CLASSES, nb},
                                      PD_INIT_ZEROS, 0);
+    }
+    if (c->environment > 0) {
+        const int E = c->environment_width;
+        declare_linear(P, "env_embed.fc1", PD_DIFFUSION_ENV_EDGE, E, PD_INIT_XAVIER_UNIFORM, 1.0, &m->env_fc1);
+        declare_linear(P, "env_embed.fc2", E, E, PD_INIT_XAVIER_UNIFORM, 1.0, &m->env_fc2);
+        m->env_att = pd_param_new(P, "env_embed.att.weight", 2, (int64_t[]){1, E}, PD_INIT_XAVIER_UNIFORM, 1.0);
     }
     pd_params_unit_end(P);
     for (int l = 0; l < c->depth; l++) {
@@ -372,6 +406,43 @@ static int geometry_inputs(pd_graph *g, pd_diffusion *m, const layout *lay, cons
     return pd_split(g, all, -1, c->depth, sizes, bias) == PD_OK;
 }
 
+/* The local environment (model.diffusion.environment = k), computed on the packed residues (not
+ * the padding): each neighbour's features through the shared MLP, pooled by a softmax over the
+ * residue's k slots and by the mean over its real neighbours, beside the residue's own atoms, then
+ * placed in the padded layout -> [B, L, 2E + ENV_NODE] (unit "embed"). */
+static pd_tensor *environment_inputs(pd_graph *g, pd_diffusion *m, const layout *lay, const pd_diffusion_geo_input *in)
+{
+    const int64_t N = lay->N, k = m->cfg.environment, W = m->cfg.environment_width, D = 2 * W + PD_DIFFUSION_ENV_NODE;
+    pd_tensor *edge = pd_tensor_new2(g, N * k, PD_DIFFUSION_ENV_EDGE);
+    pd_tensor *own = pd_tensor_new2(g, N, PD_DIFFUSION_ENV_NODE);
+    pd_tensor *mask = pd_tensor_new2(g, N, k);
+    pd_tensor *mean_w = pd_tensor_new(g, 3, (int64_t[]){N, k, 1});
+    float *ef = pd_graph_alloc(g, (size_t)(N * k) * PD_DIFFUSION_ENV_EDGE * sizeof *ef);
+    float *nf = pd_graph_alloc(g, (size_t)N * PD_DIFFUSION_ENV_NODE * sizeof *nf);
+    float *mf = pd_graph_alloc(g, (size_t)(N * k) * sizeof *mf);
+    float *wf = pd_graph_alloc(g, (size_t)(N * k) * sizeof *wf);
+    int32_t *slot = pd_graph_alloc(g, (size_t)N * sizeof *slot);
+    if (!edge || !own || !mask || !mean_w || !ef || !nf || !mf || !wf || !slot ||
+        !pd_diffusion_environment(in, (int)k, ef, nf, mf, wf))
+        return pd_graph_fail(g, "diffusion: out of memory for the environment of %lld residues x %lld neighbours",
+                             (long long)N, (long long)k);
+    for (int64_t i = 0; i < N * k * PD_DIFFUSION_ENV_EDGE; i++) edge->data[i] = (pd_real)ef[i];
+    for (int64_t i = 0; i < N * PD_DIFFUSION_ENV_NODE; i++) own->data[i] = (pd_real)nf[i];
+    for (int64_t i = 0; i < N * k; i++) {
+        mask->data[i] = (pd_real)mf[i];
+        mean_w->data[i] = (pd_real)wf[i];
+    }
+    for (int64_t r = 0; r < N; r++) slot[r] = (int32_t)lay->slot[r];
+    pd_tensor *h = pd_silu(g, linear(g, pd_silu(g, linear(g, edge, &m->env_fc1)), &m->env_fc2));
+    pd_tensor *score = pd_add(g, pd_reshape(g, pd_linear(g, h, m->env_att, NULL), 2, (int64_t[]){N, k}), mask);
+    pd_tensor *att = pd_reshape(g, pd_softmax(g, score), 3, (int64_t[]){N, k, 1});
+    pd_tensor *h3 = pd_reshape(g, h, 3, (int64_t[]){N, k, W});
+    pd_tensor *pooled = pd_sum_axis(g, pd_mul(g, h3, att), 1);
+    pd_tensor *mean = pd_sum_axis(g, pd_mul(g, h3, mean_w), 1);
+    pd_tensor *all = pd_concat(g, 3, (pd_tensor *[]){pooled, mean, own}, -1);
+    return pd_reshape(g, pd_scatter_add_rows(g, all, slot, lay->B * lay->L), 3, (int64_t[]){lay->B, lay->L, D});
+}
+
 /* The whole network on a padded batch: x_t [B, L, sc], bb [B, L, bb], t per entry, tokens per
  * padded row (-1 in padding), the backbone when the model reads geometry. Returns pred [B, L, sc]. */
 static pd_tensor *dit_forward(pd_graph *g, pd_diffusion *m, const layout *lay, pd_tensor *x_t, pd_tensor *bb,
@@ -400,7 +471,13 @@ static pd_tensor *dit_forward(pd_graph *g, pd_diffusion *m, const layout *lay, p
         pd_unit_end(g, m->unit_embed);
         return NULL;
     }
-    pd_tensor *x = node ? pd_concat(g, 3, (pd_tensor *[]){x_t, bb, node}, -1) : pd_concat(g, 2, (pd_tensor *[]){x_t, bb}, -1);
+    pd_tensor *env = NULL;
+    if (c->environment > 0 && !(env = environment_inputs(g, m, lay, geo))) {
+        pd_unit_end(g, m->unit_embed);
+        return NULL;
+    }
+    pd_tensor *parts[4] = {x_t, bb, node, env};
+    pd_tensor *x = pd_concat(g, node ? (env ? 4 : 3) : 2, parts, -1);
     x = linear(g, pd_silu(g, linear(g, x, &m->x_fc1)), &m->x_fc2);
     pd_tensor *aa = pd_embedding(g, m->aa_table, tokens_padded, BL);
     pd_tensor *cond = pd_concat(g, 2, (pd_tensor *[]){freq, aa}, -1);
@@ -455,6 +532,10 @@ pd_status pd_diffusion_draw(const pd_diffusion *m, const pd_diffusion_batch *b, 
         pd_rng_init(&rng, seed, step, b->entry_keys ? b->entry_keys[e] : (uint64_t)e, PD_RNG_NOISE);
         t[e] = (int32_t)pd_rng_below(&rng, (uint64_t)m->cfg.timesteps);
         double p = pd_rng_uniform(&rng);
+        if (m->cfg.design_fraction > 0 && pd_rng_uniform(&rng) < m->cfg.design_fraction) {
+            t[e] = m->cfg.timesteps - 1;   /* drawn as design asks: pure noise, every amino acid masked */
+            p = 0;
+        }
         for (int64_t r = b->offset[e]; r < b->offset[e + 1]; r++) {
             int aa = b->aa[r - base];
             if (aa < 0 || aa > PD_DIFFUSION_TOKEN_UNKNOWN)

@@ -47,6 +47,13 @@ typedef struct pd_diffusion_config {
                              * the cross-entropy of the native amino acid under the latent
                              * classifier read on x̂0 (0: none, SPEC §7; > 0 needs target x0);
                              * the latent classifier (unit "seq_head") trains on the true SC μ */
+    int environment;        /* model.diffusion.environment: k > 0 (needs geometry "backbone") adds
+                             * each residue's k nearest residues in its own frame, read by a shared
+                             * MLP and pooled, to the input (models/diffusion_environment.h); 0: none */
+    int environment_width;  /* model.diffusion.environment_width: E, the shared MLP's width */
+    double design_fraction; /* model.diffusion.design_fraction: the share of training entries drawn
+                             * as design asks — t = T - 1 (pure noise) and every amino acid masked —
+                             * instead of a uniform t and a uniform share of revealed amino acids */
 } pd_diffusion_config;
 
 /* Schema defaults: depth 4, width 128, heads 4, T 1000, latents 16 / 32, target eps. */

@@ -2,6 +2,7 @@
 # DDIM / ancestral DDPM samplers (docs/models/diffusion.md).
 libproteindiff_a_SOURCES += src/models/diffusion.c src/models/diffusion.h \
 	src/models/diffusion_geometry.c src/models/diffusion_geometry.h \
+	src/models/diffusion_environment.c src/models/diffusion_environment.h \
 	src/models/schedule.c src/models/schedule.h \
 	src/models/samplers.c src/models/samplers.h
 

@@ -54,6 +54,20 @@ static void check_config(void)
     CHECK(pd_config_defaults(&cfg, 4, both) == PD_OK);
     CHECK(pd_diffusion_config_from(&cfg, &c) == PD_OK && c.sequence_loss == 0.5 && c.pair_values && c.geometry);
     pd_config_free(&cfg);
+    /* the environment needs the backbone geometry too, and at most PD_DIFFUSION_ENV_MAX_K slots */
+    char *env[] = {"model.diffusion.environment=24"};
+    CHECK(pd_config_defaults(&cfg, 1, env) == PD_OK);
+    CHECK(pd_diffusion_config_from(&cfg, &c) == PD_ERR_CONFIG);
+    CHECK_MSG(strstr(pd_last_error(), "model.diffusion.geometry"), "%s", pd_last_error());
+    pd_config_free(&cfg);
+    char *env_ok[] = {"model.diffusion.environment=24", "model.diffusion.geometry=\"backbone\""};
+    CHECK(pd_config_defaults(&cfg, 2, env_ok) == PD_OK);
+    CHECK(pd_diffusion_config_from(&cfg, &c) == PD_OK && c.environment == 24 && c.environment_width == 64);
+    pd_config_free(&cfg);
+    char *frac[] = {"model.diffusion.design_fraction=1.5"};
+    CHECK(pd_config_defaults(&cfg, 1, frac) == PD_ERR_CONFIG || pd_diffusion_config_from(&cfg, &c) == PD_ERR_CONFIG);
+    CHECK_MSG(strstr(pd_last_error(), "design_fraction"), "%s", pd_last_error());
+    pd_config_free(&cfg);
 
     pd_sampler_config sc;
     char *ddpm[] = {"design.sampler=\"ddpm\"", "design.steps=20"};
@@ -164,6 +178,25 @@ static void check_draws(void)
     /* p ~ U(0,1) per entry (not a fixed 1/2 per residue): all-or-none entries are common, P = 2/11 */
     CHECK_MSG(fabs(all_or_none / E - 2.0 / 11) < 0.03, "entries with all or no residue shown: %g", all_or_none / E);
     CHECK_MSG(fabs(nm) < 0.01 && fabs(nv - 1) < 0.02, "noise mean %g variance %g", nm, nv);
+
+    /* model.diffusion.design_fraction = 0.3: about 30 % of the entries are drawn as design asks
+     * (t = T - 1, nothing shown); the rest as before */
+    pd_diffusion *d;
+    c.design_fraction = 0.3;
+    CHECK(pd_diffusion_create(&d, &c, 1, 1) == PD_OK);
+    if (d) {
+        CHECK(pd_diffusion_draw(d, &tb.b, 1, 0, t, tok, noise) == PD_OK);
+        int design_like = 0, last = 0;
+        for (int e = 0; e < E; e++) {
+            int shown = 0;
+            for (int i = 0; i < LEN; i++) shown += tok[e * LEN + i] != PD_DIFFUSION_TOKEN_MASK;
+            design_like += t[e] == 999 && shown == 0;
+            last += t[e] == 999;
+        }
+        CHECK_MSG(fabs((double)design_like / E - 0.3) < 0.04 && last - design_like < 10,
+                  "design-like draws %d of %d (t = T-1: %d)", design_like, E, last);
+        pd_diffusion_destroy(d);
+    }
     free(t);
     free(tok);
     free(noise);

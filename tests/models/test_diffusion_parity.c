@@ -51,12 +51,14 @@ static void randomise(pd_diffusion *m, uint64_t seed)
     }
 }
 
-static void make_case(parity_case *c, pd_diffusion_target target, int geometry, double sequence_loss, int pair_values)
+static void make_case(parity_case *c, pd_diffusion_target target, int geometry, double sequence_loss, int pair_values,
+                      int environment)
 {
     memset(c, 0, sizeof *c);
     c->cfg = (pd_diffusion_config){.depth = 2, .width = 16, .heads = 2, .timesteps = 1000, .sc_latent = 4, .bb_latent = 6,
                                    .target = target, .geometry = geometry, .sequence_loss = sequence_loss,
-                                   .pair_values = pair_values};
+                                   .pair_values = pair_values, .environment = environment,
+                                   .environment_width = 8};
     tdu_batch_make(&c->tb, 2, lengths, 4, 6, 99);
     c->tb.valid[2] = 0;                         /* entry 0, residue 2: no key, no loss */
     c->t[0] = 17;
@@ -79,6 +81,8 @@ static void make_case(parity_case *c, pd_diffusion_target target, int geometry, 
             c->atom14[i * 42 + 6 + k] = (float)(ca[k] + dc[k] + 0.3 * pd_rng_normal(&r));
         }
         for (int k = 9; k < 42; k++) c->atom14[i * 42 + k] = NAN;
+        const double dox[3] = {0.6, -1.1, 0.9};   /* O (read by the environment only); residue 6 has none */
+        for (int k = 0; k < 3 && i != 6; k++) c->atom14[i * 42 + 9 + k] = (float)(ca[k] + dc[k] + dox[k]);
         c->chain[i] = i >= 3 && i < 5;
     }
     c->tb.b.atom14 = c->atom14;
@@ -90,13 +94,13 @@ static int write_inputs(const char *path, const parity_case *c, pd_diffusion *m)
     FILE *f = tdu_bundle_open(path);
     if (!f) return -1;
     const pd_diffusion_config *k = &c->cfg;
-    int32_t config[9] = {k->depth, k->width, k->heads, k->timesteps, k->sc_latent, k->bb_latent, (int32_t)k->target,
-                         k->geometry, k->pair_values};
+    int32_t config[11] = {k->depth, k->width, k->heads, k->timesteps, k->sc_latent, k->bb_latent, (int32_t)k->target,
+                          k->geometry, k->pair_values, k->environment, k->environment_width};
     int32_t offset[3], valid[8];
     for (int i = 0; i < 3; i++) offset[i] = (int32_t)c->tb.offset[i];
     for (int i = 0; i < 8; i++) valid[i] = c->tb.valid[i];
     float normaliser = (float)c->normaliser;
-    tdu_bundle_i32(f, "config", 1, (int64_t[]){9}, config);
+    tdu_bundle_i32(f, "config", 1, (int64_t[]){11}, config);
     if (k->geometry) {
         int32_t chain[8];
         for (int i = 0; i < 8; i++) chain[i] = c->chain[i];
@@ -212,19 +216,20 @@ static int compare(pd_diffusion *m, const parity_case *c, const pd_bundle *ref, 
     return bad;
 }
 
-static void run_parity(const char *dir, pd_diffusion_target target, int geometry, double sequence_loss, int pair_values)
+static void run_parity(const char *dir, pd_diffusion_target target, int geometry, double sequence_loss, int pair_values,
+                       int environment)
 {
     parity_case c;
-    make_case(&c, target, geometry, sequence_loss, pair_values);
+    make_case(&c, target, geometry, sequence_loss, pair_values, environment);
     pd_diffusion *m;
     CHECK(pd_diffusion_create(&m, &c.cfg, 3, 1) == PD_OK);
     if (!m) return;
     randomise(m, 77);
     char in[4200], out[4200], args[8600];
-    snprintf(in, sizeof in, "%s/in_%s_%d_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry, sequence_loss > 0,
-             pair_values);
-    snprintf(out, sizeof out, "%s/out_%s_%d_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry,
-             sequence_loss > 0, pair_values);
+    snprintf(in, sizeof in, "%s/in_%s_%d_%d_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry,
+             sequence_loss > 0, pair_values, environment);
+    snprintf(out, sizeof out, "%s/out_%s_%d_%d_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry,
+             sequence_loss > 0, pair_values, environment);
     snprintf(args, sizeof args, "loss '%s' '%s'", in, out);
     CHECK(write_inputs(in, &c, m) == 0);
     CHECK(tdu_run_reference(args) == 0);
@@ -234,13 +239,16 @@ static void run_parity(const char *dir, pd_diffusion_target target, int geometry
     } else {
         double worst = 0;
         int bad = compare(m, &c, &ref, 1, &worst);
-        printf("%s target%s%s%s: %d parameter tensors, loss, predictions: worst relative error %.3g (tolerance %g)\n",
+        printf("%s target%s%s%s%s: %d parameter tensors, loss, predictions: worst relative error %.3g (tolerance %g)\n",
                pd_diffusion_target_name(target), geometry ? ", backbone geometry" : "",
                sequence_loss > 0 ? ", sequence loss" : "", pair_values ? ", pair values" : "",
+               environment ? ", environment" : "",
                pd_diffusion_params(m)->n_params, worst, RTOL);
         CHECK(bad == 0);
-        /* the test can fail: one weight of the second block's attention moved by 1e-3 */
-        pd_param *p = pd_params_find(pd_diffusion_params(m), "blocks.1.attn.qkv.weight");
+        /* the test can fail: one weight of the second block's attention (with the environment:
+         * of the environment's neighbour MLP, which the case is about) moved by 1e-3 */
+        pd_param *p = pd_params_find(pd_diffusion_params(m),
+                                     environment ? "env_embed.fc1.weight" : "blocks.1.attn.qkv.weight");
         CHECK(p != NULL);
         if (p) {
             p->t.data[5] += 1e-3f;
@@ -306,11 +314,14 @@ int main(void)
     char *dir = tdu_tmpdir();
     CHECK(dir != NULL);
     if (dir) {
-        run_parity(dir, PD_TARGET_EPS, 0, 0, 0);
-        run_parity(dir, PD_TARGET_X0, 0, 0, 0);
-        run_parity(dir, PD_TARGET_X0, 1, 0, 0);      /* model.diffusion.geometry = "backbone" */
-        run_parity(dir, PD_TARGET_X0, 1, 0.75, 0);   /* model.diffusion.sequence_loss = 0.75 */
-        run_parity(dir, PD_TARGET_X0, 1, 0.75, 1);   /* model.diffusion.pair_values = true */
+        run_parity(dir, PD_TARGET_EPS, 0, 0, 0, 0);
+        run_parity(dir, PD_TARGET_X0, 0, 0, 0, 0);
+        run_parity(dir, PD_TARGET_X0, 1, 0, 0, 0);      /* model.diffusion.geometry = "backbone" */
+        run_parity(dir, PD_TARGET_X0, 1, 0.75, 0, 0);   /* model.diffusion.sequence_loss = 0.75 */
+        run_parity(dir, PD_TARGET_X0, 1, 0.75, 1, 0);   /* model.diffusion.pair_values = true */
+        /* model.diffusion.environment = 4: entry 0 has 3 other valid residues (one empty slot),
+         * entry 1 two (two empty slots); residue 6 has no O */
+        run_parity(dir, PD_TARGET_X0, 1, 0.75, 0, 4);
     }
     tdu_rmdir(dir);
     return pd_test_finish("test_diffusion_parity");

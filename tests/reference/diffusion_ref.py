@@ -133,10 +133,9 @@ def _dihedral(a, b, c, d):
     return math.atan2(np.dot(np.cross(b1, v), w), np.dot(v, w))
 
 
-def backbone_geometry(atom14, chain, valid):
-    """model.diffusion.geometry = "backbone", written from docs/models/diffusion.md "Geometry"
-    independently of the C code: node [L, 9], pair [L, L, 20], relpos classes [L, L]."""
-    L = atom14.shape[0]
+def _frames(atom14, valid):
+    """N, CA, C, virtual Cβ, unit(Cβ − CA), the §2 frame [L, 3, 3] (rows x, y, z) and which
+    residues have a backbone, in float64."""
     n, ca, c = atom14[:, 0].astype(np.float64), atom14[:, 1].astype(np.float64), atom14[:, 2].astype(np.float64)
     ok = valid.astype(bool) & np.isfinite(atom14[:, :3]).all(axis=(1, 2))
     b, cc = ca - n, c - ca
@@ -144,7 +143,14 @@ def backbone_geometry(atom14, chain, valid):
     y = _unit(cb - ca)
     cn = c - n
     x = _unit(cn - (cn * y).sum(-1, keepdims=True) * y)
-    frame = np.stack([x, y, np.cross(x, y)], axis=1)                        # rows x, y, z
+    return n, ca, c, cb, y, np.stack([x, y, np.cross(x, y)], axis=1), ok
+
+
+def backbone_geometry(atom14, chain, valid):
+    """model.diffusion.geometry = "backbone", written from docs/models/diffusion.md "Geometry"
+    independently of the C code: node [L, 9], pair [L, L, 20], relpos classes [L, L]."""
+    L = atom14.shape[0]
+    n, ca, c, cb, y, frame, ok = _frames(atom14, valid)
     node = np.zeros((L, 9))
     pair = np.zeros((L, L, GEO_RBF + 4))
     relpos = np.zeros((L, L), np.int64)
@@ -173,6 +179,59 @@ def backbone_geometry(atom14, chain, valid):
                 pair[i, j, GEO_RBF:GEO_RBF + 3] = frame[i] @ _unit(cb[j] - cb[i])
                 pair[i, j, GEO_RBF + 3] = np.dot(y[i], y[j])
     return node, pair, relpos
+
+
+ENV_EDGE = 28
+ENV_NODE = 15
+
+
+def backbone_environment(atom14, chain, valid, k):
+    """model.diffusion.environment = k, written from docs/models/diffusion.md "Environment":
+    edge [L, k, 28], own atoms [L, 15], real-neighbour mask [L, k]."""
+    L = atom14.shape[0]
+    n, ca, c, cb, _, frame, ok = _frames(atom14, valid)
+    o = atom14[:, 3].astype(np.float64)
+    o = np.where(np.isfinite(o).all(-1, keepdims=True), o, ca)
+    atoms = np.stack([n, ca, c, o, cb], axis=1)                             # [L, 5, 3]
+    edge = np.zeros((L, k, ENV_EDGE))
+    own = np.zeros((L, ENV_NODE))
+    real = np.zeros((L, k), bool)
+    d = np.linalg.norm(cb[:, None] - cb[None], axis=-1)
+    for i in range(L):
+        if not ok[i]:
+            continue
+        own[i] = ((atoms[i] - ca[i]) @ frame[i].T).reshape(-1) / 10.0
+        others = [j for j in np.argsort(d[i], kind="stable") if j != i and ok[j]][:k]
+        for s, j in enumerate(others):
+            f = edge[i, s]
+            f[:15] = ((atoms[j] - ca[i]) @ frame[i].T).reshape(-1) / 10.0
+            f[15:24] = (frame[i] @ frame[j].T).reshape(-1)
+            if chain[i] == chain[j]:
+                sep = j - i
+                f[24:27] = min(max(sep, -32), 32) / 32.0, float(abs(sep) == 1), math.log1p(abs(sep)) / 6.0
+            else:
+                f[24:27] = 0.0, 0.0, 1.0
+            f[27] = d[i, j] / 10.0
+            real[i, s] = True
+    return edge, own, real
+
+
+class EnvEmbed(nn.Module):
+    """The environment's shared neighbour MLP (28 -> E -> E, SiLU after each), pooled by a softmax
+    over the real neighbours' scores and by their mean, beside the residue's own atoms."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.fc1 = nn.Linear(ENV_EDGE, width)
+        self.fc2 = nn.Linear(width, width)
+        self.att = nn.Linear(width, 1, bias=False)
+
+    def forward(self, edge, own, real):
+        h = F.silu(self.fc2(F.silu(self.fc1(edge))))
+        w = torch.softmax(self.att(h).squeeze(-1).masked_fill(~real, -1e9), dim=-1)
+        pooled = (w.unsqueeze(-1) * h).sum(1)
+        mean = (h * real.unsqueeze(-1).to(h.dtype)).sum(1) / real.sum(1, keepdim=True).clamp(min=1).to(h.dtype)
+        return torch.cat([pooled, mean, own], dim=-1)
 
 
 class Attention(nn.Module):
@@ -262,22 +321,27 @@ class SeqHead(nn.Module):
 
 
 class DiT(nn.Module):
-    def __init__(self, depth, width, heads, sc_latent, bb_latent, geometry=0, sequence_loss=0.0, pair_values=False):
+    def __init__(self, depth, width, heads, sc_latent, bb_latent, geometry=0, sequence_loss=0.0, pair_values=False,
+                 environment=0, environment_width=0):
         super().__init__()
         self.heads = heads
         self.sequence_loss = sequence_loss
-        self.x_embed = Mlp2(sc_latent + bb_latent + (9 if geometry else 0), width)
+        self.environment = environment
+        env_in = 2 * environment_width + ENV_NODE if environment else 0
+        self.x_embed = Mlp2(sc_latent + bb_latent + (9 if geometry else 0) + env_in, width)
         self.aa_embed = nn.Embedding(TOKENS, width)
         self.c_embed = Mlp2(FREQ_DIM + width, width)
         if geometry:
             self.geo_embed = GeoEmbed(depth, heads)
+        if environment:
+            self.env_embed = EnvEmbed(environment_width)
         self.blocks = nn.ModuleList([DiTBlock(width, heads, pair_values) for _ in range(depth)])
         self.final = FinalLayer(width, sc_latent)
         if sequence_loss > 0:
             # model.diffusion.sequence_loss: the latent classifier sc -> width -> 20
             self.seq_head = SeqHead(sc_latent, width)
 
-    def forward(self, x_t, bb, t, tokens, key_valid, geo=None):
+    def forward(self, x_t, bb, t, tokens, key_valid, geo=None, env=None):
         """One entry: x_t [L, sc], bb [L, bb], scalar t, tokens [L], key_valid [L] bool, geo =
         (node, pair, relpos) of backbone_geometry when the model reads geometry -> [L, sc]."""
         L = x_t.shape[0]
@@ -290,6 +354,10 @@ class DiT(nn.Module):
             pair_t = torch.tensor(pair, dtype=x_t.dtype)
             all_bias = self.geo_embed.pair(pair_t) + self.geo_embed.relpos(torch.tensor(relpos))
             biases = all_bias.split(self.heads, dim=-1)
+        if env is not None:
+            edge, own, real = env
+            inputs.append(self.env_embed(torch.tensor(edge, dtype=x_t.dtype), torch.tensor(own, dtype=x_t.dtype),
+                                         torch.tensor(real)))
         x = self.x_embed(torch.cat(inputs, dim=-1))
         temb = timestep_features(t, x.dtype).expand(L, FREQ_DIM)
         c = self.c_embed(torch.cat([temb, self.aa_embed(tokens)], dim=-1))
@@ -318,10 +386,12 @@ def diffusion_loss(model, items, alpha_bar, target, normaliser, dtype=torch.floa
         rows = slice(int(offset[e]), int(offset[e + 1]))
         ab = float(alpha_bar[t[e]])
         x_t = math.sqrt(ab) * sc_mu[rows] + math.sqrt(1 - ab) * noise[rows]
-        geo = None
+        geo = env = None
         if atom14 is not None:
             geo = backbone_geometry(atom14[rows], chain[rows], items["valid"][rows])
-        pred = model(x_t, bb[rows], float(t[e]), tokens[rows], valid[rows], geo)
+            if model.environment:
+                env = backbone_environment(atom14[rows], chain[rows], items["valid"][rows], model.environment)
+        pred = model(x_t, bb[rows], float(t[e]), tokens[rows], valid[rows], geo, env)
         goal = noise[rows] if target == 0 else sc_mu[rows]
         total = total + (((pred - goal) ** 2).sum(dim=-1) * valid[rows].to(dtype)).sum()
         if model.sequence_loss > 0:
@@ -340,8 +410,11 @@ def load_model(items, dtype=torch.float64):
     depth, width, heads, T, sc, bb, target = config[:7]
     geometry = config[7] if len(config) > 7 else 0
     pair_values = bool(config[8]) if len(config) > 8 else False
+    environment = config[9] if len(config) > 9 else 0
+    environment_width = config[10] if len(config) > 10 else 0
     sequence_loss = float(items["sequence_loss"][0]) if "sequence_loss" in items else 0.0
-    model = DiT(depth, width, heads, sc, bb, geometry, sequence_loss, pair_values).to(dtype)
+    model = DiT(depth, width, heads, sc, bb, geometry, sequence_loss, pair_values, environment,
+                environment_width).to(dtype)
     params = dict(model.named_parameters())
     for name, p in params.items():
         key = "param." + name
