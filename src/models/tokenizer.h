@@ -119,7 +119,7 @@ void pd_tokenizer_set_codebook_updates(pd_tokenizer *m, int64_t updates);
  * codebook_updates; datasets vq.<l>.{embed [K, D], ema_count [K], ema_sum [K, D]} and
  * <enc|dec>.<l>.bn.{running_mean, running_var} [C] (float32) with attribute
  * <enc|dec>.<l>.bn.batches_tracked. Reading checks every name and shape. Parameters go separately
- * through pd_params_write_h5 / pd_params_read_h5. */
+ * through the checkpoint's parameter groups (train/checkpoint_params.h). */
 pd_status pd_tokenizer_state_write_h5(pd_tokenizer *m, int64_t loc, const char *group);
 pd_status pd_tokenizer_state_read_h5(pd_tokenizer *m, int64_t loc, const char *group);
 

@@ -8,6 +8,8 @@ libproteindiff_a_SOURCES += \
 	src/train/latents.c src/train/latents.h src/train/latents_read.c src/train/latents_encode.c \
 	src/train/engine.c src/train/engine.h src/train/engine_hooks.c src/train/engine_update.c \
 	src/train/checkpoint.h src/train/checkpoint_h5.c src/train/checkpoint_h5.h \
+	src/train/checkpoint_params.c src/train/checkpoint_params.h \
+	src/train/checkpoint_optim.c src/train/checkpoint_optim.h \
 	src/train/checkpoint_write.c src/train/checkpoint_read.c src/train/checkpoint_files.c \
 	src/train/checkpoint_open.c \
 	src/train/metrics.c src/train/metrics.h src/train/signals.c src/train/signals.h \
