@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "models/model_opts.h"
 #include "nn/norm.h"
 #include "nn/params.h"
 #include "nn/tape.h"
@@ -92,9 +93,10 @@ pd_status pd_tokenizer_config_from(const pd_config *cfg, pd_tokenizer_config *ou
 pd_status pd_tokenizer_config_check(const pd_tokenizer_config *c);
 
 /* ---- model lifetime ------------------------------------------------------------------------------- */
-/* Declare every parameter (units: enc.<l>, dec.<l>, refine), PyTorch-default init from `seed`,
- * codebooks N(0,1) from `seed`, BatchNorm statistics reset. pad_multiple: shard group size (1). */
-pd_status pd_tokenizer_create(pd_tokenizer **m, const pd_tokenizer_config *c, uint64_t seed, int64_t pad_multiple);
+/* Declare every parameter (units: enc.<l>, dec.<l>, refine), PyTorch-default init from
+ * opts->seed, codebooks N(0,1) from opts->seed, BatchNorm statistics reset; units padded for
+ * opts->pad_multiple ranks. */
+pd_status pd_tokenizer_create(pd_tokenizer **m, const pd_tokenizer_config *c, const pd_model_opts *opts);
 void pd_tokenizer_destroy(pd_tokenizer *m);
 pd_params *pd_tokenizer_params(pd_tokenizer *m);
 const pd_tokenizer_config *pd_tokenizer_get_config(const pd_tokenizer *m);
