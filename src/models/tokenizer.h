@@ -116,14 +116,8 @@ pd_tensor *pd_tokenizer_sync_batchnorm(pd_graph *g, pd_tensor *x, pd_tensor *wei
 int64_t pd_tokenizer_codebook_updates(const pd_tokenizer *m);
 void pd_tokenizer_set_codebook_updates(pd_tokenizer *m, int64_t updates);
 
-/* Checkpointing the non-trainable state (tokenizer_state.c): HDF5 group `group` under the open
- * location loc (hid_t) with format = "proteindiff-tokenizer-state", version = 1,
- * codebook_updates; datasets vq.<l>.{embed [K, D], ema_count [K], ema_sum [K, D]} and
- * <enc|dec>.<l>.bn.{running_mean, running_var} [C] (float32) with attribute
- * <enc|dec>.<l>.bn.batches_tracked. Reading checks every name and shape. Parameters go separately
- * through the checkpoint's parameter groups (train/checkpoint_params.h). */
-pd_status pd_tokenizer_state_write_h5(pd_tokenizer *m, int64_t loc, const char *group);
-pd_status pd_tokenizer_state_read_h5(pd_tokenizer *m, int64_t loc, const char *group);
+/* Its HDF5 form (codebooks and statistics beside the parameters) is train/tokenizer_state.h:
+ * src/models knows no files. */
 
 /* ---- images (tokenizer_image.c) ------------------------------------------------------------------- */
 /* Smallest multiple of 2^levels that is >= max_len (the square side of a batch). */

@@ -15,7 +15,8 @@ libproteindiff_a_SOURCES += \
 	src/train/metrics.c src/train/metrics.h src/train/signals.c src/train/signals.h \
 	src/train/train.h src/train/trainer.h src/train/train_step.c src/train/validate.c src/train/loop.c
 libproteindiff_a_SOURCES += src/train/stage_bb_vae.c src/train/stage_diffusion.c
-libproteindiff_a_SOURCES += src/train/stage_tokenizer.c src/train/stage_tokenizer.h
+libproteindiff_a_SOURCES += src/train/stage_tokenizer.c src/train/stage_tokenizer.h \
+	src/train/tokenizer_state.c src/train/tokenizer_state.h
 # `proteindiff tokenize`: the run, a rank's encode loop, the tokens file.
 libproteindiff_a_SOURCES += src/train/tokenize.c src/train/tokenize.h src/train/tokenize_plan.h \
 	src/train/tokenize_encode.c src/train/tokens_file.c

@@ -14,6 +14,7 @@
 #include "core/rng.h"
 #include "models/tokenizer.h"
 #include "nn/ops.h"
+#include "train/tokenizer_state.h"
 #include "test.h"
 
 static void small_config(pd_tokenizer_config *c)
