@@ -61,7 +61,7 @@ hid_t pd_h5_string_type(size_t width)
     return t;
 }
 
-static pd_status write_attr(hid_t obj, const char *name, hid_t type, const void *value)
+pd_status pd_h5_attr_write(hid_t obj, const char *name, hid_t type, const void *value)
 {
     hid_t space = H5Screate(H5S_SCALAR);
     if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
@@ -77,7 +77,7 @@ pd_status pd_h5_attr_write_string(hid_t obj, const char *name, const char *value
 {
     size_t len = strlen(value);
     hid_t t = pd_h5_string_type(len > 0 ? len : 1);
-    pd_status st = write_attr(obj, name, t, len > 0 ? value : "");
+    pd_status st = pd_h5_attr_write(obj, name, t, len > 0 ? value : "");
     H5Tclose(t);
     return st;
 }
@@ -85,12 +85,12 @@ pd_status pd_h5_attr_write_string(hid_t obj, const char *name, const char *value
 pd_status pd_h5_attr_write_int(hid_t obj, const char *name, long long value)
 {
     int64_t v = value;
-    return write_attr(obj, name, H5T_STD_I64LE, &v);
+    return pd_h5_attr_write(obj, name, H5T_STD_I64LE, &v);
 }
 
 pd_status pd_h5_attr_write_double(hid_t obj, const char *name, double value)
 {
-    return write_attr(obj, name, H5T_IEEE_F64LE, &value);
+    return pd_h5_attr_write(obj, name, H5T_IEEE_F64LE, &value);
 }
 
 int pd_h5_attr_exists(hid_t obj, const char *name)
@@ -137,6 +137,15 @@ pd_status pd_h5_attr_read_string(hid_t obj, const char *name, char **value)
     H5Tclose(ft);
     H5Aclose(a);
     return st;
+}
+
+pd_status pd_h5_attr_read(hid_t obj, const char *name, hid_t mtype, void *value)
+{
+    hid_t a;
+    PD_TRY(open_attr(obj, name, &a));
+    herr_t r = H5Aread(a, mtype, value);
+    H5Aclose(a);
+    return r < 0 ? pd_h5_fail(PD_ERR_FORMAT, "cannot read attribute '%s'", name) : PD_OK;
 }
 
 pd_status pd_h5_attr_read_int(hid_t obj, const char *name, long long *value)

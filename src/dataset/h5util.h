@@ -23,10 +23,15 @@ hid_t pd_h5_create_collective(const char *path, MPI_Comm comm);
 /* Fixed-length, NUL-padded UTF-8 string of `width` bytes. Caller closes. */
 hid_t pd_h5_string_type(size_t width);
 
+/* A scalar attribute of HDF5 type `type` (value in that type's memory layout), replacing one
+ * of the same name; the typed ones below use it. */
+pd_status pd_h5_attr_write(hid_t obj, const char *name, hid_t type, const void *value);
 pd_status pd_h5_attr_write_string(hid_t obj, const char *name, const char *value);
 pd_status pd_h5_attr_write_int(hid_t obj, const char *name, long long value);
 pd_status pd_h5_attr_write_double(hid_t obj, const char *name, double value);
 /* Read attributes; a missing attribute is PD_ERR_FORMAT naming it. *value is malloc'd. */
+/* A scalar attribute converted to memory type `mtype`. */
+pd_status pd_h5_attr_read(hid_t obj, const char *name, hid_t mtype, void *value);
 pd_status pd_h5_attr_read_string(hid_t obj, const char *name, char **value);
 pd_status pd_h5_attr_read_int(hid_t obj, const char *name, long long *value);
 pd_status pd_h5_attr_read_double(hid_t obj, const char *name, double *value);

@@ -4,6 +4,7 @@
 libproteindiff_a_SOURCES += \
 	src/dataset/schema.h \
 	src/dataset/h5util.c src/dataset/h5util.h src/dataset/h5file.c src/dataset/h5file.h \
+	src/dataset/h5array.c src/dataset/h5array.h \
 	src/dataset/inputs.c src/dataset/inputs.h \
 	src/dataset/writer.c src/dataset/writer.h \
 	src/dataset/reader.c src/dataset/reader.h

@@ -23,7 +23,8 @@ static pd_status plan_memory(pd_designer *d, const pd_config *cfg)
     PD_TRY(pd_stage_memory_infer("diffusion", "denoise", cfg, &d->mem_denoise));
     PD_TRY(pd_stage_memory_infer("sc_vae", "decode", cfg, &d->mem_decode));
     d->budget = pd_memory_budget(cfg, MPI_COMM_WORLD, 0, d->budget_how, sizeof d->budget_how);
-    d->model_bytes = 4.0 * (double)(pd_params_count(pd_sc_vae_params(d->models->sc)) + pd_params_count(&d->models->bb.params) +
+    d->model_bytes = 4.0 * (double)(pd_params_count(pd_sc_vae_params(d->models->sc)) +
+                                    pd_params_count(pd_bb_vae_params(d->models->bb)) +
                                     pd_params_count(pd_diffusion_params(d->models->dit)));
     d->room = d->budget - d->model_bytes;
     const int32_t one = 1;
@@ -112,7 +113,7 @@ static void log_softmax_rows(const pd_real *logits, int64_t rows, double tempera
 static pd_status encode_backbone(pd_designer *d, const pd_design_backbone *bb, float *mu, uint8_t *valid,
                                  float *head_logp)
 {
-    pd_bb_vae *m = &d->models->bb;
+    pd_bb_vae *m = d->models->bb;
     const int L = bb->length;
     pd_bb_backbone view = {.length = L, .atom14 = bb->atom14, .mask = NULL, .chain = bb->chain};
     pd_bb_graph graph;

@@ -309,7 +309,7 @@ pd_status pd_evaluate_run(const pd_config *cfg, MPI_Comm comm, pd_eval_result *o
     if (st == PD_OK)
         MPI_Allreduce(MPI_IN_PLACE, sums, (int)(sizeof *sums / sizeof(double)), MPI_DOUBLE, MPI_SUM, comm);
     pd_bb_pair_sums pairs = {0};
-    if (st == PD_OK) st = pd_evaluate_bb_pairs(&models.bb, ds, test, owner, n_test, comm, &pairs);
+    if (st == PD_OK) st = pd_evaluate_bb_pairs(models.bb, ds, test, owner, n_test, comm, &pairs);
     const double seconds = pd_now() - t0;
     if (st == PD_OK) {
         double total[PD_EVAL_METHODS][N_Q] = {{0}};

@@ -43,18 +43,17 @@ static pd_status load_all(pd_design_models *m, const pd_config *cfg)
 {
     pd_sc_vae_config scc;
     PD_TRY(pd_sc_vae_config_from(cfg, &scc));
-    PD_TRY(pd_sc_vae_create(&m->sc, &scc, 0));
+    PD_TRY(pd_sc_vae_create(&m->sc, &scc, NULL));
     PD_TRY(pd_checkpoint_load_params(m->sc_path, "sc_vae", pd_sc_vae_params(m->sc)));
 
     pd_bb_vae_config bbc;
-    PD_TRY(pd_bb_vae_config_from_run(&bbc, cfg));
-    PD_TRY(pd_bb_vae_create(&m->bb, &bbc, 1, 0));
-    m->have_bb = 1;
-    PD_TRY(pd_checkpoint_load_params(m->bb_path, "bb_vae", &m->bb.params));
+    PD_TRY(pd_bb_vae_config_from(cfg, &bbc));
+    PD_TRY(pd_bb_vae_create(&m->bb, &bbc, NULL));
+    PD_TRY(pd_checkpoint_load_params(m->bb_path, "bb_vae", pd_bb_vae_params(m->bb)));
 
     pd_diffusion_config dc;
     PD_TRY(pd_diffusion_config_from(cfg, &dc));
-    PD_TRY(pd_diffusion_create(&m->dit, &dc, 0, 1));
+    PD_TRY(pd_diffusion_create(&m->dit, &dc, NULL));
     return pd_checkpoint_load_params(m->dit_path, "diffusion", pd_diffusion_params(m->dit));
 }
 
@@ -78,10 +77,10 @@ pd_status pd_design_models_load(pd_design_models *m, const pd_config *cfg, MPI_C
 
 void pd_design_models_free(pd_design_models *m)
 {
-    if (m->sc) pd_sc_vae_destroy(m->sc);
-    if (m->have_bb) pd_bb_vae_free(&m->bb);
-    if (m->dit) pd_diffusion_destroy(m->dit);
+    pd_sc_vae_destroy(m->sc);
+    pd_bb_vae_destroy(m->bb);
+    pd_diffusion_destroy(m->dit);
     m->sc = NULL;
+    m->bb = NULL;
     m->dit = NULL;
-    m->have_bb = 0;
 }

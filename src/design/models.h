@@ -15,8 +15,7 @@
 
 typedef struct pd_design_models {
     pd_sc_vae *sc;
-    pd_bb_vae bb;
-    int have_bb;
+    pd_bb_vae *bb;
     pd_diffusion *dit;
     char sc_path[4200], bb_path[4200], dit_path[4200];   /* the checkpoints loaded */
 } pd_design_models;

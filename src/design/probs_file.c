@@ -1,5 +1,6 @@
 /* probs_file.c — packing per-structure distributions and writing the proteindiff-probs HDF5 file
- * (probs_file.h). Rank 0 writes it serially: the arrays are small next to the design work. */
+ * (probs_file.h). Rank 0 writes it serially (the arrays are small next to the design work),
+ * with the protocol every proteindiff file follows (dataset/h5file.h). */
 #include "design/probs_file.h"
 
 #include <hdf5.h>
@@ -7,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset/h5array.h"
+#include "dataset/h5file.h"
 #include "dataset/h5util.h"
 #include "design/target.h"
 
@@ -82,23 +85,21 @@ static int unpack(const char *bytes, size_t len, unpacked *u)
     return 1;
 }
 
-static pd_status write_array(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank, const hsize_t *dims,
+static pd_status write_array(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank, const int64_t *dims,
                              const void *data, const char *description)
 {
-    hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t ds = space >= 0 ? H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    pd_status st = ds >= 0 && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0
-                       ? pd_h5_attr_write_string(ds, "description", description)
-                       : pd_h5_fail(PD_ERR_IO, "cannot write /%s", name);
+    PD_TRY(pd_h5_array_put(loc, name, file_type, mem_type, rank, dims, data));
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    pd_status st = ds >= 0 ? pd_h5_attr_write_string(ds, "description", description)
+                           : pd_h5_fail(PD_ERR_IO, "cannot open /%s", name);
     if (ds >= 0) H5Dclose(ds);
-    if (space >= 0) H5Sclose(space);
     return st;
 }
 
 static pd_status write_strings(hid_t loc, const char *name, const char *data, size_t n, size_t width, const char *description)
 {
     hid_t type = pd_h5_string_type(width);
-    hsize_t dims[1] = {n};
+    const int64_t dims[1] = {(int64_t)n};
     pd_status st = write_array(loc, name, type, type, 1, dims, data, description);
     H5Tclose(type);
     return st;
@@ -155,21 +156,19 @@ pd_status pd_probs_write(const char *path, int n, const char *const *packed, con
             icode[r] = u->icode[i] == ' ' ? '\0' : u->icode[i];
         }
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    hid_t f = -1;
+    /* The shared protocol (dataset/h5file.h) on rank 0 alone: FILE.h5.partial, complete = 1
+     * last, renamed to FILE.h5. */
+    pd_h5_output out = {.file = -1};
     if (st == PD_OK) {
-        pd_h5_quiet();
-        f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-        if (f < 0) st = pd_h5_fail(PD_ERR_IO, "--probs: cannot create %s (does the folder exist?)", tmp);
+        st = pd_h5_output_create(&out, path, PD_H5_PARTIAL_SUFFIX, 0, MPI_COMM_SELF);
+        if (st != PD_OK) pd_error_context("--probs");
     }
+    const hid_t f = out.file;
     hid_t g = -1;
-    if (st == PD_OK) st = pd_h5_attr_write_string(f, "format", "proteindiff-probs");
-    if (st == PD_OK) st = pd_h5_attr_write_int(f, "version", 1);
+    if (st == PD_OK) st = pd_h5_output_stamp(&out, "proteindiff-probs", 1, created_by, NULL);
     if (st == PD_OK) st = pd_h5_attr_write_string(f, "alphabet", "ACDEFGHIKLMNPQRSTVWY");
     if (st == PD_OK) st = pd_h5_attr_write_int(f, "samples", samples);
-    if (st == PD_OK) st = pd_h5_attr_write_string(f, "created_by", created_by);
-    hsize_t d2[2] = {(hsize_t)R, 20}, d1[1] = {(hsize_t)R}, de[1] = {(hsize_t)n};
+    const int64_t d2[2] = {R, 20}, d1[1] = {R}, de[1] = {n};
     if (st == PD_OK)
         st = write_array(f, "probs", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, d2, probs,
                          "per residue: the mean over samples of the model's 20-way distribution (columns in the order of the "
@@ -179,16 +178,19 @@ pd_status pd_probs_write(const char *path, int n, const char *const *packed, con
     if (st == PD_OK) st = write_strings(f, "chain", chain, (size_t)R, chain_w, "author chain id");
     if (st == PD_OK) st = write_strings(f, "icode", icode, (size_t)R, 1, "insertion code, empty when none");
     if (st == PD_OK && (g = H5Gcreate2(f, "entries", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        st = pd_h5_fail(PD_ERR_IO, "cannot create /entries in %s", tmp);
+        st = pd_h5_fail(PD_ERR_IO, "cannot create /entries in %s", out.partial);
     if (st == PD_OK) st = write_strings(g, "name", names, (size_t)n, name_w, "the structure's file stem");
     if (st == PD_OK) st = write_strings(g, "source", sources, (size_t)n, source_w, "the structure file");
     if (st == PD_OK)
         st = write_array(g, "residue_offset", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, de, offset, "first row of the entry");
     if (st == PD_OK) st = write_array(g, "length", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, de, length, "rows of the entry");
     if (g >= 0) H5Gclose(g);
-    if (f >= 0 && H5Fclose(f) < 0 && st == PD_OK) st = pd_h5_fail(PD_ERR_IO, "cannot close %s", tmp);
-    if (st == PD_OK && rename(tmp, path) != 0) st = pd_fail(PD_ERR_IO, "--probs: cannot rename %s to %s", tmp, path);
-    if (st != PD_OK && f >= 0) remove(tmp);
+    if (f >= 0) {
+        char *partial = pd_strdup(out.partial);
+        st = pd_h5_output_finish(&out, st);
+        if (st != PD_OK && partial) remove(partial);
+        free(partial);
+    }
     free(u);
     free(probs);
     free(valid);

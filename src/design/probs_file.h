@@ -17,7 +17,8 @@ struct pd_design_target;
 /* Append one structure: probs [L, 20] (rows of invalid residues are written as zeros), valid [L]. */
 void pd_probs_pack(const struct pd_design_target *t, const float *probs, const uint8_t *valid, pd_text *out);
 
-/* Rank 0: write `path` (via .tmp + rename) from n packed structures in file order. */
+/* Rank 0: write `path` (as path.partial, complete = 1 last, renamed; dataset/h5file.h) from n
+ * packed structures in file order. */
 pd_status pd_probs_write(const char *path, int n, const char *const *packed, const size_t *packed_len, int samples,
                          const char *created_by);
 

@@ -8,13 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/layers.h"
+
 void pd_bb_vae_config_default(pd_bb_vae_config *c)
 {
     *c = (pd_bb_vae_config){.width = 64, .layers = 3, .neighbors = 16, .latent = 32, .decoder_layers = 2,
                             .heads = 4, .beta_kl = 1e-3};
 }
 
-pd_status pd_bb_vae_config_from_run(pd_bb_vae_config *c, const pd_config *cfg)
+pd_status pd_bb_vae_config_from(const pd_config *cfg, pd_bb_vae_config *c)
 {
     c->width = (int)pd_cfg_int(cfg, "model.bb_vae.width");
     c->layers = (int)pd_cfg_int(cfg, "model.bb_vae.layers");
@@ -35,29 +37,7 @@ pd_status pd_bb_vae_config_from_run(pd_bb_vae_config *c, const pd_config *cfg)
 
 /* ---- parameters ---- */
 
-static pd_bb_vae_linear linear_new(pd_params *P, const char *prefix, const char *name, int64_t out, int64_t in)
-{
-    char buf[160];
-    pd_bb_vae_linear l;
-    snprintf(buf, sizeof buf, "%s.%s.weight", prefix, name);
-    l.w = pd_param_new(P, buf, 2, (int64_t[]){out, in}, PD_INIT_TORCH_DEFAULT, (double)in);
-    snprintf(buf, sizeof buf, "%s.%s.bias", prefix, name);
-    l.b = pd_param_new(P, buf, 1, (int64_t[]){out}, PD_INIT_TORCH_DEFAULT, (double)in);
-    return l;
-}
-
-static pd_bb_vae_norm norm_new(pd_params *P, const char *prefix, const char *name, int64_t d)
-{
-    char buf[160];
-    pd_bb_vae_norm n;
-    snprintf(buf, sizeof buf, "%s.%s.weight", prefix, name);
-    n.w = pd_param_new(P, buf, 1, (int64_t[]){d}, PD_INIT_ONES, 0);
-    snprintf(buf, sizeof buf, "%s.%s.bias", prefix, name);
-    n.b = pd_param_new(P, buf, 1, (int64_t[]){d}, PD_INIT_ZEROS, 0);
-    return n;
-}
-
-void pd_bb_vae_free(pd_bb_vae *m)
+void pd_bb_vae_destroy(pd_bb_vae *m)
 {
     if (!m) return;
     pd_params_free(&m->params);
@@ -65,18 +45,23 @@ void pd_bb_vae_free(pd_bb_vae *m)
     free(m->dec);
     free(m->unit_of_enc_layer);
     free(m->unit_of_dec_layer);
-    memset(m, 0, sizeof *m);
+    free(m);
 }
 
-pd_status pd_bb_vae_create(pd_bb_vae *m, const pd_bb_vae_config *cfg, int64_t pad_multiple, uint64_t seed)
+pd_params *pd_bb_vae_params(pd_bb_vae *m) { return &m->params; }
+const pd_bb_vae_config *pd_bb_vae_get_config(const pd_bb_vae *m) { return &m->cfg; }
+
+pd_status pd_bb_vae_create(pd_bb_vae **out, const pd_bb_vae_config *cfg, const pd_model_opts *opts)
 {
-    memset(m, 0, sizeof *m);
+    *out = NULL;
     if (cfg->width < 1 || cfg->layers < 1 || cfg->neighbors < 1 || cfg->latent < 1 || cfg->decoder_layers < 1 ||
         cfg->heads < 1 || cfg->width % cfg->heads != 0 || (cfg->width / cfg->heads) % 2 != 0)
         return pd_fail(PD_ERR_CONFIG, "bb_vae: width %d, layers %d, neighbors %d, latent %d, decoder_layers %d, heads %d: "
                        "every size must be >= 1, heads must divide width and width / heads must be even "
                        "(model.bb_vae.*)",
                        cfg->width, cfg->layers, cfg->neighbors, cfg->latent, cfg->decoder_layers, cfg->heads);
+    pd_bb_vae *m = pd_calloc(1, sizeof *m);
+    if (!m) return pd_fail(PD_ERR_NOMEM, "bb_vae: out of memory creating the model");
     m->cfg = *cfg;
     int64_t W = cfg->width, F = PD_BB_VAE_FFN_MULT * W;
     m->enc = calloc((size_t)cfg->layers, sizeof *m->enc);
@@ -84,20 +69,20 @@ pd_status pd_bb_vae_create(pd_bb_vae *m, const pd_bb_vae_config *cfg, int64_t pa
     m->unit_of_enc_layer = calloc((size_t)cfg->layers, sizeof(int));
     m->unit_of_dec_layer = calloc((size_t)cfg->decoder_layers, sizeof(int));
     if (!m->enc || !m->dec || !m->unit_of_enc_layer || !m->unit_of_dec_layer) {
-        pd_bb_vae_free(m);
+        pd_bb_vae_destroy(m);
         return pd_fail(PD_ERR_NOMEM, "bb_vae: out of memory for %d + %d layers", cfg->layers, cfg->decoder_layers);
     }
     pd_params *P = &m->params;
     pd_params_init(P);
 
     m->unit_of_enc_embed = pd_params_unit_begin(P, "enc.embed");
-    m->rbf_norm = norm_new(P, "enc.embed", "rbf_norm", PD_BB_EDGE_RBF);
-    m->rbf_proj = linear_new(P, "enc.embed", "rbf_proj", W, PD_BB_EDGE_RBF);
-    m->rot_proj = linear_new(P, "enc.embed", "rot_proj", W, PD_BB_EDGE_ROT);
+    m->rbf_norm = pd_declare_norm(P, "enc.embed", "rbf_norm", PD_BB_EDGE_RBF, PD_BIAS);
+    m->rbf_proj = pd_declare_linear(P, "enc.embed", "rbf_proj", W, PD_BB_EDGE_RBF, PD_BIAS);
+    m->rot_proj = pd_declare_linear(P, "enc.embed", "rot_proj", W, PD_BB_EDGE_ROT, PD_BIAS);
     m->relpos = pd_param_new(P, "enc.embed.relpos.weight", 2, (int64_t[]){PD_BB_RELPOS_CLASSES, W}, PD_INIT_NORMAL, 1.0);
-    m->edge_norm = norm_new(P, "enc.embed", "edge_norm", 3 * W);
-    m->edge_mlp1 = linear_new(P, "enc.embed", "edge_mlp1", W, 3 * W);
-    m->edge_mlp2 = linear_new(P, "enc.embed", "edge_mlp2", W, W);
+    m->edge_norm = pd_declare_norm(P, "enc.embed", "edge_norm", 3 * W, PD_BIAS);
+    m->edge_mlp1 = pd_declare_linear(P, "enc.embed", "edge_mlp1", W, 3 * W, PD_BIAS);
+    m->edge_mlp2 = pd_declare_linear(P, "enc.embed", "edge_mlp2", W, W, PD_BIAS);
     /* Zeros (as ProteinMPNN's node features start), not N(0, 1): a random start vector of norm ~sqrt(W)
      * dominates LN(h + messages) in every layer, so every residue got nearly the same latent (measured
      * after 25 steps: std of mu across residues 0.3 % of its mean) and training stalled at the
@@ -110,29 +95,29 @@ pd_status pd_bb_vae_create(pd_bb_vae *m, const pd_bb_vae_config *cfg, int64_t pa
         snprintf(prefix, sizeof prefix, "enc.layers.%d", l);
         pd_bb_vae_enc_layer *L = &m->enc[l];
         m->unit_of_enc_layer[l] = pd_params_unit_begin(P, prefix);
-        L->msg1 = linear_new(P, prefix, "msg1", W, 3 * W);
-        L->msg2 = linear_new(P, prefix, "msg2", W, W);
-        L->msg3 = linear_new(P, prefix, "msg3", W, W);
-        L->norm1 = norm_new(P, prefix, "norm1", W);
-        L->ffn1 = linear_new(P, prefix, "ffn1", F, W);
-        L->ffn2 = linear_new(P, prefix, "ffn2", W, F);
-        L->norm2 = norm_new(P, prefix, "norm2", W);
+        L->msg1 = pd_declare_linear(P, prefix, "msg1", W, 3 * W, PD_BIAS);
+        L->msg2 = pd_declare_linear(P, prefix, "msg2", W, W, PD_BIAS);
+        L->msg3 = pd_declare_linear(P, prefix, "msg3", W, W, PD_BIAS);
+        L->norm1 = pd_declare_norm(P, prefix, "norm1", W, PD_BIAS);
+        L->ffn1 = pd_declare_linear(P, prefix, "ffn1", F, W, PD_BIAS);
+        L->ffn2 = pd_declare_linear(P, prefix, "ffn2", W, F, PD_BIAS);
+        L->norm2 = pd_declare_norm(P, prefix, "norm2", W, PD_BIAS);
         L->has_edge_update = l + 1 < cfg->layers;
         if (L->has_edge_update) {
-            L->edge1 = linear_new(P, prefix, "edge1", W, 3 * W);
-            L->edge2 = linear_new(P, prefix, "edge2", W, W);
-            L->edge3 = linear_new(P, prefix, "edge3", W, W);
-            L->norm3 = norm_new(P, prefix, "norm3", W);
+            L->edge1 = pd_declare_linear(P, prefix, "edge1", W, 3 * W, PD_BIAS);
+            L->edge2 = pd_declare_linear(P, prefix, "edge2", W, W, PD_BIAS);
+            L->edge3 = pd_declare_linear(P, prefix, "edge3", W, W, PD_BIAS);
+            L->norm3 = pd_declare_norm(P, prefix, "norm3", W, PD_BIAS);
         }
         pd_params_unit_end(P);
     }
 
     m->unit_of_enc_head = pd_params_unit_begin(P, "enc.head");
-    m->head = linear_new(P, "enc", "head", 2 * (int64_t)cfg->latent, W);
+    m->head = pd_declare_linear(P, "enc", "head", 2 * (int64_t)cfg->latent, W, PD_BIAS);
     pd_params_unit_end(P);
 
     m->unit_of_dec_embed = pd_params_unit_begin(P, "dec.embed");
-    m->dec_in = linear_new(P, "dec", "in_proj", W, cfg->latent);
+    m->dec_in = pd_declare_linear(P, "dec", "in_proj", W, cfg->latent, PD_BIAS);
     pd_params_unit_end(P);
 
     for (int l = 0; l < cfg->decoder_layers; l++) {
@@ -140,52 +125,52 @@ pd_status pd_bb_vae_create(pd_bb_vae *m, const pd_bb_vae_config *cfg, int64_t pa
         snprintf(prefix, sizeof prefix, "dec.layers.%d", l);
         pd_bb_vae_dec_layer *L = &m->dec[l];
         m->unit_of_dec_layer[l] = pd_params_unit_begin(P, prefix);
-        L->q = linear_new(P, prefix, "q", W, W);
-        L->k = linear_new(P, prefix, "k", W, W);
-        L->v = linear_new(P, prefix, "v", W, W);
-        L->o = linear_new(P, prefix, "o", W, W);
-        L->norm1 = norm_new(P, prefix, "norm1", W);
-        L->ffn1 = linear_new(P, prefix, "ffn1", F, W);
-        L->ffn2 = linear_new(P, prefix, "ffn2", W, F);
-        L->norm2 = norm_new(P, prefix, "norm2", W);
+        L->q = pd_declare_linear(P, prefix, "q", W, W, PD_BIAS);
+        L->k = pd_declare_linear(P, prefix, "k", W, W, PD_BIAS);
+        L->v = pd_declare_linear(P, prefix, "v", W, W, PD_BIAS);
+        L->o = pd_declare_linear(P, prefix, "o", W, W, PD_BIAS);
+        L->norm1 = pd_declare_norm(P, prefix, "norm1", W, PD_BIAS);
+        L->ffn1 = pd_declare_linear(P, prefix, "ffn1", F, W, PD_BIAS);
+        L->ffn2 = pd_declare_linear(P, prefix, "ffn2", W, F, PD_BIAS);
+        L->norm2 = pd_declare_norm(P, prefix, "norm2", W, PD_BIAS);
         pd_params_unit_end(P);
     }
 
     m->unit_of_dec_heads = pd_params_unit_begin(P, "dec.heads");
-    m->pair_q = linear_new(P, "dec", "pair_q", W, W);
-    m->pair_k = linear_new(P, "dec", "pair_k", W, W);
-    m->pair1 = linear_new(P, "dec", "pair1", W, 2 * W);
-    m->pair2 = linear_new(P, "dec", "pair2", PD_BB_VAE_PAIR_CLASSES, W);
+    m->pair_q = pd_declare_linear(P, "dec", "pair_q", W, W, PD_BIAS);
+    m->pair_k = pd_declare_linear(P, "dec", "pair_k", W, W, PD_BIAS);
+    m->pair1 = pd_declare_linear(P, "dec", "pair1", W, 2 * W, PD_BIAS);
+    m->pair2 = pd_declare_linear(P, "dec", "pair2", PD_BB_VAE_PAIR_CLASSES, W, PD_BIAS);
     /* One offset of pair1's pre-activation per relative-position class, N(0, 1) like an Embedding
      * (it learned faster than a bias-sized init; docs/models/bb_vae.md). */
     m->pair_relpos = pd_param_new(P, "dec.pair_relpos", 2, (int64_t[]){PD_BB_RELPOS_CLASSES, W},
                                   PD_INIT_NORMAL, 1.0);
-    m->seq = linear_new(P, "dec", "seq", PD_BB_VAE_AA, W);
+    m->seq = pd_declare_linear(P, "dec", "seq", PD_BB_VAE_AA, W, PD_BIAS);
     pd_params_unit_end(P);
 
-    pd_status st = pd_params_finalize(P, pad_multiple > 0 ? pad_multiple : 1);
+    pd_status st = pd_params_finalize(P, pd_model_pad(opts));
     if (st != PD_OK) {
-        pd_bb_vae_free(m);
+        pd_bb_vae_destroy(m);
         return st;
     }
-    pd_params_init_values(P, seed);
+    pd_params_init_values(P, pd_model_seed(opts));
+    *out = m;
     return PD_OK;
 }
 
 /* ---- forward pieces ---- */
 
-static pd_tensor *linear(pd_graph *g, pd_tensor *x, const pd_bb_vae_linear *l) { return pd_linear(g, x, l->w, l->b); }
 
-static pd_tensor *layernorm(pd_graph *g, pd_tensor *x, const pd_bb_vae_norm *n)
+static pd_tensor *layernorm(pd_graph *g, pd_tensor *x, const pd_norm_layer *n)
 {
-    return pd_layernorm(g, x, n->w, n->b, PD_BB_VAE_LN_EPS);
+    return pd_apply_layernorm(g, x, n, PD_BB_VAE_LN_EPS);
 }
 
 /* l3(gelu(l2(gelu(l1(x))))) — the message and edge-update MLPs. */
-static pd_tensor *mlp3(pd_graph *g, pd_tensor *x, const pd_bb_vae_linear *l1, const pd_bb_vae_linear *l2,
-                       const pd_bb_vae_linear *l3)
+static pd_tensor *mlp3(pd_graph *g, pd_tensor *x, const pd_linear_layer *l1, const pd_linear_layer *l2,
+                       const pd_linear_layer *l3)
 {
-    return linear(g, pd_gelu(g, linear(g, pd_gelu(g, linear(g, x, l1)), l2)), l3);
+    return pd_apply_linear(g, pd_gelu(g, pd_apply_linear(g, pd_gelu(g, pd_apply_linear(g, x, l1)), l2)), l3);
 }
 
 /* [h_i, h_j, e_ij] for every edge slot: [E, 3W]. */
@@ -212,11 +197,11 @@ pd_tensor *pd_bb_vae_encoder(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph
     pd_unit_begin(g, m->unit_of_enc_embed);
     pd_tensor *rbf = pd_tensor_from_floats(g, 2, (int64_t[]){E, PD_BB_EDGE_RBF}, graph->edge_rbf);
     pd_tensor *rot = pd_tensor_from_floats(g, 2, (int64_t[]){E, PD_BB_EDGE_ROT}, graph->edge_rot);
-    pd_tensor *e_rbf = linear(g, layernorm(g, rbf, &m->rbf_norm), &m->rbf_proj);
-    pd_tensor *e_rot = linear(g, rot, &m->rot_proj);
+    pd_tensor *e_rbf = pd_apply_linear(g, layernorm(g, rbf, &m->rbf_norm), &m->rbf_proj);
+    pd_tensor *e_rot = pd_apply_linear(g, rot, &m->rot_proj);
     pd_tensor *e_pos = pd_embedding(g, m->relpos, graph->edge_relpos, E);
     pd_tensor *e = layernorm(g, pd_concat(g, 3, (pd_tensor *[]){e_rbf, e_rot, e_pos}, 1), &m->edge_norm);
-    e = linear(g, pd_gelu(g, linear(g, e, &m->edge_mlp1)), &m->edge_mlp2);
+    e = pd_apply_linear(g, pd_gelu(g, pd_apply_linear(g, e, &m->edge_mlp1)), &m->edge_mlp2);
     pd_tensor *h = pd_embedding(g, m->node_start, zeros, N);
     pd_unit_end(g, m->unit_of_enc_embed);
 
@@ -226,7 +211,7 @@ pd_tensor *pd_bb_vae_encoder(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph
         pd_tensor *msg = mlp3(g, edge_inputs(g, h, e, source, graph), &L->msg1, &L->msg2, &L->msg3);
         pd_tensor *agg = pd_scale(g, pd_scatter_add_rows(g, msg, graph->edge_target, N), 1.0 / graph->k);
         h = layernorm(g, pd_add(g, h, agg), &L->norm1);
-        pd_tensor *ffn = linear(g, pd_gelu(g, linear(g, h, &L->ffn1)), &L->ffn2);
+        pd_tensor *ffn = pd_apply_linear(g, pd_gelu(g, pd_apply_linear(g, h, &L->ffn1)), &L->ffn2);
         h = layernorm(g, pd_add(g, h, ffn), &L->norm2);
         if (L->has_edge_update) {
             pd_tensor *upd = mlp3(g, edge_inputs(g, h, e, source, graph), &L->edge1, &L->edge2, &L->edge3);
@@ -236,7 +221,7 @@ pd_tensor *pd_bb_vae_encoder(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph
     }
 
     pd_unit_begin(g, m->unit_of_enc_head);
-    pd_tensor *out = linear(g, h, &m->head);
+    pd_tensor *out = pd_apply_linear(g, h, &m->head);
     pd_unit_end(g, m->unit_of_enc_head);
     return out;
 }
@@ -262,7 +247,7 @@ pd_tensor *pd_bb_vae_decoder(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph
     int heads = m->cfg.heads, head_dim = (int)(W / heads);
 
     pd_unit_begin(g, m->unit_of_dec_embed);
-    pd_tensor *x = linear(g, z, &m->dec_in);
+    pd_tensor *x = pd_apply_linear(g, z, &m->dec_in);
     pd_unit_end(g, m->unit_of_dec_embed);
     x = pd_reshape(g, pd_scatter_add_rows(g, x, slot, B * Lmax), 3, (int64_t[]){B, Lmax, W});
 
@@ -270,11 +255,11 @@ pd_tensor *pd_bb_vae_decoder(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph
         const pd_bb_vae_dec_layer *L = &m->dec[l];
         pd_unit_begin(g, m->unit_of_dec_layer[l]);
         /* rotary positions on Q and K: attention scores depend on the residues' separation */
-        pd_tensor *q = pd_rope(g, linear(g, x, &L->q), position, heads, head_dim, PD_BB_VAE_ROPE_BASE);
-        pd_tensor *k = pd_rope(g, linear(g, x, &L->k), position, heads, head_dim, PD_BB_VAE_ROPE_BASE);
-        pd_tensor *att = pd_attention(g, q, k, linear(g, x, &L->v), heads, key_valid, 0);
-        x = layernorm(g, pd_add(g, x, linear(g, att, &L->o)), &L->norm1);
-        pd_tensor *ffn = linear(g, pd_gelu(g, linear(g, x, &L->ffn1)), &L->ffn2);
+        pd_tensor *q = pd_rope(g, pd_apply_linear(g, x, &L->q), position, heads, head_dim, PD_BB_VAE_ROPE_BASE);
+        pd_tensor *k = pd_rope(g, pd_apply_linear(g, x, &L->k), position, heads, head_dim, PD_BB_VAE_ROPE_BASE);
+        pd_tensor *att = pd_attention(g, q, k, pd_apply_linear(g, x, &L->v), heads, key_valid, 0);
+        x = layernorm(g, pd_add(g, x, pd_apply_linear(g, att, &L->o)), &L->norm1);
+        pd_tensor *ffn = pd_apply_linear(g, pd_gelu(g, pd_apply_linear(g, x, &L->ffn1)), &L->ffn2);
         x = layernorm(g, pd_add(g, x, ffn), &L->norm2);
         pd_unit_end(g, m->unit_of_dec_layer[l]);
     }
@@ -344,10 +329,10 @@ pd_status pd_bb_vae_forward(pd_graph *g, pd_bb_vae *m, const pd_bb_vae_batch *ba
         target[i] = graph->node_valid[i] && batch->aa[i] < PD_BB_VAE_AA ? (int32_t)batch->aa[i] : -1;
 
     pd_unit_begin(g, m->unit_of_dec_heads);
-    pd_tensor *q = linear(g, x, &m->pair_q), *k = linear(g, x, &m->pair_k);
+    pd_tensor *q = pd_apply_linear(g, x, &m->pair_q), *k = pd_apply_linear(g, x, &m->pair_k);
     pd_tensor *pair_loss = pd_bb_vae_pair_loss(g, graph, q, k, &m->pair1, &m->pair2, m->pair_relpos, norm->pairs,
                                                &out->stats);
-    pd_tensor *seq_logits = linear(g, x, &m->seq);
+    pd_tensor *seq_logits = pd_apply_linear(g, x, &m->seq);
     pd_tensor *seq_loss = pd_cross_entropy(g, seq_logits, target, -1, norm->seq_residues);
     pd_unit_end(g, m->unit_of_dec_heads);
     pd_tensor *kl_loss = pd_kl_normal(g, mu, logvar, graph->node_valid, norm->kl_residues);
@@ -379,7 +364,7 @@ pd_status pd_bb_vae_predict(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph,
     if (seq_logits && mu) {
         pd_tensor *x = pd_bb_vae_decoder(g, m, graph, mu);
         pd_unit_begin(g, m->unit_of_dec_heads);
-        logits = linear(g, x, &m->seq);
+        logits = pd_apply_linear(g, x, &m->seq);
         pd_unit_end(g, m->unit_of_dec_heads);
     }
     pd_graph_set_grad(g, was_grad);
@@ -406,7 +391,7 @@ pd_status pd_bb_vae_predict_pairs(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *
     pd_tensor *mu = enc ? pd_slice(g, enc, 1, 0, m->cfg.latent) : NULL;
     pd_tensor *x = mu ? pd_bb_vae_decoder(g, m, graph, mu) : NULL;
     pd_unit_begin(g, m->unit_of_dec_heads);
-    pd_tensor *q = x ? linear(g, x, &m->pair_q) : NULL, *k = x ? linear(g, x, &m->pair_k) : NULL;
+    pd_tensor *q = x ? pd_apply_linear(g, x, &m->pair_q) : NULL, *k = x ? pd_apply_linear(g, x, &m->pair_k) : NULL;
     pd_status st = pd_graph_status(g);
     if (st == PD_OK && (!q || !k)) st = pd_fail(PD_ERR, "bb_vae predict pairs: forward produced no output");
     if (st == PD_OK) st = pd_bb_vae_pair_probs(graph, q, k, &m->pair1, &m->pair2, m->pair_relpos, label_logp, contact_p);

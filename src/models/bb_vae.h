@@ -10,6 +10,8 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "features/graph.h"
+#include "models/model_opts.h"
+#include "nn/layers.h"
 #include "nn/ops.h"
 #include "nn/params.h"
 
@@ -36,58 +38,57 @@ typedef struct pd_bb_vae_config {
 void pd_bb_vae_config_default(pd_bb_vae_config *c);
 /* model.bb_vae.* of a loaded run file; fails (naming the keys) when heads do not divide width or
  * the head dimension width / heads is odd (rotary embeddings rotate pairs of dimensions). */
-pd_status pd_bb_vae_config_from_run(pd_bb_vae_config *c, const pd_config *cfg);
-
-typedef struct pd_bb_vae_linear { pd_tensor *w, *b; } pd_bb_vae_linear;
-typedef struct pd_bb_vae_norm { pd_tensor *w, *b; } pd_bb_vae_norm;
+pd_status pd_bb_vae_config_from(const pd_config *cfg, pd_bb_vae_config *c);
 
 typedef struct pd_bb_vae_enc_layer {
-    pd_bb_vae_linear msg1, msg2, msg3;      /* [3W -> W -> W -> W] node message MLP */
-    pd_bb_vae_norm norm1;
-    pd_bb_vae_linear ffn1, ffn2;            /* [W -> 4W -> W] */
-    pd_bb_vae_norm norm2;
+    pd_linear_layer msg1, msg2, msg3;      /* [3W -> W -> W -> W] node message MLP */
+    pd_norm_layer norm1;
+    pd_linear_layer ffn1, ffn2;            /* [W -> 4W -> W] */
+    pd_norm_layer norm2;
     int has_edge_update;                    /* every layer but the last */
-    pd_bb_vae_linear edge1, edge2, edge3;   /* [3W -> W -> W -> W] edge MLP */
-    pd_bb_vae_norm norm3;
+    pd_linear_layer edge1, edge2, edge3;   /* [3W -> W -> W -> W] edge MLP */
+    pd_norm_layer norm3;
 } pd_bb_vae_enc_layer;
 
 typedef struct pd_bb_vae_dec_layer {
-    pd_bb_vae_linear q, k, v, o;            /* [W -> W] each */
-    pd_bb_vae_norm norm1;
-    pd_bb_vae_linear ffn1, ffn2;
-    pd_bb_vae_norm norm2;
+    pd_linear_layer q, k, v, o;            /* [W -> W] each */
+    pd_norm_layer norm1;
+    pd_linear_layer ffn1, ffn2;
+    pd_norm_layer norm2;
 } pd_bb_vae_dec_layer;
 
 typedef struct pd_bb_vae {
     pd_bb_vae_config cfg;
     pd_params params;
     /* unit "enc.embed": edge embedding and the learned start node */
-    pd_bb_vae_norm rbf_norm;                /* LayerNorm(256) */
-    pd_bb_vae_linear rbf_proj, rot_proj;    /* 256 -> W, 9 -> W */
+    pd_norm_layer rbf_norm;                /* LayerNorm(256) */
+    pd_linear_layer rbf_proj, rot_proj;    /* 256 -> W, 9 -> W */
     pd_tensor *relpos;                      /* Embedding [66, W] */
-    pd_bb_vae_norm edge_norm;               /* LayerNorm(3W) */
-    pd_bb_vae_linear edge_mlp1, edge_mlp2;  /* 3W -> W -> W */
+    pd_norm_layer edge_norm;               /* LayerNorm(3W) */
+    pd_linear_layer edge_mlp1, edge_mlp2;  /* 3W -> W -> W */
     pd_tensor *node_start;                  /* [1, W] */
     pd_bb_vae_enc_layer *enc;               /* [layers], unit "enc.layers.<l>" */
-    pd_bb_vae_linear head;                  /* unit "enc.head": W -> 2*latent (mu | logvar) */
-    pd_bb_vae_linear dec_in;                /* unit "dec.embed": latent -> W */
+    pd_linear_layer head;                  /* unit "enc.head": W -> 2*latent (mu | logvar) */
+    pd_linear_layer dec_in;                /* unit "dec.embed": latent -> W */
     pd_bb_vae_dec_layer *dec;               /* [decoder_layers], unit "dec.layers.<l>" */
     /* unit "dec.heads" */
-    pd_bb_vae_linear pair_q, pair_k;        /* W -> W */
-    pd_bb_vae_linear pair1, pair2;          /* 2W -> W -> 80 (64 distance | 16 orientation) */
+    pd_linear_layer pair_q, pair_k;        /* W -> W */
+    pd_linear_layer pair1, pair2;          /* 2W -> W -> 80 (64 distance | 16 orientation) */
     pd_tensor *pair_relpos;                 /* [66, W]: added to pair1's output per relative-position class */
-    pd_bb_vae_linear seq;                   /* W -> 20 */
+    pd_linear_layer seq;                   /* W -> 20 */
     int unit_of_enc_embed;                  /* unit ids, for pd_unit_begin / FSDP */
     int *unit_of_enc_layer, unit_of_enc_head, unit_of_dec_embed, *unit_of_dec_layer, unit_of_dec_heads;
 } pd_bb_vae;
 
 /* Declare every parameter (one unit per encoder layer and per decoder layer, plus the embed
- * and head units), finalize with `pad_multiple` (the shard-group size, or 1), and initialise
- * from `seed` (PyTorch default schemes: Linear U(+-1/sqrt(fan_in)), LayerNorm 1/0,
- * Embedding N(0, 1), start node zeros, pair relative-position table U(+-1/sqrt(2W)) as pair1's
- * bias: see bb_vae.c). */
-pd_status pd_bb_vae_create(pd_bb_vae *m, const pd_bb_vae_config *cfg, int64_t pad_multiple, uint64_t seed);
-void pd_bb_vae_free(pd_bb_vae *m);
+ * and head units), finalize with units padded for opts->pad_multiple ranks, and initialise
+ * from opts->seed (PyTorch default schemes: Linear U(+-1/sqrt(fan_in)), LayerNorm 1/0,
+ * Embedding N(0, 1), start node zeros, pair relative-position table N(0, 1): see bb_vae.c).
+ * The struct is public for the model's own files and its tests; others use the functions. */
+pd_status pd_bb_vae_create(pd_bb_vae **m, const pd_bb_vae_config *cfg, const pd_model_opts *opts);
+void pd_bb_vae_destroy(pd_bb_vae *m);
+pd_params *pd_bb_vae_params(pd_bb_vae *m);
+const pd_bb_vae_config *pd_bb_vae_get_config(const pd_bb_vae *m);
 
 /* One batch: the graph (built with labels for training) and per-node amino acids. */
 typedef struct pd_bb_vae_batch {
@@ -153,7 +154,7 @@ pd_tensor *pd_bb_vae_decoder(pd_graph *g, pd_bb_vae *m, const pd_bb_graph *graph
  * its forward, so memory is O(block * W), never O(L^2 * W). q, k [N, W]; stats (may be NULL)
  * receives the CE sums and argmax accuracies. */
 pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor *q, pd_tensor *k,
-                               const pd_bb_vae_linear *l1, const pd_bb_vae_linear *l2, pd_tensor *relpos_table,
+                               const pd_linear_layer *l1, const pd_linear_layer *l2, pd_tensor *relpos_table,
                                double normaliser, pd_bb_vae_stats *stats);
 /* The pair head's distance predictions for evaluation (no gradients): for every ordered pair p
  * of every entry (index graph->pair_offset[e] + a * L + b, as the labels) with a distance label,
@@ -161,7 +162,7 @@ pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor 
  * the probability that CB-CB < 7.87 A; NAN where the pair has no label. Either output may be
  * NULL. q, k [N, W] as for the loss. */
 pd_status pd_bb_vae_pair_probs(const pd_bb_graph *graph, const pd_tensor *q, const pd_tensor *k,
-                               const pd_bb_vae_linear *l1, const pd_bb_vae_linear *l2, const pd_tensor *relpos_table,
+                               const pd_linear_layer *l1, const pd_linear_layer *l2, const pd_tensor *relpos_table,
                                float *label_logp, float *contact_p);
 /* Distance classes counted as a contact: centres 2 + m * 20/63 below 8 A (m <= 18, CB-CB < 7.87 A). */
 #define PD_BB_CONTACT_CLASS_MAX 18

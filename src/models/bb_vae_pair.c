@@ -212,7 +212,7 @@ static void pair_backward(pd_graph *g, pd_node *n)
 }
 
 pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor *q, pd_tensor *k,
-                               const pd_bb_vae_linear *l1, const pd_bb_vae_linear *l2, pd_tensor *relpos_table,
+                               const pd_linear_layer *l1, const pd_linear_layer *l2, pd_tensor *relpos_table,
                                double normaliser, pd_bb_vae_stats *stats)
 {
     if (!pd_graph_ok(g, q) || !pd_graph_ok(g, k) || !pd_graph_ok(g, l1->w) || !pd_graph_ok(g, l2->w)) return NULL;
@@ -332,7 +332,7 @@ pd_tensor *pd_bb_vae_pair_loss(pd_graph *g, const pd_bb_graph *graph, pd_tensor 
 }
 
 pd_status pd_bb_vae_pair_probs(const pd_bb_graph *graph, const pd_tensor *q, const pd_tensor *k,
-                               const pd_bb_vae_linear *l1, const pd_bb_vae_linear *l2, const pd_tensor *relpos_table,
+                               const pd_linear_layer *l1, const pd_linear_layer *l2, const pd_tensor *relpos_table,
                                float *label_logp, float *contact_p)
 {
     if (!graph->dist_label) return pd_fail(PD_ERR, "bb_vae pair probs: the graph was built without labels");

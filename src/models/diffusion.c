@@ -11,15 +11,14 @@
 #include "features/graph.h"
 #include "models/diffusion_environment.h"
 #include "models/diffusion_geometry.h"
+#include "nn/layers.h"
 #include "nn/ops.h"
-
-typedef struct linear_layer { pd_tensor *w, *b; } linear_layer;
 
 typedef struct dit_block {
     int unit;
-    linear_layer ada;            /* W -> 6W: shift/scale/gate of attention, then of the MLP */
-    linear_layer qkv, proj;      /* W -> 3W (q | k | v, heads packed), W -> W */
-    linear_layer fc1, fc2;       /* W -> 4W -> W */
+    pd_linear_layer ada;            /* W -> 6W: shift/scale/gate of attention, then of the MLP */
+    pd_linear_layer qkv, proj;      /* W -> 3W (q | k | v, heads packed), W -> W */
+    pd_linear_layer fc1, fc2;       /* W -> 4W -> W */
     pd_tensor *pair_v;           /* pair_values: [W, heads * GEO_PAIR], no bias, zero init */
 } dit_block;
 
@@ -28,19 +27,19 @@ struct pd_diffusion {
     pd_schedule schedule;
     pd_params params;
     int unit_embed, unit_final;
-    linear_layer x_fc1, x_fc2;   /* [sc + bb] -> W -> W */
+    pd_linear_layer x_fc1, x_fc2;   /* [sc + bb] -> W -> W */
     pd_tensor *aa_table;         /* [22, W] */
-    linear_layer c_fc1, c_fc2;   /* [256 + W] -> W -> W */
+    pd_linear_layer c_fc1, c_fc2;   /* [256 + W] -> W -> W */
     pd_tensor *geo_pair;         /* geometry: [depth*heads, GEO_PAIR] pair features -> biases */
     pd_tensor *geo_relpos;       /* geometry: [66, depth*heads] relative-position class -> biases */
-    linear_layer env_fc1, env_fc2; /* environment: neighbour features ENV_EDGE -> E -> E (shared MLP) */
+    pd_linear_layer env_fc1, env_fc2; /* environment: neighbour features ENV_EDGE -> E -> E (shared MLP) */
     pd_tensor *env_att;          /* environment: [1, E], the attention-pooling score of a neighbour (no
                                   * bias: the softmax over the slots does not see a shift) */
     dit_block *blocks;           /* [depth] */
-    linear_layer final_ada;      /* W -> 2W: shift, scale */
-    linear_layer final_out;      /* W -> sc_latent */
+    pd_linear_layer final_ada;      /* W -> 2W: shift, scale */
+    pd_linear_layer final_out;      /* W -> sc_latent */
     int unit_seq;                /* sequence_loss > 0: the latent classifier, sc_latent -> W -> 20 */
-    linear_layer seq_fc1, seq_fc2;
+    pd_linear_layer seq_fc1, seq_fc2;
 };
 
 /* ---- configuration ----------------------------------------------------------------------------- */
@@ -129,16 +128,7 @@ static int environment_width(const pd_diffusion_config *c)
     return c->environment > 0 ? 2 * c->environment_width + PD_DIFFUSION_ENV_NODE : 0;
 }
 
-static void declare_linear(pd_params *P, const char *name, int in, int out, pd_init init, double arg, linear_layer *l)
-{
-    char full[128];
-    snprintf(full, sizeof full, "%s.weight", name);
-    l->w = pd_param_new(P, full, 2, (int64_t[]){out, in}, init, arg);
-    snprintf(full, sizeof full, "%s.bias", name);
-    l->b = pd_param_new(P, full, 1, (int64_t[]){out}, PD_INIT_ZEROS, 0);
-}
-
-pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, uint64_t seed, int64_t pad_multiple)
+pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, const pd_model_opts *opts)
 {
     *out = NULL;
     PD_TRY(pd_diffusion_config_check(c));
@@ -156,11 +146,11 @@ pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, 
     int W = c->width;
     m->unit_embed = pd_params_unit_begin(P, "embed");
     const int geo_node = (c->geometry ? PD_DIFFUSION_GEO_NODE : 0) + environment_width(c);
-    declare_linear(P, "x_embed.fc1", c->sc_latent + c->bb_latent + geo_node, W, PD_INIT_XAVIER_UNIFORM, 1.0, &m->x_fc1);
-    declare_linear(P, "x_embed.fc2", W, W, PD_INIT_XAVIER_UNIFORM, 1.0, &m->x_fc2);
+    m->x_fc1 = pd_declare_linear_init(P, NULL, "x_embed.fc1", W, c->sc_latent + c->bb_latent + geo_node, PD_INIT_XAVIER_UNIFORM, 1.0);
+    m->x_fc2 = pd_declare_linear_init(P, NULL, "x_embed.fc2", W, W, PD_INIT_XAVIER_UNIFORM, 1.0);
     m->aa_table = pd_param_new(P, "aa_embed.weight", 2, (int64_t[]){PD_DIFFUSION_TOKENS, W}, PD_INIT_NORMAL, 0.02);
-    declare_linear(P, "c_embed.fc1", PD_DIFFUSION_FREQ_DIM + W, W, PD_INIT_NORMAL, 0.02, &m->c_fc1);
-    declare_linear(P, "c_embed.fc2", W, W, PD_INIT_NORMAL, 0.02, &m->c_fc2);
+    m->c_fc1 = pd_declare_linear_init(P, NULL, "c_embed.fc1", W, PD_DIFFUSION_FREQ_DIM + W, PD_INIT_NORMAL, 0.02);
+    m->c_fc2 = pd_declare_linear_init(P, NULL, "c_embed.fc2", W, W, PD_INIT_NORMAL, 0.02);
     if (c->geometry) {
         /* zero: every block starts with the spec's attention; the gradient is not zero */
         const int64_t nb = (int64_t)c->depth * c->heads;
@@ -170,8 +160,8 @@ pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, 
     }
     if (c->environment > 0) {
         const int E = c->environment_width;
-        declare_linear(P, "env_embed.fc1", PD_DIFFUSION_ENV_EDGE, E, PD_INIT_XAVIER_UNIFORM, 1.0, &m->env_fc1);
-        declare_linear(P, "env_embed.fc2", E, E, PD_INIT_XAVIER_UNIFORM, 1.0, &m->env_fc2);
+        m->env_fc1 = pd_declare_linear_init(P, NULL, "env_embed.fc1", E, PD_DIFFUSION_ENV_EDGE, PD_INIT_XAVIER_UNIFORM, 1.0);
+        m->env_fc2 = pd_declare_linear_init(P, NULL, "env_embed.fc2", E, E, PD_INIT_XAVIER_UNIFORM, 1.0);
         m->env_att = pd_param_new(P, "env_embed.att.weight", 2, (int64_t[]){1, E}, PD_INIT_XAVIER_UNIFORM, 1.0);
     }
     pd_params_unit_end(P);
@@ -181,15 +171,15 @@ pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, 
         snprintf(unit, sizeof unit, "blocks.%d", l);
         B->unit = pd_params_unit_begin(P, unit);
         snprintf(name, sizeof name, "%s.adaLN", unit);
-        declare_linear(P, name, W, 6 * W, PD_INIT_ZEROS, 0, &B->ada);
+        B->ada = pd_declare_linear_init(P, NULL, name, 6 * W, W, PD_INIT_ZEROS, 0);
         snprintf(name, sizeof name, "%s.attn.qkv", unit);
-        declare_linear(P, name, W, 3 * W, PD_INIT_XAVIER_UNIFORM, 1.0, &B->qkv);
+        B->qkv = pd_declare_linear_init(P, NULL, name, 3 * W, W, PD_INIT_XAVIER_UNIFORM, 1.0);
         snprintf(name, sizeof name, "%s.attn.proj", unit);
-        declare_linear(P, name, W, W, PD_INIT_XAVIER_UNIFORM, 1.0, &B->proj);
+        B->proj = pd_declare_linear_init(P, NULL, name, W, W, PD_INIT_XAVIER_UNIFORM, 1.0);
         snprintf(name, sizeof name, "%s.mlp.fc1", unit);
-        declare_linear(P, name, W, PD_DIFFUSION_MLP_RATIO * W, PD_INIT_XAVIER_UNIFORM, 1.0, &B->fc1);
+        B->fc1 = pd_declare_linear_init(P, NULL, name, PD_DIFFUSION_MLP_RATIO * W, W, PD_INIT_XAVIER_UNIFORM, 1.0);
         snprintf(name, sizeof name, "%s.mlp.fc2", unit);
-        declare_linear(P, name, PD_DIFFUSION_MLP_RATIO * W, W, PD_INIT_XAVIER_UNIFORM, 1.0, &B->fc2);
+        B->fc2 = pd_declare_linear_init(P, NULL, name, W, PD_DIFFUSION_MLP_RATIO * W, PD_INIT_XAVIER_UNIFORM, 1.0);
         if (c->pair_values) {   /* zero: the block starts as without it; the gradient is not zero */
             snprintf(name, sizeof name, "%s.attn.pair_values.weight", unit);
             B->pair_v = pd_param_new(P, name, 2, (int64_t[]){W, (int64_t)c->heads * PD_DIFFUSION_GEO_PAIR},
@@ -198,22 +188,22 @@ pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, 
         pd_params_unit_end(P);
     }
     m->unit_final = pd_params_unit_begin(P, "final");
-    declare_linear(P, "final.adaLN", W, 2 * W, PD_INIT_ZEROS, 0, &m->final_ada);
-    declare_linear(P, "final.linear", W, c->sc_latent, PD_INIT_ZEROS, 0, &m->final_out);
+    m->final_ada = pd_declare_linear_init(P, NULL, "final.adaLN", 2 * W, W, PD_INIT_ZEROS, 0);
+    m->final_out = pd_declare_linear_init(P, NULL, "final.linear", c->sc_latent, W, PD_INIT_ZEROS, 0);
     pd_params_unit_end(P);
     if (c->sequence_loss > 0) {
         m->unit_seq = pd_params_unit_begin(P, "seq_head");
-        declare_linear(P, "seq_head.fc1", c->sc_latent, W, PD_INIT_XAVIER_UNIFORM, 1.0, &m->seq_fc1);
-        declare_linear(P, "seq_head.fc2", W, PD_DIFFUSION_SEQ_CLASSES, PD_INIT_XAVIER_UNIFORM, 1.0, &m->seq_fc2);
+        m->seq_fc1 = pd_declare_linear_init(P, NULL, "seq_head.fc1", W, c->sc_latent, PD_INIT_XAVIER_UNIFORM, 1.0);
+        m->seq_fc2 = pd_declare_linear_init(P, NULL, "seq_head.fc2", PD_DIFFUSION_SEQ_CLASSES, W, PD_INIT_XAVIER_UNIFORM, 1.0);
         pd_params_unit_end(P);
     }
-    s = pd_params_finalize(P, pad_multiple > 0 ? pad_multiple : 1);
+    s = pd_params_finalize(P, pd_model_pad(opts));
     if (s != PD_OK) {
         pd_error_context("diffusion parameters");
         pd_diffusion_destroy(m);
         return s;
     }
-    pd_params_init_values(P, seed);
+    pd_params_init_values(P, pd_model_seed(opts));
     *out = m;
     return PD_OK;
 }
@@ -300,8 +290,6 @@ void pd_diffusion_timestep_features(double t, float out[PD_DIFFUSION_FREQ_DIM])
     }
 }
 
-static pd_tensor *linear(pd_graph *g, pd_tensor *x, const linear_layer *l) { return pd_linear(g, x, l->w, l->b); }
-
 /* Attention written out (pair_values): P = softmax(q kᵀ/√dh + bias + mask) per head; returns
  * P v [B, L, W] and, into *pv, Σ_j P_ij e_ij per head [B, L, heads · F] for pair [B, L, L, F]. */
 static pd_tensor *attention_pair_values(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tensor *v, int H,
@@ -337,13 +325,13 @@ pd_tensor *pd_diffusion_block(pd_graph *g, pd_diffusion *m, int block, pd_tensor
     int64_t W = m->cfg.width;
     pd_unit_begin(g, B->unit);
     pd_tensor *mod[6];
-    pd_tensor *ada = linear(g, silu_c, &B->ada);
+    pd_tensor *ada = pd_apply_linear(g, silu_c, &B->ada);
     if (!ada || pd_split(g, ada, -1, 6, (int64_t[]){W, W, W, W, W, W}, mod) != PD_OK) {
         pd_unit_end(g, B->unit);
         return NULL;
     }
     pd_tensor *h = pd_modulate(g, pd_layernorm(g, x, NULL, NULL, PD_DIFFUSION_LN_EPS), mod[0], mod[1]);
-    pd_tensor *qkv = linear(g, h, &B->qkv), *q[3] = {NULL, NULL, NULL};
+    pd_tensor *qkv = pd_apply_linear(g, h, &B->qkv), *q[3] = {NULL, NULL, NULL};
     if (!qkv || pd_split(g, qkv, -1, 3, (int64_t[]){W, W, W}, q) != PD_OK) {
         pd_unit_end(g, B->unit);
         return NULL;
@@ -355,13 +343,13 @@ pd_tensor *pd_diffusion_block(pd_graph *g, pd_diffusion *m, int block, pd_tensor
             return pd_graph_fail(g, "diffusion: model.diffusion.pair_values needs the pair features of the batch");
         }
         pd_tensor *pv = NULL, *o = attention_pair_values(g, q[0], q[1], q[2], m->cfg.heads, key_valid, bias, pair, &pv);
-        att = pd_add(g, linear(g, o, &B->proj), pd_linear(g, pv, B->pair_v, NULL));
+        att = pd_add(g, pd_apply_linear(g, o, &B->proj), pd_linear(g, pv, B->pair_v, NULL));
     } else {
-        att = linear(g, pd_attention_biased(g, q[0], q[1], q[2], m->cfg.heads, key_valid, 0, bias), &B->proj);
+        att = pd_apply_linear(g, pd_attention_biased(g, q[0], q[1], q[2], m->cfg.heads, key_valid, 0, bias), &B->proj);
     }
     x = pd_add(g, x, pd_mul(g, mod[2], att));
     h = pd_modulate(g, pd_layernorm(g, x, NULL, NULL, PD_DIFFUSION_LN_EPS), mod[3], mod[4]);
-    h = linear(g, pd_silu(g, linear(g, h, &B->fc1)), &B->fc2);
+    h = pd_apply_linear(g, pd_silu(g, pd_apply_linear(g, h, &B->fc1)), &B->fc2);
     x = pd_add(g, x, pd_mul(g, mod[5], h));
     pd_unit_end(g, B->unit);
     return x;
@@ -433,7 +421,7 @@ static pd_tensor *environment_inputs(pd_graph *g, pd_diffusion *m, const layout 
         mean_w->data[i] = (pd_real)wf[i];
     }
     for (int64_t r = 0; r < N; r++) slot[r] = (int32_t)lay->slot[r];
-    pd_tensor *h = pd_silu(g, linear(g, pd_silu(g, linear(g, edge, &m->env_fc1)), &m->env_fc2));
+    pd_tensor *h = pd_silu(g, pd_apply_linear(g, pd_silu(g, pd_apply_linear(g, edge, &m->env_fc1)), &m->env_fc2));
     pd_tensor *score = pd_add(g, pd_reshape(g, pd_linear(g, h, m->env_att, NULL), 2, (int64_t[]){N, k}), mask);
     pd_tensor *att = pd_reshape(g, pd_softmax(g, score), 3, (int64_t[]){N, k, 1});
     pd_tensor *h3 = pd_reshape(g, h, 3, (int64_t[]){N, k, W});
@@ -478,10 +466,10 @@ static pd_tensor *dit_forward(pd_graph *g, pd_diffusion *m, const layout *lay, p
     }
     pd_tensor *parts[4] = {x_t, bb, node, env};
     pd_tensor *x = pd_concat(g, node ? (env ? 4 : 3) : 2, parts, -1);
-    x = linear(g, pd_silu(g, linear(g, x, &m->x_fc1)), &m->x_fc2);
+    x = pd_apply_linear(g, pd_silu(g, pd_apply_linear(g, x, &m->x_fc1)), &m->x_fc2);
     pd_tensor *aa = pd_embedding(g, m->aa_table, tokens_padded, BL);
     pd_tensor *cond = pd_concat(g, 2, (pd_tensor *[]){freq, aa}, -1);
-    cond = linear(g, pd_silu(g, linear(g, cond, &m->c_fc1)), &m->c_fc2);
+    cond = pd_apply_linear(g, pd_silu(g, pd_apply_linear(g, cond, &m->c_fc1)), &m->c_fc2);
     pd_unit_end(g, m->unit_embed);
     /* every adaLN linear reads SiLU(c) (DiT: Sequential(SiLU, Linear)); computed once */
     pd_tensor *silu_c = pd_reshape(g, pd_silu(g, cond), 3, (int64_t[]){lay->B, lay->L, c->width});
@@ -490,11 +478,11 @@ static pd_tensor *dit_forward(pd_graph *g, pd_diffusion *m, const layout *lay, p
 
     pd_unit_begin(g, m->unit_final);
     pd_tensor *mod[2] = {NULL, NULL};
-    pd_tensor *ada = linear(g, silu_c, &m->final_ada);
+    pd_tensor *ada = pd_apply_linear(g, silu_c, &m->final_ada);
     pd_tensor *pred = NULL;
     if (ada && pd_split(g, ada, -1, 2, (int64_t[]){c->width, c->width}, mod) == PD_OK) {
         pd_tensor *h = pd_modulate(g, pd_layernorm(g, x, NULL, NULL, PD_DIFFUSION_LN_EPS), mod[0], mod[1]);
-        pred = linear(g, h, &m->final_out);
+        pred = pd_apply_linear(g, h, &m->final_out);
     }
     pd_unit_end(g, m->unit_final);
     return pred;
@@ -552,8 +540,8 @@ pd_status pd_diffusion_draw(const pd_diffusion *m, const pd_diffusion_batch *b, 
 /* The latent classifier: sc_latent -> W -> 20 logits (weights detached when `frozen`). */
 static pd_tensor *seq_head(pd_graph *g, pd_diffusion *m, pd_tensor *z, int frozen)
 {
-    const linear_layer *l1 = &m->seq_fc1, *l2 = &m->seq_fc2;
-    if (!frozen) return linear(g, pd_silu(g, linear(g, z, l1)), l2);
+    const pd_linear_layer *l1 = &m->seq_fc1, *l2 = &m->seq_fc2;
+    if (!frozen) return pd_apply_linear(g, pd_silu(g, pd_apply_linear(g, z, l1)), l2);
     pd_tensor *h = pd_linear(g, z, pd_detach(g, l1->w), pd_detach(g, l1->b));
     return pd_linear(g, pd_silu(g, h), pd_detach(g, l2->w), pd_detach(g, l2->b));
 }

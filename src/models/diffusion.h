@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "models/model_opts.h"
 #include "models/samplers.h"
 #include "models/schedule.h"
 #include "nn/params.h"
@@ -65,10 +66,10 @@ pd_status pd_diffusion_config_check(const pd_diffusion_config *c);
 typedef struct pd_diffusion pd_diffusion;
 
 /* Declare the parameters (unit "embed", one unit "blocks.<l>" per block, unit "final"),
- * finalize padded for a shard group of pad_multiple ranks (1: none) and initialise from seed
+ * finalize padded for a shard group of opts->pad_multiple ranks and initialise from opts->seed
  * (DiT's init: Xavier-uniform linears with zero bias, N(0, 0.02) conditioning MLP and amino-acid
  * table, and zeros for every adaLN linear and the output linear: adaLN-Zero). */
-pd_status pd_diffusion_create(pd_diffusion **m, const pd_diffusion_config *c, uint64_t seed, int64_t pad_multiple);
+pd_status pd_diffusion_create(pd_diffusion **m, const pd_diffusion_config *c, const pd_model_opts *opts);
 void pd_diffusion_destroy(pd_diffusion *m);
 pd_params *pd_diffusion_params(pd_diffusion *m);
 const pd_diffusion_config *pd_diffusion_get_config(const pd_diffusion *m);

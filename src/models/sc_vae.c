@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nn/conv.h"
+#include "nn/layers.h"
 #include "nn/norm.h"
 #include "nn/ops.h"
 
@@ -20,24 +21,26 @@ typedef enum stage_kind {
 
 /* Residual block at constant width C: y = x + GN2(conv2(SiLU(GN1(conv1(x))))), convs k=2 'same'. */
 typedef struct res_block {
-    pd_tensor *conv1_w, *conv1_b, *gn1_w, *gn1_b;
-    pd_tensor *conv2_w, *conv2_b, *gn2_w, *gn2_b;
+    pd_conv_layer conv1, conv2;
+    pd_norm_layer gn1, gn2;
     int groups;
 } res_block;
 
 /* One stage: first layer (kind) -> GroupNorm -> SiLU -> residual block; one FSDP unit. */
 typedef struct stage {
-    stage_kind kind;
     int unit;
-    pd_tensor *w, *b, *gn_w, *gn_b;
+    pd_conv_layer conv;
+    pd_norm_layer gn;
     int groups;
     res_block res;
 } stage;
 
-/* A bare pointwise projection in its own unit (latent head, output layer, classifier). */
+/* A bare projection in its own unit: a 1×1 conv (latent head, output layer) or a Linear
+ * (classifier). */
 typedef struct projection {
     int unit;
-    pd_tensor *w, *b;
+    pd_conv_layer conv;
+    pd_linear_layer linear;
 } projection;
 
 struct pd_sc_vae {
@@ -114,66 +117,24 @@ int pd_sc_vae_groups(const pd_sc_vae_config *c, int channels)
 
 /* ---- parameters ------------------------------------------------------------------------------ */
 
-/* Shape and PyTorch fan-in of a stage's first layer. ConvTranspose3d stores [Cin, Cout, k, k, k]
- * and PyTorch takes its fan-in from dim 1 (Cout · k³). */
-static void first_layer_shape(stage_kind kind, int cin, int cout, int64_t shape[5], double *fan_in)
-{
-    int k = kind == STAGE_POINTWISE ? 1 : 2;
-    if (kind == STAGE_UP) {
-        shape[0] = cin;
-        shape[1] = cout;
-        *fan_in = (double)cout * k * k * k;
-    } else {
-        shape[0] = cout;
-        shape[1] = cin;
-        *fan_in = (double)cin * k * k * k;
-    }
-    shape[2] = shape[3] = shape[4] = k;
-}
-
-static pd_tensor *declare(pd_params *P, const char *prefix, const char *name, int ndim, const int64_t *shape,
-                          pd_init init, double arg)
-{
-    char full[256];
-    snprintf(full, sizeof full, "%s.%s", prefix, name);
-    return pd_param_new(P, full, ndim, shape, init, arg);
-}
-
-static void declare_gn(pd_params *P, const char *prefix, const char *name, int c, pd_tensor **w, pd_tensor **b)
-{
-    char n[64];
-    snprintf(n, sizeof n, "%s.weight", name);
-    *w = declare(P, prefix, n, 1, (int64_t[]){c}, PD_INIT_ONES, 0);
-    snprintf(n, sizeof n, "%s.bias", name);
-    *b = declare(P, prefix, n, 1, (int64_t[]){c}, PD_INIT_ZEROS, 0);
-}
-
 static void declare_res(pd_params *P, const pd_sc_vae_config *cfg, const char *prefix, int c, res_block *r)
 {
     char p[128];
     snprintf(p, sizeof p, "%s.res", prefix);
-    int64_t wshape[5] = {c, c, 2, 2, 2};
-    double fan_in = (double)c * 8;
-    r->conv1_w = declare(P, p, "conv1.weight", 5, wshape, PD_INIT_TORCH_DEFAULT, fan_in);
-    r->conv1_b = declare(P, p, "conv1.bias", 1, (int64_t[]){c}, PD_INIT_TORCH_DEFAULT, fan_in);
-    declare_gn(P, p, "gn1", c, &r->gn1_w, &r->gn1_b);
-    r->conv2_w = declare(P, p, "conv2.weight", 5, wshape, PD_INIT_TORCH_DEFAULT, fan_in);
-    r->conv2_b = declare(P, p, "conv2.bias", 1, (int64_t[]){c}, PD_INIT_TORCH_DEFAULT, fan_in);
-    declare_gn(P, p, "gn2", c, &r->gn2_w, &r->gn2_b);
+    r->conv1 = pd_declare_conv(P, p, "conv1", 3, PD_CONV_K2, 1, c, c, PD_BIAS);
+    r->gn1 = pd_declare_norm(P, p, "gn1", c, PD_BIAS);
+    r->conv2 = pd_declare_conv(P, p, "conv2", 3, PD_CONV_K2, 1, c, c, PD_BIAS);
+    r->gn2 = pd_declare_norm(P, p, "gn2", c, PD_BIAS);
     r->groups = pd_sc_vae_groups(cfg, c);
 }
 
 static void declare_stage(pd_params *P, const pd_sc_vae_config *cfg, const char *prefix, stage_kind kind, int cin,
                           int cout, stage *s)
 {
-    s->kind = kind;
+    static const pd_conv_kind conv_kind[] = {PD_CONV_K2, PD_CONV_K2, PD_CONV_TRANSPOSE_K2, PD_CONV_POINTWISE};
     s->unit = pd_params_unit_begin(P, prefix);
-    int64_t shape[5];
-    double fan_in;
-    first_layer_shape(kind, cin, cout, shape, &fan_in);
-    s->w = declare(P, prefix, "conv.weight", 5, shape, PD_INIT_TORCH_DEFAULT, fan_in);
-    s->b = declare(P, prefix, "conv.bias", 1, (int64_t[]){cout}, PD_INIT_TORCH_DEFAULT, fan_in);
-    declare_gn(P, prefix, "gn", cout, &s->gn_w, &s->gn_b);
+    s->conv = pd_declare_conv(P, prefix, "conv", 3, conv_kind[kind], kind == STAGE_DOWN ? 2 : 1, cin, cout, PD_BIAS);
+    s->gn = pd_declare_norm(P, prefix, "gn", cout, PD_BIAS);
     s->groups = pd_sc_vae_groups(cfg, cout);
     declare_res(P, cfg, prefix, cout, &s->res);
     pd_params_unit_end(P);
@@ -183,9 +144,8 @@ static void declare_stage(pd_params *P, const pd_sc_vae_config *cfg, const char 
 static void declare_projection(pd_params *P, const char *prefix, int cin, int cout, int linear, projection *p)
 {
     p->unit = pd_params_unit_begin(P, prefix);
-    int64_t shape[5] = {cout, cin, 1, 1, 1};
-    p->w = declare(P, prefix, "weight", linear ? 2 : 5, shape, PD_INIT_TORCH_DEFAULT, cin);
-    p->b = declare(P, prefix, "bias", 1, (int64_t[]){cout}, PD_INIT_TORCH_DEFAULT, cin);
+    if (linear) p->linear = pd_declare_linear(P, NULL, prefix, cout, cin, PD_BIAS);
+    else p->conv = pd_declare_conv(P, NULL, prefix, 3, PD_CONV_POINTWISE, 1, cin, cout, PD_BIAS);
     pd_params_unit_end(P);
 }
 
@@ -196,7 +156,7 @@ static int ilog2(int v)
     return l;
 }
 
-pd_status pd_sc_vae_create_padded(pd_sc_vae **out, const pd_sc_vae_config *c, uint64_t seed, int64_t pad_multiple)
+pd_status pd_sc_vae_create(pd_sc_vae **out, const pd_sc_vae_config *c, const pd_model_opts *opts)
 {
     *out = NULL;
     PD_TRY(pd_sc_vae_config_check(c));
@@ -240,20 +200,15 @@ pd_status pd_sc_vae_create_padded(pd_sc_vae **out, const pd_sc_vae_config *c, ui
         }
     }
     declare_projection(P, "cls", m->top_channels, PD_SC_VAE_CLASSES, 1, &m->cls);
-    pd_status s = pd_params_finalize(P, pad_multiple);
+    pd_status s = pd_params_finalize(P, pd_model_pad(opts));
     if (s != PD_OK) {
         pd_error_context("sc_vae parameters");
         pd_sc_vae_destroy(m);
         return s;
     }
-    pd_params_init_values(P, seed);
+    pd_params_init_values(P, pd_model_seed(opts));
     *out = m;
     return PD_OK;
-}
-
-pd_status pd_sc_vae_create(pd_sc_vae **m, const pd_sc_vae_config *c, uint64_t seed)
-{
-    return pd_sc_vae_create_padded(m, c, seed, 1);
 }
 
 void pd_sc_vae_destroy(pd_sc_vae *m)
@@ -273,24 +228,18 @@ const pd_sc_vae_config *pd_sc_vae_get_config(const pd_sc_vae *m) { return &m->cf
 
 static pd_tensor *res_forward(pd_graph *g, const res_block *r, double eps, pd_tensor *x)
 {
-    pd_tensor *h = pd_conv_k2(g, x, r->conv1_w, r->conv1_b, 1);
-    h = pd_silu(g, pd_groupnorm(g, h, r->groups, r->gn1_w, r->gn1_b, eps));
-    h = pd_conv_k2(g, h, r->conv2_w, r->conv2_b, 1);
-    h = pd_groupnorm(g, h, r->groups, r->gn2_w, r->gn2_b, eps);
+    pd_tensor *h = pd_apply_conv(g, x, &r->conv1);
+    h = pd_silu(g, pd_apply_groupnorm(g, h, &r->gn1, r->groups, eps));
+    h = pd_apply_conv(g, h, &r->conv2);
+    h = pd_apply_groupnorm(g, h, &r->gn2, r->groups, eps);
     return pd_add(g, x, h);
 }
 
 static pd_tensor *stage_forward(pd_graph *g, const stage *s, double eps, pd_tensor *x)
 {
     pd_unit_begin(g, s->unit);
-    pd_tensor *h = NULL;
-    switch (s->kind) {
-    case STAGE_SAME: h = pd_conv_k2(g, x, s->w, s->b, 1); break;
-    case STAGE_DOWN: h = pd_conv_k2(g, x, s->w, s->b, 2); break;
-    case STAGE_UP: h = pd_conv_transpose_k2(g, x, s->w, s->b); break;
-    case STAGE_POINTWISE: h = pd_conv_pointwise(g, x, s->w, s->b); break;
-    }
-    h = pd_silu(g, pd_groupnorm(g, h, s->groups, s->gn_w, s->gn_b, eps));
+    pd_tensor *h = pd_apply_conv(g, x, &s->conv);
+    h = pd_silu(g, pd_apply_groupnorm(g, h, &s->gn, s->groups, eps));
     h = res_forward(g, &s->res, eps, h);
     pd_unit_end(g, s->unit);
     return h;
@@ -334,7 +283,7 @@ static int encode_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *voxels, pd
     /* parameters are used only inside their unit, never through views made there: an FSDP
      * engine frees the gathered copy at the unit's end */
     pd_unit_begin(g, m->enc_head.unit);
-    pd_tensor *stats = pd_conv_pointwise(g, h, m->enc_head.w, m->enc_head.b);
+    pd_tensor *stats = pd_apply_conv(g, h, &m->enc_head.conv);
     pd_unit_end(g, m->enc_head.unit);
     stats = pd_reshape(g, stats, 2, (int64_t[]){h->shape[0], 2 * (int64_t)m->cfg.latent});
     pd_tensor *parts[2];
@@ -358,7 +307,7 @@ static pd_tensor *decode_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *z)
     h = stage_forward(g, &m->dec_proj, eps, h);
     for (int i = 0; i < m->levels; i++) h = stage_forward(g, &m->dec_up[i], eps, h);
     pd_unit_begin(g, m->dec_out.unit);
-    h = pd_conv_pointwise(g, h, m->dec_out.w, m->dec_out.b);
+    h = pd_apply_conv(g, h, &m->dec_out.conv);
     pd_unit_end(g, m->dec_out.unit);
     return h;
 }
@@ -374,7 +323,7 @@ static pd_tensor *classify_forward(pd_graph *g, const pd_sc_vae *m, pd_tensor *v
     if (!h) return NULL;
     h = pd_reshape(g, h, 2, (int64_t[]){h->shape[0], m->top_channels});
     pd_unit_begin(g, m->cls.unit);
-    pd_tensor *logits = pd_linear(g, h, m->cls.w, m->cls.b);
+    pd_tensor *logits = pd_apply_linear(g, h, &m->cls.linear);
     pd_unit_end(g, m->cls.unit);
     return logits;
 }

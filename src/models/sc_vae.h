@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "models/model_opts.h"
 #include "nn/params.h"
 #include "nn/tape.h"
 
@@ -57,11 +58,9 @@ pd_status pd_sc_vae_config_check(const pd_sc_vae_config *c);
 int pd_sc_vae_groups(const pd_sc_vae_config *c, int channels);
 
 /* Declare every parameter (one unit per encoder/decoder stage, see the docs), finalize the
- * store unpadded (pad_multiple 1) and fill it with PyTorch-default initialisation from `seed`
- * (values depend on seed and names only, not on the padding). */
-pd_status pd_sc_vae_create(pd_sc_vae **m, const pd_sc_vae_config *c, uint64_t seed);
-/* The same with units padded for a shard group of `pad_multiple` ranks (sharding engines). */
-pd_status pd_sc_vae_create_padded(pd_sc_vae **m, const pd_sc_vae_config *c, uint64_t seed, int64_t pad_multiple);
+ * store with units padded for opts->pad_multiple ranks and fill it with PyTorch-default
+ * initialisation from opts->seed (values depend on seed and names only, not on the padding). */
+pd_status pd_sc_vae_create(pd_sc_vae **m, const pd_sc_vae_config *c, const pd_model_opts *opts);
 void pd_sc_vae_destroy(pd_sc_vae *m);
 pd_params *pd_sc_vae_params(pd_sc_vae *m);
 const pd_sc_vae_config *pd_sc_vae_get_config(const pd_sc_vae *m);

@@ -11,6 +11,7 @@
 
 #include "core/rng.h"
 #include "nn/conv.h"
+#include "nn/layers.h"
 #include "nn/norm.h"
 #include "nn/ops.h"
 #include "nn/upsample.h"
@@ -19,13 +20,15 @@
 /* Pre-LN transformer block: x += Wo attn(rope(Wq LN1 x), rope(Wk LN1 x), Wv LN1 x);
  * x += W2 gelu(W1 LN2 x + b1) + b2. LayerNorms weight-only, attention bias-free. */
 typedef struct block {
-    pd_tensor *ln1_w, *wq, *wk, *wv, *wo, *ln2_w, *fc1_w, *fc1_b, *fc2_w, *fc2_b;
+    pd_norm_layer ln1, ln2;
+    pd_linear_layer q, k, v, o, fc1, fc2;
 } block;
 
 /* Encoder stage l: Conv2d(k2, s2, no bias) -> BatchNorm -> GELU -> blocks. */
 typedef struct enc_stage {
     int unit;
-    pd_tensor *conv_w, *bn_w, *bn_b;
+    pd_conv_layer conv;
+    pd_norm_layer bn_affine;
     pd_batchnorm_stats bn;
     block *blocks;
 } enc_stage;
@@ -34,7 +37,9 @@ typedef struct enc_stage {
  * 1x1 conv (latent_dim·(n−l) -> C) -> blocks -> ConvTranspose2d(k2, s2, no bias) -> BatchNorm -> GELU. */
 typedef struct dec_stage {
     int unit;
-    pd_tensor *quant_w, *quant_b, *in_w, *in_b, *up_w, *bn_w, *bn_b;
+    pd_linear_layer quant, in;
+    pd_conv_layer up;
+    pd_norm_layer bn_affine;
     pd_batchnorm_stats bn;
     block *blocks;
 } dec_stage;
@@ -42,7 +47,7 @@ typedef struct dec_stage {
 /* Refinement head: 1x1 conv C -> C -> blocks -> 1x1 conv C -> 3. */
 typedef struct refine_head {
     int unit;
-    pd_tensor *in_w, *in_b, *out_w, *out_b;
+    pd_linear_layer in, out;
     block *blocks;
 } refine_head;
 
@@ -65,13 +70,13 @@ void pd_tokenizer_set_batch_sum(pd_tokenizer *m, const pd_tokenizer_batch_sum *s
 }
 
 /* BatchNorm of an encoder/decoder stage: over ranks when the engine gave a summing function. */
-static pd_tensor *stage_batchnorm(pd_graph *g, pd_tokenizer *m, pd_tensor *x, pd_tensor *w, pd_tensor *b,
+static pd_tensor *stage_batchnorm(pd_graph *g, pd_tokenizer *m, pd_tensor *x, const pd_norm_layer *n,
                                   pd_batchnorm_stats *stats)
 {
     const pd_tokenizer_config *c = &m->cfg;
     if (m->batch_sum.fn && pd_graph_training(g))
-        return pd_tokenizer_sync_batchnorm(g, x, w, b, stats, c->bn_momentum, c->bn_eps, &m->batch_sum);
-    return pd_batchnorm(g, x, w, b, stats, c->bn_momentum, c->bn_eps);
+        return pd_tokenizer_sync_batchnorm(g, x, n->w, n->b, stats, c->bn_momentum, c->bn_eps, &m->batch_sum);
+    return pd_batchnorm(g, x, n->w, n->b, stats, c->bn_momentum, c->bn_eps);
 }
 
 const float pd_tokenizer_mean[3] = {0.4081f, 0.5336f, 0.4414f};
@@ -146,38 +151,6 @@ pd_status pd_tokenizer_config_from(const pd_config *cfg, pd_tokenizer_config *ou
 
 /* ---- parameters ------------------------------------------------------------------------------------ */
 
-static pd_tensor *declare(pd_params *P, const char *prefix, const char *name, int ndim, const int64_t *shape,
-                          pd_init init, double arg)
-{
-    char full[256];
-    snprintf(full, sizeof full, "%s.%s", prefix, name);
-    return pd_param_new(P, full, ndim, shape, init, arg);
-}
-
-/* Linear / 1x1 conv [out, in] (+ bias [out]) with PyTorch's default init. */
-static void declare_linear(pd_params *P, const char *prefix, const char *name, int out, int in, pd_tensor **w,
-                           pd_tensor **b)
-{
-    char n[128];
-    snprintf(n, sizeof n, "%s.weight", name);
-    *w = declare(P, prefix, n, 2, (int64_t[]){out, in}, PD_INIT_TORCH_DEFAULT, in);
-    if (b) {
-        snprintf(n, sizeof n, "%s.bias", name);
-        *b = declare(P, prefix, n, 1, (int64_t[]){out}, PD_INIT_TORCH_DEFAULT, in);
-    }
-}
-
-static void declare_norm(pd_params *P, const char *prefix, const char *name, int c, pd_tensor **w, pd_tensor **b)
-{
-    char n[128];
-    snprintf(n, sizeof n, "%s.weight", name);
-    *w = declare(P, prefix, n, 1, (int64_t[]){c}, PD_INIT_ONES, 0);
-    if (b) {
-        snprintf(n, sizeof n, "%s.bias", name);
-        *b = declare(P, prefix, n, 1, (int64_t[]){c}, PD_INIT_ZEROS, 0);
-    }
-}
-
 static block *declare_blocks(pd_params *P, const char *prefix, const pd_tokenizer_config *c)
 {
     if (c->blocks == 0) return NULL;
@@ -187,14 +160,14 @@ static block *declare_blocks(pd_params *P, const char *prefix, const pd_tokenize
     for (int i = 0; i < c->blocks; i++) {
         char p[96];
         snprintf(p, sizeof p, "%s.blocks.%d", prefix, i);
-        declare_norm(P, p, "ln1", C, &bl[i].ln1_w, NULL);
-        declare_linear(P, p, "attn.q", D, C, &bl[i].wq, NULL);
-        declare_linear(P, p, "attn.k", D, C, &bl[i].wk, NULL);
-        declare_linear(P, p, "attn.v", D, C, &bl[i].wv, NULL);
-        declare_linear(P, p, "attn.o", C, D, &bl[i].wo, NULL);
-        declare_norm(P, p, "ln2", C, &bl[i].ln2_w, NULL);
-        declare_linear(P, p, "mlp.fc1", c->mlp, C, &bl[i].fc1_w, &bl[i].fc1_b);
-        declare_linear(P, p, "mlp.fc2", C, c->mlp, &bl[i].fc2_w, &bl[i].fc2_b);
+        bl[i].ln1 = pd_declare_norm(P, p, "ln1", C, PD_NO_BIAS);
+        bl[i].q = pd_declare_linear(P, p, "attn.q", D, C, PD_NO_BIAS);
+        bl[i].k = pd_declare_linear(P, p, "attn.k", D, C, PD_NO_BIAS);
+        bl[i].v = pd_declare_linear(P, p, "attn.v", D, C, PD_NO_BIAS);
+        bl[i].o = pd_declare_linear(P, p, "attn.o", C, D, PD_NO_BIAS);
+        bl[i].ln2 = pd_declare_norm(P, p, "ln2", C, PD_NO_BIAS);
+        bl[i].fc1 = pd_declare_linear(P, p, "mlp.fc1", c->mlp, C, PD_BIAS);
+        bl[i].fc2 = pd_declare_linear(P, p, "mlp.fc2", C, c->mlp, PD_BIAS);
     }
     return bl;
 }
@@ -208,8 +181,9 @@ static void bn_bind(pd_batchnorm_stats *s, int64_t channels, pd_real **cursor)
     pd_batchnorm_stats_reset(s);
 }
 
-pd_status pd_tokenizer_create(pd_tokenizer **out, const pd_tokenizer_config *c, uint64_t seed, int64_t pad_multiple)
+pd_status pd_tokenizer_create(pd_tokenizer **out, const pd_tokenizer_config *c, const pd_model_opts *opts)
 {
+    const uint64_t seed = pd_model_seed(opts);
     *out = NULL;
     PD_TRY(pd_tokenizer_config_check(c));
     pd_tokenizer *m = calloc(1, sizeof *m);
@@ -225,8 +199,8 @@ pd_status pd_tokenizer_create(pd_tokenizer **out, const pd_tokenizer_config *c, 
         enc_stage *e = &m->enc[l];
         e->unit = pd_params_unit_begin(P, p);
         const int cin = l == 0 ? 3 : C;
-        e->conv_w = declare(P, p, "conv.weight", 4, (int64_t[]){C, cin, 2, 2}, PD_INIT_TORCH_DEFAULT, cin * 4.0);
-        declare_norm(P, p, "bn", C, &e->bn_w, &e->bn_b);
+        e->conv = pd_declare_conv(P, p, "conv", 2, PD_CONV_K2, 2, cin, C, PD_NO_BIAS);
+        e->bn_affine = pd_declare_norm(P, p, "bn", C, PD_BIAS);
         e->blocks = declare_blocks(P, p, c);
         ok &= c->blocks == 0 || e->blocks != NULL;
         pd_params_unit_end(P);
@@ -236,26 +210,26 @@ pd_status pd_tokenizer_create(pd_tokenizer **out, const pd_tokenizer_config *c, 
         snprintf(p, sizeof p, "dec.%d", l);
         dec_stage *d = &m->dec[l];
         d->unit = pd_params_unit_begin(P, p);
-        declare_linear(P, p, "quant", D, l == n - 1 ? C : 2 * C, &d->quant_w, &d->quant_b);
-        declare_linear(P, p, "proj", C, D * (n - l), &d->in_w, &d->in_b);
+        d->quant = pd_declare_linear(P, p, "quant", D, l == n - 1 ? C : 2 * C, PD_BIAS);
+        d->in = pd_declare_linear(P, p, "proj", C, D * (n - l), PD_BIAS);
         d->blocks = declare_blocks(P, p, c);
         ok &= c->blocks == 0 || d->blocks != NULL;
         /* ConvTranspose2d weight [Cin, Cout, 2, 2]; PyTorch's fan-in is dim 1 times the kernel. */
-        d->up_w = declare(P, p, "up.weight", 4, (int64_t[]){C, C, 2, 2}, PD_INIT_TORCH_DEFAULT, C * 4.0);
-        declare_norm(P, p, "bn", C, &d->bn_w, &d->bn_b);
+        d->up = pd_declare_conv(P, p, "up", 2, PD_CONV_TRANSPOSE_K2, 2, C, C, PD_NO_BIAS);
+        d->bn_affine = pd_declare_norm(P, p, "bn", C, PD_BIAS);
         pd_params_unit_end(P);
     }
     m->refine.unit = pd_params_unit_begin(P, "refine");
-    declare_linear(P, "refine", "proj", C, C, &m->refine.in_w, &m->refine.in_b);
+    m->refine.in = pd_declare_linear(P, "refine", "proj", C, C, PD_BIAS);
     m->refine.blocks = declare_blocks(P, "refine", c);
     ok &= c->blocks == 0 || m->refine.blocks != NULL;
-    declare_linear(P, "refine", "out", 3, C, &m->refine.out_w, &m->refine.out_b);
+    m->refine.out = pd_declare_linear(P, "refine", "out", 3, C, PD_BIAS);
     pd_params_unit_end(P);
     if (!ok) {
         pd_tokenizer_destroy(m);
         return pd_fail(PD_ERR_NOMEM, "tokenizer: out of memory declaring blocks");
     }
-    pd_status s = pd_params_finalize(P, pad_multiple < 1 ? 1 : pad_multiple);
+    pd_status s = pd_params_finalize(P, pd_model_pad(opts));
     if (s != PD_OK) {
         pd_tokenizer_destroy(m);
         return s;
@@ -383,17 +357,17 @@ static pd_tensor *to_grid(pd_graph *g, pd_tensor *x, int64_t h)
 static pd_tensor *block_forward(pd_graph *g, const pd_tokenizer_config *c, const block *bl, pd_tensor *x,
                                 const uint8_t *key_valid)
 {
-    pd_tensor *h = pd_layernorm(g, x, bl->ln1_w, NULL, c->ln_eps);
-    pd_tensor *q = pd_linear(g, h, bl->wq, NULL), *k = pd_linear(g, h, bl->wk, NULL), *v = pd_linear(g, h, bl->wv, NULL);
+    pd_tensor *h = pd_apply_layernorm(g, x, &bl->ln1, c->ln_eps);
+    pd_tensor *q = pd_apply_linear(g, h, &bl->q), *k = pd_apply_linear(g, h, &bl->k), *v = pd_apply_linear(g, h, &bl->v);
     if (c->rope_dim > 0) {
         q = pd_rope(g, q, NULL, c->heads, c->rope_dim, c->rope_base);
         k = pd_rope(g, k, NULL, c->heads, c->rope_dim, c->rope_base);
     }
     pd_tensor *a = pd_attention(g, q, k, v, c->heads, key_valid, 0);
-    x = pd_add(g, x, pd_linear(g, a, bl->wo, NULL));
-    h = pd_layernorm(g, x, bl->ln2_w, NULL, c->ln_eps);
-    h = pd_gelu(g, pd_linear(g, h, bl->fc1_w, bl->fc1_b));
-    return pd_add(g, x, pd_linear(g, h, bl->fc2_w, bl->fc2_b));
+    x = pd_add(g, x, pd_apply_linear(g, a, &bl->o));
+    h = pd_apply_layernorm(g, x, &bl->ln2, c->ln_eps);
+    h = pd_gelu(g, pd_apply_linear(g, h, &bl->fc1));
+    return pd_add(g, x, pd_apply_linear(g, h, &bl->fc2));
 }
 
 static pd_tensor *blocks_forward(pd_graph *g, const pd_tokenizer_config *c, const block *bl, pd_tensor *x,
@@ -420,10 +394,10 @@ static pd_tensor *decoder_forward(pd_graph *g, pd_tokenizer *m, int l, pd_tensor
         parts[mm - l] = to_tokens(g, pd_upsample_bilinear_size(g, grid, h, h));
     }
     pd_tensor *x = pd_concat(g, n - l, parts, 2);
-    x = pd_linear(g, x, d->in_w, d->in_b);
+    x = pd_apply_linear(g, x, &d->in);
     x = blocks_forward(g, c, d->blocks, x, masks[l + 1].valid);
-    x = pd_conv_transpose_k2(g, to_grid(g, x, h), d->up_w, NULL);
-    x = stage_batchnorm(g, m, x, d->bn_w, d->bn_b, &d->bn);
+    x = pd_apply_conv(g, to_grid(g, x, h), &d->up);
+    x = stage_batchnorm(g, m, x, &d->bn_affine, &d->bn);
     x = to_tokens(g, pd_gelu(g, x));
     return pd_mul(g, x, masks[l].t);
 }
@@ -433,9 +407,9 @@ static pd_tensor *refine_forward(pd_graph *g, pd_tokenizer *m, pd_tensor *x, con
 {
     const refine_head *r = &m->refine;
     pd_unit_begin(g, r->unit);
-    x = pd_linear(g, x, r->in_w, r->in_b);
+    x = pd_apply_linear(g, x, &r->in);
     x = blocks_forward(g, &m->cfg, r->blocks, x, pixels->valid);
-    x = pd_linear(g, x, r->out_w, r->out_b);
+    x = pd_apply_linear(g, x, &r->out);
     pd_unit_end(g, r->unit);
     return x;
 }
@@ -492,8 +466,8 @@ static int forward(pd_graph *g, pd_tokenizer *m, pd_tensor *images, const int32_
     for (int l = 0; l < n; l++) {
         enc_stage *e = &m->enc[l];
         pd_unit_begin(g, e->unit);
-        pd_tensor *h = pd_conv_k2(g, x, e->conv_w, NULL, 2);
-        h = stage_batchnorm(g, m, h, e->bn_w, e->bn_b, &e->bn);
+        pd_tensor *h = pd_apply_conv(g, x, &e->conv);
+        h = stage_batchnorm(g, m, h, &e->bn_affine, &e->bn);
         h = to_tokens(g, pd_gelu(g, h));
         h = blocks_forward(g, c, e->blocks, h, o->masks[l + 1].valid);
         enc[l] = pd_mul(g, h, o->masks[l + 1].t);
@@ -508,7 +482,7 @@ static int forward(pd_graph *g, pd_tokenizer *m, pd_tensor *images, const int32_
         const int64_t T = (S >> (l + 1)) * (S >> (l + 1));
         pd_unit_begin(g, d->unit);
         pd_tensor *cond = l == n - 1 ? enc[l] : pd_concat(g, 2, (pd_tensor *[]){enc[l], prev}, 2);
-        pd_tensor *pre = pd_linear(g, cond, d->quant_w, d->quant_b);
+        pd_tensor *pre = pd_apply_linear(g, cond, &d->quant);
         o->pre[l] = pd_reshape(g, pre, 2, (int64_t[]){B * T, c->latent_dim});
         if (!pd_graph_ok(g, o->pre[l])) return 0;
         o->qrows[l] = pd_vq_quantize(g, o->pre[l], &m->book[l], c->beta, 0, NULL, &o->index[l]);

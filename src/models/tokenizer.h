@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "models/model_opts.h"
 #include "nn/norm.h"
 #include "nn/params.h"
 #include "nn/tape.h"
@@ -92,9 +93,10 @@ pd_status pd_tokenizer_config_from(const pd_config *cfg, pd_tokenizer_config *ou
 pd_status pd_tokenizer_config_check(const pd_tokenizer_config *c);
 
 /* ---- model lifetime ------------------------------------------------------------------------------- */
-/* Declare every parameter (units: enc.<l>, dec.<l>, refine), PyTorch-default init from `seed`,
- * codebooks N(0,1) from `seed`, BatchNorm statistics reset. pad_multiple: shard group size (1). */
-pd_status pd_tokenizer_create(pd_tokenizer **m, const pd_tokenizer_config *c, uint64_t seed, int64_t pad_multiple);
+/* Declare every parameter (units: enc.<l>, dec.<l>, refine), PyTorch-default init from
+ * opts->seed, codebooks N(0,1) from opts->seed, BatchNorm statistics reset; units padded for
+ * opts->pad_multiple ranks. */
+pd_status pd_tokenizer_create(pd_tokenizer **m, const pd_tokenizer_config *c, const pd_model_opts *opts);
 void pd_tokenizer_destroy(pd_tokenizer *m);
 pd_params *pd_tokenizer_params(pd_tokenizer *m);
 const pd_tokenizer_config *pd_tokenizer_get_config(const pd_tokenizer *m);
@@ -114,14 +116,8 @@ pd_tensor *pd_tokenizer_sync_batchnorm(pd_graph *g, pd_tensor *x, pd_tensor *wei
 int64_t pd_tokenizer_codebook_updates(const pd_tokenizer *m);
 void pd_tokenizer_set_codebook_updates(pd_tokenizer *m, int64_t updates);
 
-/* Checkpointing the non-trainable state (tokenizer_state.c): HDF5 group `group` under the open
- * location loc (hid_t) with format = "proteindiff-tokenizer-state", version = 1,
- * codebook_updates; datasets vq.<l>.{embed [K, D], ema_count [K], ema_sum [K, D]} and
- * <enc|dec>.<l>.bn.{running_mean, running_var} [C] (float32) with attribute
- * <enc|dec>.<l>.bn.batches_tracked. Reading checks every name and shape. Parameters go separately
- * through pd_params_write_h5 / pd_params_read_h5. */
-pd_status pd_tokenizer_state_write_h5(pd_tokenizer *m, int64_t loc, const char *group);
-pd_status pd_tokenizer_state_read_h5(pd_tokenizer *m, int64_t loc, const char *group);
+/* Its HDF5 form (codebooks and statistics beside the parameters) is train/tokenizer_state.h:
+ * src/models knows no files. */
 
 /* ---- images (tokenizer_image.c) ------------------------------------------------------------------- */
 /* Smallest multiple of 2^levels that is >= max_len (the square side of a batch). */

@@ -2,7 +2,7 @@
 # images); the classical-MDS structure check its reconstructions are judged by is
 # src/features/mds.c.
 libproteindiff_a_SOURCES += src/models/tokenizer.c src/models/tokenizer.h src/models/tokenizer_vq.c \
-	src/models/tokenizer_image.c src/models/tokenizer_state.c src/models/tokenizer_batchnorm.c
+	src/models/tokenizer_image.c src/models/tokenizer_batchnorm.c
 
 # tools/bench/bench-tokenizer: one forward+backward step of the CPU-default model against
 # PyTorch's (`make tools/bench/bench-tokenizer`, then tools/bench/bench-tokenizer.sh BUILD_DIR).

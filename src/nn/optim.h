@@ -36,11 +36,7 @@ void pd_adamw_free(pd_adamw *opt);
  * (the clipping factor; 1 for none). Matches torch.optim.AdamW (amsgrad off). */
 void pd_adamw_step(pd_adamw *opt, pd_real *data, const pd_real *grad, double lr, double grad_scale);
 
-/* Optimizer state of an unsharded optimizer (begin = 0, end = P->total) to/from an open HDF5
- * location: parameter-layout groups <group>/m and <group>/v plus an integer attribute `step`
- * on <group>. Values are stored as float32, so an f32 run resumes bit for bit. */
-pd_status pd_adamw_write_h5(const pd_adamw *opt, const pd_params *P, int64_t loc, const char *group);
-pd_status pd_adamw_read_h5(pd_adamw *opt, const pd_params *P, int64_t loc, const char *group);
+/* The state of an unsharded optimizer is saved by train/checkpoint_optim.h (src/nn knows no HDF5). */
 
 /* Sum of squares of n gradient values (accumulated in double). The distributed engine sums
  * this over ranks/shards before taking the root. */

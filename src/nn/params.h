@@ -92,14 +92,7 @@ void pd_params_bind_unit(pd_params *P, int unit, pd_real *data_base, pd_real *gr
 /* Point every view back at the store's own flat buffers. */
 void pd_params_bind_flat(pd_params *P);
 
-/* HDF5 (serial). A checkpoint group holds one dataset per parameter (its shape, float32) with
- * attributes format = "proteindiff-params", version = 1; loading checks every name and shape
- * and names the parameter and both shapes on a mismatch. */
-pd_status pd_params_save(const pd_params *P, const char *path);
-pd_status pd_params_load(pd_params *P, const char *path);
-/* Same into/from an open HDF5 location (file or group id, as int64_t = hid_t) under group
- * `group`, for any buffer laid out like the flat buffer (parameters, AdamW moments). */
-pd_status pd_params_write_h5(const pd_params *P, int64_t loc, const char *group, const pd_real *buffer);
-pd_status pd_params_read_h5(const pd_params *P, int64_t loc, const char *group, pd_real *buffer);
+/* Files: src/nn knows no HDF5. A store (or any buffer in its layout) is saved and loaded as a
+ * parameter group of a checkpoint by train/checkpoint_params.h. */
 
 #endif

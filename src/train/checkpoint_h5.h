@@ -1,38 +1,17 @@
-/* checkpoint_h5.h — the HDF5 pieces checkpoints are made of: attributes, a scalar string
- * dataset, and "the elements [lo, hi) of a parameter's row-major flattening" as a hyperslab
- * selection, which lets each rank write or read exactly the flat range it owns in a dataset
- * that keeps the parameter's shape (so a checkpoint is dense and independent of rank count). */
+/* checkpoint_h5.h — the checkpoint format's own string attribute type: NUL-terminated ASCII of
+ * the value's length + 1 (older files have it; the other proteindiff files use the NUL-padded
+ * UTF-8 strings of dataset/h5util.h), written and read into a fixed buffer. Numbers go through
+ * dataset/h5util.h, tensors through train/checkpoint_params.h. */
 #ifndef PD_TRAIN_CHECKPOINT_H5_H
 #define PD_TRAIN_CHECKPOINT_H5_H
 
 #include <hdf5.h>
-#include <stdint.h>
+#include <stddef.h>
 
 #include "core/error.h"
-#include "nn/params.h"
 
-/* Checkpoint attributes (pd_ckpt_ prefix: herr_t / 0-or--1 returns, and NUL-terminated ASCII
- * strings, the checkpoint format's own attribute types; the other proteindiff files use the
- * pd_status helpers of dataset/h5util.h). */
-herr_t pd_ckpt_attr_str(hid_t loc, const char *name, const char *value);
-herr_t pd_ckpt_attr_i64(hid_t loc, const char *name, int64_t value);
-herr_t pd_ckpt_attr_u64(hid_t loc, const char *name, uint64_t value);
-herr_t pd_ckpt_attr_double(hid_t loc, const char *name, double value);
-/* 0 on success; -1 if missing or unreadable. */
-int pd_ckpt_get_attr_str(hid_t loc, const char *name, char *out, size_t len);
-int pd_ckpt_get_attr_i64(hid_t loc, const char *name, int64_t *out);
-int pd_ckpt_get_attr_u64(hid_t loc, const char *name, uint64_t *out);
-
-/* A parameter-layout group: attributes format = "proteindiff-params", version = 1 and one
- * float32 dataset per parameter with its shape (what nn/params.h reads). Collective. */
-pd_status pd_h5_create_param_group(hid_t loc, const char *group, const pd_params *P);
-/* Elements [a, b) of P's flat layout: write buf[0 .. b-a) into / read it from the parameter
- * datasets of `group` that overlap the range (padding between parameters is skipped on write
- * and zeroed on read). Independent I/O. */
-pd_status pd_h5_write_flat_range(hid_t loc, const char *group, const pd_params *P, int64_t a, int64_t b,
-                                 const float *buf);
-pd_status pd_h5_read_flat_range(hid_t loc, const char *group, const pd_params *P, int64_t a, int64_t b, float *buf);
-/* Every parameter of P exists in `group` with P's shape, and nothing else is there. */
-pd_status pd_h5_check_param_group(hid_t loc, const char *group, const pd_params *P);
+pd_status pd_ckpt_attr_str(hid_t loc, const char *name, const char *value);
+/* PD_ERR_FORMAT when missing or unreadable; out gets at most len - 1 characters. */
+pd_status pd_ckpt_get_attr_str(hid_t loc, const char *name, char *out, size_t len);
 
 #endif

@@ -5,8 +5,10 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include "dataset/h5array.h"
 #include "dataset/h5file.h"
 #include "train/checkpoint.h"
+#include "train/checkpoint_params.h"
 
 static pd_h5_expect checkpoint_of(const char *stage)
 {
@@ -24,20 +26,10 @@ pd_status pd_checkpoint_verify(int64_t file, const char *path, const char *stage
 
 static pd_status get_array(void *user, const char *name, int64_t n, void *data, hid_t mtype)
 {
-    const hid_t grp = *(const int64_t *)user;
-    if (H5Lexists(grp, name, H5P_DEFAULT) <= 0)
-        return pd_fail(PD_ERR_FORMAT, "the checkpoint has no stage state '%s' (written by another stage version?)", name);
-    hid_t ds = H5Dopen2(grp, name, H5P_DEFAULT);
-    hid_t space = ds >= 0 ? H5Dget_space(ds) : -1;
-    const hssize_t have = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
-    pd_status st = PD_OK;
-    if (have != (hssize_t)n)
-        st = pd_fail(PD_ERR_FORMAT, "stage state '%s' has %lld values in the checkpoint, the model expects %lld (is the "
-                     "run file's model section the one it was trained with?)", name, (long long)have, (long long)n);
-    else if (n > 0 && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        st = pd_fail(PD_ERR_IO, "cannot read stage state '%s'", name);
-    if (space >= 0) H5Sclose(space);
-    if (ds >= 0) H5Dclose(ds);
+    pd_status st = pd_h5_array_get((hid_t) * (const int64_t *)user, name, mtype, n, data);
+    if (st == PD_ERR_FORMAT)
+        pd_error_context("the checkpoint's stage state (written by another stage version, or is the run file's "
+                         "model section not the one it was trained with?)");
     return st;
 }
 
@@ -84,7 +76,7 @@ pd_status pd_checkpoint_load_params(const char *path, const char *stage, const p
     hid_t f;
     pd_status st = open_verified(path, stage, &f);
     if (st == PD_OK) {
-        st = pd_params_read_h5(P, (int64_t)f, "params", P->data);
+        st = pd_ckpt_params_read(f, "params", P, P->data);
         H5Fclose(f);
     }
     if (st != PD_OK) loading_context(path, stage);
@@ -96,7 +88,7 @@ pd_status pd_checkpoint_load_stage(const char *path, pd_stage *s)
     hid_t f;
     pd_status st = open_verified(path, s->ops->name, &f);
     if (st == PD_OK) {
-        st = pd_params_read_h5(s->params, (int64_t)f, "params", s->params->data);
+        st = pd_ckpt_params_read(f, "params", s->params, s->params->data);
         if (st == PD_OK) st = pd_checkpoint_load_state(f, path, s);
         H5Fclose(f);
     }

@@ -6,50 +6,59 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset/h5util.h"
 #include "parallel/comm.h"
 #include "train/checkpoint.h"
 #include "train/checkpoint_h5.h"
+#include "train/checkpoint_params.h"
 
 /* The metadata of a checkpoint that pd_checkpoint_verify accepted. */
 static pd_status read_meta(hid_t f, const char *path, pd_ckpt_meta *m)
 {
+    const hid_t i64 = H5T_NATIVE_INT64, u64 = H5T_NATIVE_UINT64;
     int64_t nranks = 0;
-    int bad = pd_ckpt_get_attr_str(f, "stage", m->stage, sizeof m->stage) < 0;
-    bad |= pd_ckpt_get_attr_i64(f, "step", &m->step) < 0;
-    bad |= pd_ckpt_get_attr_str(f, "strategy", m->strategy, sizeof m->strategy) < 0;
-    bad |= pd_ckpt_get_attr_i64(f, "nranks", &nranks) < 0;
+    pd_status st = pd_ckpt_get_attr_str(f, "stage", m->stage, sizeof m->stage);
+    if (st == PD_OK) st = pd_h5_attr_read(f, "step", i64, &m->step);
+    if (st == PD_OK) st = pd_ckpt_get_attr_str(f, "strategy", m->strategy, sizeof m->strategy);
+    if (st == PD_OK) st = pd_h5_attr_read(f, "nranks", i64, &nranks);
+    if (st == PD_OK) st = pd_h5_attr_read(f, "elapsed_seconds", H5T_NATIVE_DOUBLE, &m->elapsed);
     m->nranks = (int)nranks;
-    hid_t a = H5Aopen(f, "elapsed_seconds", H5P_DEFAULT);
-    bad |= a < 0 || H5Aread(a, H5T_NATIVE_DOUBLE, &m->elapsed) < 0;
-    if (a >= 0) H5Aclose(a);
-    hid_t g = H5Gopen2(f, "sampler", H5P_DEFAULT);
-    bad |= g < 0;
+    hid_t g = st == PD_OK ? H5Gopen2(f, "sampler", H5P_DEFAULT) : -1;
+    if (st == PD_OK && g < 0) st = PD_ERR_FORMAT;
     if (g >= 0) {
-        bad |= pd_ckpt_get_attr_i64(g, "epoch", &m->sampler.epoch) < 0;
-        bad |= pd_ckpt_get_attr_i64(g, "position", &m->sampler.position) < 0;
-        bad |= pd_ckpt_get_attr_i64(g, "step", &m->sampler.step) < 0;
-        bad |= pd_ckpt_get_attr_u64(g, "seed", &m->sampler.seed) < 0;
-        bad |= pd_ckpt_get_attr_i64(g, "batch_residues", &m->sampler.batch_residues) < 0;
-        bad |= pd_ckpt_get_attr_u64(g, "lengths_hash", &m->sampler.lengths_hash) < 0;
+        if (st == PD_OK) st = pd_h5_attr_read(g, "epoch", i64, &m->sampler.epoch);
+        if (st == PD_OK) st = pd_h5_attr_read(g, "position", i64, &m->sampler.position);
+        if (st == PD_OK) st = pd_h5_attr_read(g, "step", i64, &m->sampler.step);
+        if (st == PD_OK) st = pd_h5_attr_read(g, "seed", u64, &m->sampler.seed);
+        if (st == PD_OK) st = pd_h5_attr_read(g, "batch_residues", i64, &m->sampler.batch_residues);
+        if (st == PD_OK) st = pd_h5_attr_read(g, "lengths_hash", u64, &m->sampler.lengths_hash);
         H5Gclose(g);
     }
-    g = H5Gopen2(f, "rng", H5P_DEFAULT);
-    bad |= g < 0 || pd_ckpt_get_attr_u64(g, "seed", &m->seed) < 0;
-    if (g >= 0) H5Gclose(g);
-    return bad ? pd_fail(PD_ERR_FORMAT, "%s: missing or unreadable checkpoint metadata", path) : PD_OK;
+    g = st == PD_OK ? H5Gopen2(f, "rng", H5P_DEFAULT) : -1;
+    if (st == PD_OK && g < 0) st = PD_ERR_FORMAT;
+    if (g >= 0) {
+        st = pd_h5_attr_read(g, "seed", u64, &m->seed);
+        H5Gclose(g);
+    }
+    if (st == PD_OK) return PD_OK;
+    pd_clear_error();
+    return pd_fail(PD_ERR_FORMAT, "%s: missing or unreadable checkpoint metadata", path);
 }
 
 static pd_status read_tensors(hid_t f, pd_engine *e)
 {
     const pd_params *P = e->P;
-    PD_TRY(pd_h5_check_param_group(f, "params", P));
-    PD_TRY(pd_h5_check_param_group(f, "optimizer/m", P));
-    PD_TRY(pd_h5_check_param_group(f, "optimizer/v", P));
+    PD_TRY(pd_ckpt_params_check(f, "params", P));
+    PD_TRY(pd_ckpt_params_check(f, "optimizer/m", P));
+    PD_TRY(pd_ckpt_params_check(f, "optimizer/v", P));
     hid_t opt = H5Gopen2(f, "optimizer", H5P_DEFAULT);
     int64_t opt_step = 0;
-    int bad = opt < 0 || pd_ckpt_get_attr_i64(opt, "step", &opt_step) < 0;
+    pd_status st = opt < 0 ? PD_ERR_FORMAT : pd_h5_attr_read(opt, "step", H5T_NATIVE_INT64, &opt_step);
     if (opt >= 0) H5Gclose(opt);
-    if (bad) return pd_fail(PD_ERR_FORMAT, "the checkpoint's optimizer group has no step");
+    if (st != PD_OK) {
+        pd_clear_error();
+        return pd_fail(PD_ERR_FORMAT, "the checkpoint's optimizer group has no step");
+    }
     pd_engine_set_opt_step(e, opt_step);
     for (int u = 0; u < e->n_units; u++) {
         int64_t begin, n;
@@ -58,12 +67,12 @@ static pd_status read_tensors(hid_t f, pd_engine *e)
         float *full = pd_engine_full_unit(e, u);
         if (full) {
             const pd_param_unit *U = &P->units[u];
-            PD_TRY(pd_h5_read_flat_range(f, "params", P, U->begin, U->begin + U->size, full));
+            PD_TRY(pd_ckpt_params_read_range(f, "params", P, U->begin, U->begin + U->size, full));
         } else {
-            PD_TRY(pd_h5_read_flat_range(f, "params", P, begin, begin + n, data));
+            PD_TRY(pd_ckpt_params_read_range(f, "params", P, begin, begin + n, data));
         }
-        PD_TRY(pd_h5_read_flat_range(f, "optimizer/m", P, begin, begin + n, m));
-        PD_TRY(pd_h5_read_flat_range(f, "optimizer/v", P, begin, begin + n, v));
+        PD_TRY(pd_ckpt_params_read_range(f, "optimizer/m", P, begin, begin + n, m));
+        PD_TRY(pd_ckpt_params_read_range(f, "optimizer/v", P, begin, begin + n, v));
     }
     return PD_OK;
 }

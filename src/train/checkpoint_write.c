@@ -11,38 +11,30 @@
 
 #include "config.h"
 #include "core/log.h"
+#include "dataset/h5array.h"
 #include "dataset/h5file.h"
+#include "dataset/h5util.h"
 #include "parallel/comm.h"
 #include "train/checkpoint.h"
 #include "train/checkpoint_h5.h"
+#include "train/checkpoint_params.h"
 
 typedef struct store_ctx {
     hid_t grp;
     int rank;
 } store_ctx;
 
-static pd_status put_array(void *user, const char *name, int64_t n, const void *data, hid_t ftype, hid_t mtype)
-{
-    store_ctx *c = user;
-    hsize_t dims = (hsize_t)n;
-    hid_t space = H5Screate_simple(1, &dims, NULL);
-    hid_t ds = H5Dcreate2(c->grp, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    pd_status st = ds < 0 ? pd_fail(PD_ERR_IO, "cannot create stage state '%s' in the checkpoint", name) : PD_OK;
-    if (st == PD_OK && c->rank == 0 && n > 0 && H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        st = pd_fail(PD_ERR_IO, "cannot write stage state '%s' into the checkpoint", name);
-    if (ds >= 0) H5Dclose(ds);
-    H5Sclose(space);
-    return st;
-}
-
+/* Every rank creates the array, rank 0 writes it. */
 static pd_status put_f64(void *user, const char *name, int64_t n, const double *data)
 {
-    return put_array(user, name, n, data, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
+    const store_ctx *c = user;
+    return pd_h5_array_put(c->grp, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &n, c->rank == 0 ? data : NULL);
 }
 
 static pd_status put_f32(void *user, const char *name, int64_t n, const float *data)
 {
-    return put_array(user, name, n, data, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT);
+    const store_ctx *c = user;
+    return pd_h5_array_put(c->grp, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n, c->rank == 0 ? data : NULL);
 }
 
 static pd_status write_string_dataset(hid_t loc, const char *name, const char *text, int rank)
@@ -62,55 +54,55 @@ static pd_status write_string_dataset(hid_t loc, const char *name, const char *t
 
 static pd_status write_meta(hid_t f, const pd_ckpt_meta *m)
 {
-    int bad = 0;
-    bad |= pd_ckpt_attr_str(f, "format", PD_CHECKPOINT_FORMAT) < 0;
-    bad |= pd_ckpt_attr_i64(f, "version", PD_CHECKPOINT_VERSION) < 0;
-    bad |= pd_ckpt_attr_str(f, "stage", m->stage) < 0;
-    bad |= pd_ckpt_attr_i64(f, "step", m->step) < 0;
-    bad |= pd_ckpt_attr_str(f, "strategy", m->strategy) < 0;
-    bad |= pd_ckpt_attr_i64(f, "nranks", m->nranks) < 0;
-    bad |= pd_ckpt_attr_double(f, "elapsed_seconds", m->elapsed) < 0;
-    bad |= pd_ckpt_attr_str(f, "created_by", "proteindiff " PACKAGE_VERSION) < 0;
-    hid_t g = H5Gcreate2(f, "sampler", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    bad |= g < 0;
+    pd_status st = pd_ckpt_attr_str(f, "format", PD_CHECKPOINT_FORMAT);
+    if (st == PD_OK) st = pd_h5_attr_write_int(f, "version", PD_CHECKPOINT_VERSION);
+    if (st == PD_OK) st = pd_ckpt_attr_str(f, "stage", m->stage);
+    if (st == PD_OK) st = pd_h5_attr_write_int(f, "step", m->step);
+    if (st == PD_OK) st = pd_ckpt_attr_str(f, "strategy", m->strategy);
+    if (st == PD_OK) st = pd_h5_attr_write_int(f, "nranks", m->nranks);
+    if (st == PD_OK) st = pd_h5_attr_write_double(f, "elapsed_seconds", m->elapsed);
+    if (st == PD_OK) st = pd_ckpt_attr_str(f, "created_by", "proteindiff " PACKAGE_VERSION);
+    hid_t g = st == PD_OK ? H5Gcreate2(f, "sampler", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    if (st == PD_OK && g < 0) st = PD_ERR_IO;
     if (g >= 0) {
-        bad |= pd_ckpt_attr_i64(g, "epoch", m->sampler.epoch) < 0;
-        bad |= pd_ckpt_attr_i64(g, "position", m->sampler.position) < 0;
-        bad |= pd_ckpt_attr_i64(g, "step", m->sampler.step) < 0;
-        bad |= pd_ckpt_attr_u64(g, "seed", m->sampler.seed) < 0;
-        bad |= pd_ckpt_attr_i64(g, "batch_residues", m->sampler.batch_residues) < 0;
-        bad |= pd_ckpt_attr_u64(g, "lengths_hash", m->sampler.lengths_hash) < 0;
+        if (st == PD_OK) st = pd_h5_attr_write_int(g, "epoch", m->sampler.epoch);
+        if (st == PD_OK) st = pd_h5_attr_write_int(g, "position", m->sampler.position);
+        if (st == PD_OK) st = pd_h5_attr_write_int(g, "step", m->sampler.step);
+        if (st == PD_OK) st = pd_h5_attr_write(g, "seed", H5T_NATIVE_UINT64, &m->sampler.seed);
+        if (st == PD_OK) st = pd_h5_attr_write_int(g, "batch_residues", m->sampler.batch_residues);
+        if (st == PD_OK) st = pd_h5_attr_write(g, "lengths_hash", H5T_NATIVE_UINT64, &m->sampler.lengths_hash);
         H5Gclose(g);
     }
-    g = H5Gcreate2(f, "rng", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    bad |= g < 0;
+    g = st == PD_OK ? H5Gcreate2(f, "rng", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    if (st == PD_OK && g < 0) st = PD_ERR_IO;
     if (g >= 0) {
-        bad |= pd_ckpt_attr_u64(g, "seed", m->seed) < 0;
-        bad |= pd_ckpt_attr_str(g, "scheme", "Philox-4x32-10 keyed by (seed, step, item, purpose); no hidden state") < 0;
+        if (st == PD_OK) st = pd_h5_attr_write(g, "seed", H5T_NATIVE_UINT64, &m->seed);
+        if (st == PD_OK)
+            st = pd_ckpt_attr_str(g, "scheme", "Philox-4x32-10 keyed by (seed, step, item, purpose); no hidden state");
         H5Gclose(g);
     }
-    return bad ? pd_fail(PD_ERR_IO, "cannot write the checkpoint's metadata") : PD_OK;
+    return st != PD_OK ? pd_fail(PD_ERR_IO, "cannot write the checkpoint's metadata") : PD_OK;
 }
 
 /* Parameters and AdamW moments: every rank of the first replica writes its owned ranges. */
 static pd_status write_tensors(hid_t f, pd_engine *e)
 {
     const pd_params *P = e->P;
-    PD_TRY(pd_h5_create_param_group(f, "params", P));
+    PD_TRY(pd_ckpt_params_create(f, "params", P));
     hid_t opt = H5Gcreate2(f, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (opt < 0) return pd_fail(PD_ERR_IO, "cannot create the checkpoint's optimizer group");
-    pd_status st = pd_ckpt_attr_i64(opt, "step", pd_engine_opt_step(e)) < 0 ? pd_fail(PD_ERR_IO, "optimizer step") : PD_OK;
-    if (st == PD_OK) st = pd_h5_create_param_group(opt, "m", P);
-    if (st == PD_OK) st = pd_h5_create_param_group(opt, "v", P);
+    pd_status st = pd_h5_attr_write_int(opt, "step", pd_engine_opt_step(e));
+    if (st == PD_OK) st = pd_ckpt_params_create(opt, "m", P);
+    if (st == PD_OK) st = pd_ckpt_params_create(opt, "v", P);
     H5Gclose(opt);
     if (st != PD_OK || !pd_engine_writes_checkpoint(e)) return st;
     for (int u = 0; st == PD_OK && u < e->n_units; u++) {
         int64_t begin, n;
         float *data, *m, *v;
         pd_engine_owned(e, u, &begin, &n, &data, &m, &v);
-        st = pd_h5_write_flat_range(f, "params", P, begin, begin + n, data);
-        if (st == PD_OK) st = pd_h5_write_flat_range(f, "optimizer/m", P, begin, begin + n, m);
-        if (st == PD_OK) st = pd_h5_write_flat_range(f, "optimizer/v", P, begin, begin + n, v);
+        st = pd_ckpt_params_write_range(f, "params", P, begin, begin + n, data);
+        if (st == PD_OK) st = pd_ckpt_params_write_range(f, "optimizer/m", P, begin, begin + n, m);
+        if (st == PD_OK) st = pd_ckpt_params_write_range(f, "optimizer/v", P, begin, begin + n, v);
     }
     return st;
 }

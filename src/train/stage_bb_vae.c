@@ -33,23 +33,17 @@ enum {
 static pd_status bb_create(pd_stage *s, const pd_config *cfg, uint64_t seed, int64_t pad_multiple)
 {
     pd_bb_vae_config c;
-    PD_TRY(pd_bb_vae_config_from_run(&c, cfg));
-    pd_bb_vae *m = pd_calloc(1, sizeof *m);
-    if (!m) return pd_fail(PD_ERR_NOMEM, "bb_vae stage: out of memory for the model");
-    pd_status st = pd_bb_vae_create(m, &c, pad_multiple, seed);
-    if (st != PD_OK) {
-        free(m);
-        return st;
-    }
+    PD_TRY(pd_bb_vae_config_from(cfg, &c));
+    pd_bb_vae *m;
+    PD_TRY(pd_bb_vae_create(&m, &c, &(pd_model_opts){.seed = seed, .pad_multiple = pad_multiple}));
     s->model = m;
-    s->params = &m->params;
+    s->params = pd_bb_vae_params(m);
     return PD_OK;
 }
 
 static void bb_destroy(pd_stage *s)
 {
-    if (s->model) pd_bb_vae_free(s->model);
-    free(s->model);
+    pd_bb_vae_destroy(s->model);
     s->model = NULL;
     s->params = NULL;
 }

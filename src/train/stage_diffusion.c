@@ -64,7 +64,7 @@ static pd_status diff_create(pd_stage *s, const pd_config *cfg, uint64_t seed, i
     p->bb.file = p->bb.mu = p->bb.valid = -1;
     pd_diffusion *m = NULL;
     pd_status st = open_latents(p, cfg, &c);
-    if (st == PD_OK) st = pd_diffusion_create(&m, &c, seed, pad_multiple);
+    if (st == PD_OK) st = pd_diffusion_create(&m, &c, &(pd_model_opts){.seed = seed, .pad_multiple = pad_multiple});
     if (st != PD_OK) {
         close_latents(p);
         return st;

@@ -66,7 +66,7 @@ static pd_status sc_create(pd_stage *s, const pd_config *cfg, uint64_t seed, int
     set->vae_phase.total_steps = set->first_classifier_step;
     set->classifier_phase.total_steps = set->classifier_steps;
     pd_sc_vae *m;
-    pd_status st = pd_sc_vae_create_padded(&m, &c, seed, pad_multiple);
+    pd_status st = pd_sc_vae_create(&m, &c, &(pd_model_opts){.seed = seed, .pad_multiple = pad_multiple});
     if (st != PD_OK) {
         free(set);
         return st;

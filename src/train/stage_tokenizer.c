@@ -101,7 +101,7 @@ static pd_status tok_create(pd_stage *s, const pd_config *cfg, uint64_t seed, in
     if (!p) return PD_ERR_NOMEM;
     pd_status st = pd_tokenizer_config_from(cfg, &p->c);
     pd_tokenizer *m = NULL;
-    if (st == PD_OK) st = pd_tokenizer_create(&m, &p->c, seed, pad_multiple);
+    if (st == PD_OK) st = pd_tokenizer_create(&m, &p->c, &(pd_model_opts){.seed = seed, .pad_multiple = pad_multiple});
     if (st != PD_OK) {
         free(p);
         return st;

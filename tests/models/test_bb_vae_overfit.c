@@ -36,33 +36,33 @@ int main(void)
     pd_bb_vae_config cfg, from_run;
     pd_bb_vae_config_default(&cfg);
     pd_config run;
-    CHECK(pd_config_defaults(&run, 0, NULL) == PD_OK && pd_bb_vae_config_from_run(&from_run, &run) == PD_OK);
+    CHECK(pd_config_defaults(&run, 0, NULL) == PD_OK && pd_bb_vae_config_from(&run, &from_run) == PD_OK);
     CHECK(memcmp(&cfg, &from_run, sizeof cfg) == 0);
     pd_config_free(&run);
     char *bad_heads[] = {"model.bb_vae.heads=3"};
-    CHECK(pd_config_defaults(&run, 1, bad_heads) == PD_OK && pd_bb_vae_config_from_run(&from_run, &run) != PD_OK);
+    CHECK(pd_config_defaults(&run, 1, bad_heads) == PD_OK && pd_bb_vae_config_from(&run, &from_run) != PD_OK);
     pd_config_free(&run);
     pd_bb_backbone view = test_backbone_view(&bb);
     pd_bb_graph graph;
     CHECK_MSG(pd_bb_graph_build(&graph, 1, &view, cfg.neighbors, 1) == PD_OK, "%s", pd_last_error());
-    pd_bb_vae m;
-    CHECK_MSG(pd_bb_vae_create(&m, &cfg, 1, 7) == PD_OK, "%s", pd_last_error());
+    pd_bb_vae *m = NULL;
+    CHECK_MSG(pd_bb_vae_create(&m, &cfg, &(pd_model_opts){.seed = 7}) == PD_OK, "%s", pd_last_error());
     pd_adamw opt;
     pd_adamw_config acfg;
     pd_adamw_config_default(&acfg);
-    CHECK(pd_adamw_init(&opt, &m.params, &acfg, 0, m.params.total) == PD_OK);
+    CHECK(pd_adamw_init(&opt, &m->params, &acfg, 0, m->params.total) == PD_OK);
     pd_graph *g;
     CHECK(pd_graph_create(&g, 0) == PD_OK);
     printf("1CRN: %lld residues, %lld labelled pairs, %lld parameters\n", (long long)graph.n_nodes,
-           (long long)graph.n_valid_pairs, (long long)pd_params_count(&m.params));
+           (long long)graph.n_valid_pairs, (long long)pd_params_count(&m->params));
 
     double first = 0, last5 = 0, acc0 = 0, acc_last = 0, seq0 = 0, seq_last = 0, pair0 = 0, pair_last = 0, t0 = now();
     for (int step = 0; step < steps; step++) {
         pd_graph_reset(g);
-        pd_params_zero_grad(&m.params);
+        pd_params_zero_grad(&m->params);
         pd_bb_vae_batch batch = {.graph = &graph, .aa = bb.aa, .seed = 11, .step = (uint64_t)step};
         pd_bb_vae_output out;
-        if (pd_bb_vae_forward(g, &m, &batch, NULL, &out) != PD_OK || pd_backward(g, out.loss) != PD_OK) {
+        if (pd_bb_vae_forward(g, m, &batch, NULL, &out) != PD_OK || pd_backward(g, out.loss) != PD_OK) {
             CHECK_MSG(0, "step %d: %s", step, pd_last_error());
             break;
         }
@@ -75,7 +75,7 @@ int main(void)
             printf("step %2d loss %.4f (pair %.4f seq %.4f kl %.4f) dist acc %.3f seq acc %.3f\n", step, loss,
                    out.pair_loss->data[0], out.seq_loss->data[0], out.kl_loss->data[0], acc,
                    (double)out.stats.seq_correct / (double)out.stats.seq_residues);
-        pd_adamw_step(&opt, m.params.data, m.params.grad, lr, 1.0);
+        pd_adamw_step(&opt, m->params.data, m->params.grad, lr, 1.0);
     }
     double seconds = now() - t0;
     printf("loss %.4f -> %.4f (mean of the last 5), distance-bin accuracy %.3f -> %.3f, %.1f s\n", first, last5, acc0,
@@ -92,11 +92,11 @@ int main(void)
     pd_graph_set_training(g, 0);
     pd_bb_vae_batch eval_batch = {.graph = &graph, .aa = bb.aa};
     pd_bb_vae_output eval_out;
-    CHECK(pd_bb_vae_forward(g, &m, &eval_batch, NULL, &eval_out) == PD_OK);
+    CHECK(pd_bb_vae_forward(g, m, &eval_batch, NULL, &eval_out) == PD_OK);
     const int64_t n_pairs = graph.pair_offset[1];
     float *logp = malloc((size_t)n_pairs * sizeof *logp), *contact = malloc((size_t)n_pairs * sizeof *contact);
     pd_graph_reset(g);
-    CHECK_MSG(pd_bb_vae_predict_pairs(g, &m, &graph, logp, contact) == PD_OK, "%s", pd_last_error());
+    CHECK_MSG(pd_bb_vae_predict_pairs(g, m, &graph, logp, contact) == PD_OK, "%s", pd_last_error());
     double ce = 0;
     int64_t labelled = 0, probs_ok = 1;
     for (int64_t p = 0; p < n_pairs; p++) {
@@ -130,7 +130,7 @@ int main(void)
 
     pd_graph_destroy(g);
     pd_adamw_free(&opt);
-    pd_bb_vae_free(&m);
+    pd_bb_vae_destroy(m);
     pd_bb_graph_free(&graph);
     test_backbone_free(&bb);
     return pd_test_finish("test_bb_vae_overfit");

@@ -119,14 +119,14 @@ int main(void)
     int rc = fixture_load(&f);
     if (rc) return rc;
     CHECK(f.graph.n_nodes == 12 && f.graph.max_length == 7);
-    pd_bb_vae m;
-    CHECK_MSG(pd_bb_vae_create(&m, &tiny, 1, 1234) == PD_OK, "%s", pd_last_error());
+    pd_bb_vae *m = NULL;
+    CHECK_MSG(pd_bb_vae_create(&m, &tiny, &(pd_model_opts){.seed = 1234}) == PD_OK, "%s", pd_last_error());
     pd_graph *g;
     CHECK(pd_graph_create(&g, 0) == PD_OK);
 
     pd_bb_vae_output out;
-    pd_params_zero_grad(&m.params);
-    CHECK_MSG(run_forward(g, &m, &f, &out) == PD_OK, "%s", pd_last_error());
+    pd_params_zero_grad(&m->params);
+    CHECK_MSG(run_forward(g, m, &f, &out) == PD_OK, "%s", pd_last_error());
     CHECK_MSG(pd_backward(g, out.loss) == PD_OK, "%s", pd_last_error());
     double loss = out.loss->data[0], pair = out.pair_loss->data[0], seq = out.seq_loss->data[0];
     double kl = out.kl_loss->data[0];
@@ -145,7 +145,7 @@ int main(void)
     int fd1 = mkstemp(in), fd2 = mkstemp(ref_path);
     CHECK(fd1 >= 0 && fd2 >= 0);
     close(fd1), close(fd2);
-    CHECK(bundle_write_bb_vae_input(in, &m, &f.graph, f.aa, f.eps) == 0);
+    CHECK(bundle_write_bb_vae_input(in, m, &f.graph, f.aa, f.eps) == 0);
     int py = bundle_run_reference("model", in, ref_path);
     int skipped = py == 77;
     bundle ref = {0};
@@ -164,17 +164,17 @@ int main(void)
         CHECK(mu_ref && tensor_error(mu_train, mu_ref->data, 48, 0) <= 1);
         double worst;
         const char *worst_name;
-        compare_gradients(&m, &ref, 1, &worst, &worst_name);
-        printf("%d parameter gradients compared; worst error %.2f x tolerance (%s)\n", m.params.n_params, worst,
+        compare_gradients(m, &ref, 1, &worst, &worst_name);
+        printf("%d parameter gradients compared; worst error %.2f x tolerance (%s)\n", m->params.n_params, worst,
                worst_name);
 
         /* The same with one pair row per block (the multi-block path of the fused pair op). */
         pd_bb_vae_set_pair_block_rows(1);
         pd_graph_reset(g);
-        pd_params_zero_grad(&m.params);
+        pd_params_zero_grad(&m->params);
         pd_bb_vae_output ob;
-        CHECK(run_forward(g, &m, &f, &ob) == PD_OK && pd_backward(g, ob.loss) == PD_OK);
-        int failing_blocked = compare_gradients(&m, &ref, 1, &worst, &worst_name);
+        CHECK(run_forward(g, m, &f, &ob) == PD_OK && pd_backward(g, ob.loss) == PD_OK);
+        int failing_blocked = compare_gradients(m, &ref, 1, &worst, &worst_name);
         printf("one row per pair block: loss error %.2e, %d gradient tensors out of tolerance (worst %.2f x)\n",
                scalar_error(ob.loss->data[0], &ref, "loss"), failing_blocked, worst);
         CHECK(scalar_error(ob.loss->data[0], &ref, "loss") < RTOL && failing_blocked == 0);
@@ -189,18 +189,18 @@ int main(void)
                                  "dec.pair_relpos"};
         const int64_t element[] = {3, 3, 3, 33 * (int64_t)tiny.width + 3};
         for (int t = 0; t < 4; t++) {
-            pd_param *p = pd_params_find(&m.params, perturb[t]);
+            pd_param *p = pd_params_find(&m->params, perturb[t]);
             CHECK(p != NULL);
             if (!p) continue;
             pd_real saved = p->t.data[element[t]];
             p->t.data[element[t]] += (pd_real)0.5;
             pd_graph_reset(g);
-            pd_params_zero_grad(&m.params);
+            pd_params_zero_grad(&m->params);
             pd_bb_vae_output o2;
-            CHECK(run_forward(g, &m, &f, &o2) == PD_OK && pd_backward(g, o2.loss) == PD_OK);
+            CHECK(run_forward(g, m, &f, &o2) == PD_OK && pd_backward(g, o2.loss) == PD_OK);
             double moved = scalar_error(o2.loss->data[0], &ref, "loss"), w;
             const char *wn;
-            int failing = compare_gradients(&m, &ref, 0, &w, &wn);
+            int failing = compare_gradients(m, &ref, 0, &w, &wn);
             printf("perturbing %s[%lld] by 0.5: loss moves %.2e relative, %d gradient tensors out of tolerance\n",
                    perturb[t], (long long)element[t], moved, failing);
             CHECK_MSG(moved > RTOL && failing > 0, "%s: perturbation not detected", perturb[t]);
@@ -208,7 +208,7 @@ int main(void)
         }
     }
     pd_graph_reset(g);
-    CHECK_MSG(pd_bb_vae_predict(g, &m, &f.graph, mu_pred, logits) == PD_OK, "%s", pd_last_error());
+    CHECK_MSG(pd_bb_vae_predict(g, m, &f.graph, mu_pred, logits) == PD_OK, "%s", pd_last_error());
     double mu_diff = 0;
     for (int i = 0; i < 48; i++) mu_diff = fmax(mu_diff, fabs(mu_pred[i] - mu_train[i]));
     CHECK_MSG(mu_diff == 0, "predict mu differs from training mu by %g", mu_diff);
@@ -219,7 +219,7 @@ int main(void)
     remove(ref_path);
     free(mu_train), free(mu_pred), free(logits);
     pd_graph_destroy(g);
-    pd_bb_vae_free(&m);
+    pd_bb_vae_destroy(m);
     pd_bb_graph_free(&f.graph);
     test_backbone_free(&f.bb[0]);
     test_backbone_free(&f.bb[1]);

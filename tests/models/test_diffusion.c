@@ -91,7 +91,7 @@ static void check_layout(void)
     pd_diffusion_config c;
     pd_diffusion_config_default(&c);
     pd_diffusion *m;
-    CHECK(pd_diffusion_create(&m, &c, 1, 4) == PD_OK);
+    CHECK(pd_diffusion_create(&m, &c, &(pd_model_opts){.seed = 1, .pad_multiple = 4}) == PD_OK);
     if (!m) return;
     pd_params *P = pd_diffusion_params(m);
     CHECK_MSG(pd_params_count(P) == expected_params(&c), "%lld parameters, expected %lld",
@@ -120,7 +120,7 @@ static void check_draws(void)
 {
     pd_diffusion_config c = {.depth = 1, .width = 8, .heads = 2, .timesteps = 1000, .sc_latent = 3, .bb_latent = 2};
     pd_diffusion *m;
-    CHECK(pd_diffusion_create(&m, &c, 1, 1) == PD_OK);
+    CHECK(pd_diffusion_create(&m, &c, &(pd_model_opts){.seed = 1}) == PD_OK);
     if (!m) return;
     tdu_batch tb;
     tdu_batch_make(&tb, 3, three, 3, 2, 4);
@@ -183,7 +183,7 @@ static void check_draws(void)
      * (t = T - 1, nothing shown); the rest as before */
     pd_diffusion *d;
     c.design_fraction = 0.3;
-    CHECK(pd_diffusion_create(&d, &c, 1, 1) == PD_OK);
+    CHECK(pd_diffusion_create(&d, &c, &(pd_model_opts){.seed = 1}) == PD_OK);
     if (d) {
         CHECK(pd_diffusion_draw(d, &tb.b, 1, 0, t, tok, noise) == PD_OK);
         int design_like = 0, last = 0;
@@ -223,7 +223,7 @@ static void check_rank_split(void)
 {
     pd_diffusion_config c = {.depth = 2, .width = 16, .heads = 4, .timesteps = 1000, .sc_latent = 4, .bb_latent = 5};
     pd_diffusion *m;
-    CHECK(pd_diffusion_create(&m, &c, 2, 1) == PD_OK);
+    CHECK(pd_diffusion_create(&m, &c, &(pd_model_opts){.seed = 2}) == PD_OK);
     if (!m) return;
     randomise(m, 3);
     tdu_batch tb;
@@ -268,7 +268,7 @@ static void check_rank_split(void)
 
     /* at the default init the prediction is zero: the eps loss is the mean square of the draws */
     pd_diffusion *z;
-    CHECK(pd_diffusion_create(&z, &c, 2, 1) == PD_OK);
+    CHECK(pd_diffusion_create(&z, &c, &(pd_model_opts){.seed = 2}) == PD_OK);
     int32_t t[3], tok[19];
     float noise[19 * 4];
     CHECK(pd_diffusion_draw(z, &tb.b, 4, 11, t, tok, noise) == PD_OK);
@@ -308,7 +308,7 @@ static void check_sample(void)
 {
     pd_diffusion_config c = {.depth = 2, .width = 16, .heads = 2, .timesteps = 100, .sc_latent = 4, .bb_latent = 5};
     pd_diffusion *m;
-    CHECK(pd_diffusion_create(&m, &c, 2, 1) == PD_OK);
+    CHECK(pd_diffusion_create(&m, &c, &(pd_model_opts){.seed = 2}) == PD_OK);
     if (!m) return;
     randomise(m, 5);
     tdu_batch tb;
@@ -356,7 +356,7 @@ static void check_overfit(void)
 {
     pd_diffusion_config c = {.depth = 2, .width = 32, .heads = 2, .timesteps = 1000, .sc_latent = 4, .bb_latent = 6};
     pd_diffusion *m;
-    CHECK(pd_diffusion_create(&m, &c, 7, 1) == PD_OK);
+    CHECK(pd_diffusion_create(&m, &c, &(pd_model_opts){.seed = 7}) == PD_OK);
     if (!m) return;
     const int lens[4] = {24, 18, 30, 20};
     tdu_batch tb;
@@ -418,9 +418,9 @@ static void check_classify(void)
     c.depth = 1, c.width = 16, c.heads = 2, c.sc_latent = 4, c.bb_latent = 6;
     c.target = PD_TARGET_X0;
     pd_diffusion *plain = NULL, *m = NULL;
-    CHECK(pd_diffusion_create(&plain, &c, 3, 1) == PD_OK);
+    CHECK(pd_diffusion_create(&plain, &c, &(pd_model_opts){.seed = 3}) == PD_OK);
     c.sequence_loss = 1.0;
-    CHECK(pd_diffusion_create(&m, &c, 3, 1) == PD_OK);
+    CHECK(pd_diffusion_create(&m, &c, &(pd_model_opts){.seed = 3}) == PD_OK);
     if (!m || !plain) return;
     randomise(m, 11);
     pd_graph *g = NULL;

@@ -222,7 +222,7 @@ static void run_parity(const char *dir, pd_diffusion_target target, int geometry
     parity_case c;
     make_case(&c, target, geometry, sequence_loss, pair_values, environment);
     pd_diffusion *m;
-    CHECK(pd_diffusion_create(&m, &c.cfg, 3, 1) == PD_OK);
+    CHECK(pd_diffusion_create(&m, &c.cfg, &(pd_model_opts){.seed = 3}) == PD_OK);
     if (!m) return;
     randomise(m, 77);
     char in[4200], out[4200], args[8600];
@@ -270,7 +270,7 @@ static void check_adaln_zero(void)
     pd_diffusion_config cfg = {.depth = 2, .width = 16, .heads = 2, .timesteps = 1000, .sc_latent = 4, .bb_latent = 6,
                                .target = PD_TARGET_EPS};
     pd_diffusion *m;
-    CHECK(pd_diffusion_create(&m, &cfg, 3, 1) == PD_OK);
+    CHECK(pd_diffusion_create(&m, &cfg, &(pd_model_opts){.seed = 3}) == PD_OK);
     if (!m) return;
     pd_graph *g;
     CHECK(pd_graph_create(&g, 0) == PD_OK);

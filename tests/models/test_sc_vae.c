@@ -41,7 +41,7 @@ static void test_config(void)
     CHECK_MSG(strstr(pd_last_error(), "featurize.voxel_size") != NULL, "message: %s", pd_last_error());
     pd_sc_vae_config_default(&c);
     c.latent = 0;
-    CHECK(pd_sc_vae_create(&(pd_sc_vae *){NULL}, &c, 1) == PD_ERR_CONFIG);
+    CHECK(pd_sc_vae_create(&(pd_sc_vae *){NULL}, &c, &(pd_model_opts){.seed = 1}) == PD_ERR_CONFIG);
 
     /* groups: largest divisor of C that is <= min(8, C/4), else 1 */
     pd_sc_vae_config_default(&c);
@@ -92,7 +92,7 @@ static void test_layout(void)
         c.latent = sizes[s].L;
         c.classifier_own_trunk = sizes[s].own;
         pd_sc_vae *m;
-        CHECK(pd_sc_vae_create_padded(&m, &c, 1, 4) == PD_OK);
+        CHECK(pd_sc_vae_create(&m, &c, &(pd_model_opts){.seed = 1, .pad_multiple = 4}) == PD_OK);
         if (!m) continue;
         pd_params *P = pd_sc_vae_params(m);
         int levels = 0;
@@ -152,7 +152,7 @@ static pd_sc_vae *small_model(uint64_t seed)
     c.width = WIDTH;
     c.latent = LATENT;
     pd_sc_vae *m = NULL;
-    CHECK_MSG(pd_sc_vae_create(&m, &c, seed) == PD_OK, "%s", pd_last_error());
+    CHECK_MSG(pd_sc_vae_create(&m, &c, &(pd_model_opts){.seed = seed}) == PD_OK, "%s", pd_last_error());
     return m;
 }
 

@@ -72,7 +72,7 @@ int main(void)
     c.width = WIDTH;
     c.latent = LATENT;
     c.beta_kl = BETA_KL;
-    CHECK(pd_sc_vae_create(&fx.m, &c, 7) == PD_OK);
+    CHECK(pd_sc_vae_create(&fx.m, &c, &(pd_model_opts){.seed = 7}) == PD_OK);
     CHECK(pd_graph_create(&fx.g, 0) == PD_OK);
     if (pd_test_failures) return pd_test_finish("sc_vae finite differences");
     pd_params *P = pd_sc_vae_params(fx.m);

@@ -54,7 +54,7 @@ static int write_inputs(const char *dir, double input_weight)
     pd_sc_vae_config c;
     tiny_config(&c, input_weight);
     pd_sc_vae *m;
-    if (!report(pd_sc_vae_create(&m, &c, SEED), "create")) return 1;
+    if (!report(pd_sc_vae_create(&m, &c, &(pd_model_opts){.seed = SEED}), "create")) return 1;
     pd_params *P = pd_sc_vae_params(m);
     char path[1024];
     snprintf(path, sizeof path, "%s/in.bin", dir);
@@ -172,7 +172,7 @@ static int check_against(const char *dir)
     pd_sc_vae_config c;
     tiny_config(&c, *(const float *)weight->data);
     pd_sc_vae *m;
-    if (!report(pd_sc_vae_create(&m, &c, SEED + 1), "create")) return 1;  /* other seed: weights come from in.bin */
+    if (!report(pd_sc_vae_create(&m, &c, &(pd_model_opts){.seed = SEED + 1}), "create")) return 1;  /* other seed: weights come from in.bin */
     pd_params *P = pd_sc_vae_params(m);
     for (int i = 0; i < P->n_params; i++) {
         char name[256];

@@ -14,6 +14,7 @@
 #include "core/rng.h"
 #include "models/tokenizer.h"
 #include "nn/ops.h"
+#include "train/tokenizer_state.h"
 #include "test.h"
 
 static void small_config(pd_tokenizer_config *c)
@@ -85,7 +86,7 @@ static void test_config(void)
     small_config(&cfgs[1]);
     for (int i = 0; i < 2; i++) {
         pd_tokenizer *m;
-        CHECK(pd_tokenizer_create(&m, &cfgs[i], 1, 1) == PD_OK);
+        CHECK(pd_tokenizer_create(&m, &cfgs[i], &(pd_model_opts){.seed = 1}) == PD_OK);
         const int64_t got = pd_params_count(pd_tokenizer_params(m)), want = expected_params(&cfgs[i]);
         printf("levels %d width %d: %lld parameters (+ %d x %d x %d codebook values)\n", cfgs[i].levels, cfgs[i].width,
                (long long)got, cfgs[i].levels, cfgs[i].codebook, cfgs[i].latent_dim);
@@ -193,7 +194,7 @@ static void test_masking_and_paths(void)
     small_config(&c);
     pd_tokenizer *m;
     pd_graph *g;
-    CHECK(pd_tokenizer_create(&m, &c, 5, 1) == PD_OK);
+    CHECK(pd_tokenizer_create(&m, &c, &(pd_model_opts){.seed = 5}) == PD_OK);
     CHECK(pd_graph_create(&g, 0) == PD_OK);
     static float x[B * 3 * S * S], junk[B * 3 * S * S];
     random_images(x, 1);
@@ -281,7 +282,7 @@ static void test_codebook_update(void)
     small_config(&c);
     pd_tokenizer *m;
     pd_graph *g;
-    CHECK(pd_tokenizer_create(&m, &c, 5, 1) == PD_OK);
+    CHECK(pd_tokenizer_create(&m, &c, &(pd_model_opts){.seed = 5}) == PD_OK);
     CHECK(pd_graph_create(&g, 0) == PD_OK);
     static float x[B * 3 * S * S];
     random_images(x, 2);
@@ -333,7 +334,7 @@ static void test_state_h5(void)
     pd_tokenizer_config c;
     small_config(&c);
     pd_tokenizer *a, *b, *other;
-    CHECK(pd_tokenizer_create(&a, &c, 5, 1) == PD_OK && pd_tokenizer_create(&b, &c, 6, 1) == PD_OK);
+    CHECK(pd_tokenizer_create(&a, &c, &(pd_model_opts){.seed = 5}) == PD_OK && pd_tokenizer_create(&b, &c, &(pd_model_opts){.seed = 6}) == PD_OK);
     pd_batchnorm_stats *bn = pd_tokenizer_batchnorm(a, 3, NULL);
     bn->running_mean[2] = 0.75f;
     bn->batches_tracked = 9;
@@ -356,7 +357,7 @@ static void test_state_h5(void)
     const pd_batchnorm_stats *bb = pd_tokenizer_batchnorm(b, 3, NULL);
     CHECK(bb->running_mean[2] == 0.75f && bb->batches_tracked == 9 && pd_tokenizer_codebook_updates(b) == 4);
     c.codebook = 32;
-    CHECK(pd_tokenizer_create(&other, &c, 5, 1) == PD_OK);
+    CHECK(pd_tokenizer_create(&other, &c, &(pd_model_opts){.seed = 5}) == PD_OK);
     CHECK(pd_tokenizer_state_read_h5(other, f, "tokenizer_state") == PD_ERR_FORMAT);
     CHECK(strstr(pd_last_error(), "vq.0.embed") != NULL);
     H5Fclose(f);

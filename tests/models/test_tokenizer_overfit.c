@@ -62,7 +62,7 @@ int main(void)
     c.ema_decay = 0.8;       /* 40 steps: the codebooks must follow the encoder faster than 0.99 allows */
     pd_tokenizer *m;
     pd_graph *g;
-    CHECK(pd_tokenizer_create(&m, &c, 11, 1) == PD_OK);
+    CHECK(pd_tokenizer_create(&m, &c, &(pd_model_opts){.seed = 11}) == PD_OK);
     CHECK(pd_graph_create(&g, 0) == PD_OK);
     pd_params *P = pd_tokenizer_params(m);
     pd_adamw opt;

@@ -90,7 +90,7 @@ static int write_inputs(const char *dir)
     pd_tokenizer_config c;
     tiny_config(&c);
     pd_tokenizer *m;
-    if (!report(pd_tokenizer_create(&m, &c, SEED, 1), "create")) return 1;
+    if (!report(pd_tokenizer_create(&m, &c, &(pd_model_opts){.seed = SEED}), "create")) return 1;
     char path[1024];
     snprintf(path, sizeof path, "%s/in.bin", dir);
     FILE *f = fopen(path, "wb");
@@ -192,7 +192,7 @@ static int check_outputs(const char *dir)
     tiny_config(&c);
     pd_tokenizer *m;
     run r = {0};
-    if (!report(pd_tokenizer_create(&m, &c, SEED, 1), "create") || !report(pd_graph_create(&r.g, 0), "graph")) return 1;
+    if (!report(pd_tokenizer_create(&m, &c, &(pd_model_opts){.seed = SEED}), "create") || !report(pd_graph_create(&r.g, 0), "graph")) return 1;
     pd_params *P = pd_tokenizer_params(m);
     CHECK(forward_backward(m, &r));
     if (pd_test_failures) return 1;
@@ -259,7 +259,7 @@ static int check_outputs(const char *dir)
     /* The comparison can fail: perturb one weight of the first encoder block by 1e-3 and rerun
      * with the original codebooks (a fresh model, same seed). */
     pd_tokenizer *pert;
-    CHECK(report(pd_tokenizer_create(&pert, &c, SEED, 1), "create"));
+    CHECK(report(pd_tokenizer_create(&pert, &c, &(pd_model_opts){.seed = SEED}), "create"));
     pd_param *w = pd_params_find(pd_tokenizer_params(pert), "enc.0.blocks.0.attn.q.weight");
     CHECK(w != NULL);
     if (w) {

@@ -13,6 +13,7 @@
 #include "nn/ops.h"
 #include "nn/optim.h"
 #include "nn/params.h"
+#include "train/checkpoint_params.h"
 #include "test.h"
 
 /* ---- 16-bit conversions: properties checked against exact double arithmetic ---- */
@@ -251,12 +252,12 @@ static void test_params(const char *scratch)
     /* HDF5 round trip (across different layouts) and errors */
     char path[1024];
     snprintf(path, sizeof path, "%s/params.h5", scratch);
-    CHECK_MSG(pd_params_save(&A, path) == PD_OK, "%s", pd_last_error());
+    CHECK_MSG(pd_ckpt_params_save(&A, path) == PD_OK, "%s", pd_last_error());
     pd_params C;
     pd_params_init(&C);
     declare_model(&C, 0);
     CHECK(pd_params_finalize(&C, 7) == PD_OK);
-    CHECK_MSG(pd_params_load(&C, path) == PD_OK, "%s", pd_last_error());
+    CHECK_MSG(pd_ckpt_params_load(&C, path) == PD_OK, "%s", pd_last_error());
     for (int k = 0; k < 4; k++) {
         pd_param *pa = pd_params_find(&A, names[k]), *pc = pd_params_find(&C, names[k]);
         CHECK(memcmp(pa->t.data, pc->t.data, (size_t)pa->t.numel * sizeof(pd_real)) == 0);
@@ -272,11 +273,11 @@ static void test_params(const char *scratch)
     pd_param_new(&D, "block1.g", 1, (int64_t[]){5}, PD_INIT_ZEROS, 0);
     pd_params_unit_end(&D);
     CHECK(pd_params_finalize(&D, 1) == PD_OK);
-    CHECK(pd_params_load(&D, path) == PD_ERR_FORMAT);
+    CHECK(pd_ckpt_params_load(&D, path) == PD_ERR_FORMAT);
     const char *msg = pd_last_error();
     CHECK_MSG(strstr(msg, "block0.w") && strstr(msg, "[33, 17]") && strstr(msg, "[33, 18]"), "message: %s", msg);
     printf("mismatch message: %s\n", msg);
-    CHECK(pd_params_load(&B, path) == PD_ERR_FORMAT);   /* B has an extra parameter "other" */
+    CHECK(pd_ckpt_params_load(&B, path) == PD_ERR_FORMAT);   /* B has an extra parameter "other" */
     CHECK_MSG(strstr(pd_last_error(), "other"), "message: %s", pd_last_error());
     pd_params E;
     pd_params_init(&E);

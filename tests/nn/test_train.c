@@ -12,6 +12,8 @@
 #include "bundle.h"
 #include "nn/ops.h"
 #include "nn/optim.h"
+#include "train/checkpoint_optim.h"
+#include "train/checkpoint_params.h"
 #include "test.h"
 
 enum { STEPS = 10, BATCH = 3, LEN = 9, DIN = 12, D = 32, HEADS = 4, MLP = 64, ROPE = 8, CLASSES = 7 };
@@ -87,8 +89,8 @@ static pd_status save_state(const tiny *m, const char *path)
 {
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) return pd_fail(PD_ERR_IO, "cannot create %s", path);
-    pd_status st = pd_params_write_h5(&m->P, f, "params", m->P.data);
-    if (st == PD_OK) st = pd_adamw_write_h5(&m->opt, &m->P, f, "adamw");
+    pd_status st = pd_ckpt_params_write(f, "params", &m->P, m->P.data);
+    if (st == PD_OK) st = pd_ckpt_adamw_write(f, "adamw", &m->opt, &m->P);
     H5Fclose(f);
     return st;
 }
@@ -97,8 +99,8 @@ static pd_status load_state(tiny *m, const char *path)
 {
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return pd_fail(PD_ERR_IO, "cannot open %s", path);
-    pd_status st = pd_params_read_h5(&m->P, f, "params", m->P.data);
-    if (st == PD_OK) st = pd_adamw_read_h5(&m->opt, &m->P, f, "adamw");
+    pd_status st = pd_ckpt_params_read(f, "params", &m->P, m->P.data);
+    if (st == PD_OK) st = pd_ckpt_adamw_read(f, "adamw", &m->opt, &m->P);
     H5Fclose(f);
     return st;
 }

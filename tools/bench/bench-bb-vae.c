@@ -99,8 +99,8 @@ int main(int argc, char **argv)
     printf("graph (kNN + edge features): %.2f ms per 1000 residues; with decoder labels: %.2f ms per 1000 residues\n",
            t_knn[2] * 1e3 * 1000 / (double)total, t_graph[2] * 1e3 * 1000 / (double)total);
 
-    pd_bb_vae m;
-    if (pd_bb_vae_create(&m, &cfg, 1, 1) != PD_OK) {
+    pd_bb_vae *m = NULL;
+    if (pd_bb_vae_create(&m, &cfg, &(pd_model_opts){.seed = 1}) != PD_OK) {
         fprintf(stderr, "%s\n", pd_last_error());
         return 1;
     }
@@ -118,12 +118,12 @@ int main(int argc, char **argv)
     double *t_step = malloc(sizeof(double) * (size_t)(steps + 1)), loss = 0;
     for (int s = 0; s <= steps; s++) {   /* step 0 warms up the arena */
         pd_graph_reset(g);
-        pd_params_zero_grad(&m.params);
+        pd_params_zero_grad(&m->params);
         double t0 = now();
         pd_tensor *e = pd_tensor_from_floats(g, 2, (int64_t[]){total, cfg.latent}, eps);
         pd_bb_vae_batch batch = {.graph = &graph, .aa = aa, .eps = e};
         pd_bb_vae_output out;
-        if (pd_bb_vae_forward(g, &m, &batch, NULL, &out) != PD_OK || pd_backward(g, out.loss) != PD_OK) {
+        if (pd_bb_vae_forward(g, m, &batch, NULL, &out) != PD_OK || pd_backward(g, out.loss) != PD_OK) {
             fprintf(stderr, "%s\n", pd_last_error());
             return 1;
         }
@@ -132,15 +132,15 @@ int main(int argc, char **argv)
     }
     qsort(t_step + 1, (size_t)steps, sizeof(double), cmp_double);
     printf("model: width %d, %d layers, k %d, latent %d, %d decoder layers, %lld parameters, %lld labelled pairs\n",
-           cfg.width, cfg.layers, cfg.neighbors, cfg.latent, cfg.decoder_layers, (long long)pd_params_count(&m.params),
+           cfg.width, cfg.layers, cfg.neighbors, cfg.latent, cfg.decoder_layers, (long long)pd_params_count(&m->params),
            (long long)graph.n_valid_pairs);
     printf("forward+backward: median %.1f ms over %d steps (loss %.5f)\n", t_step[1 + steps / 2] * 1e3, steps, loss);
-    if (dump && bundle_write_bb_vae_input(dump, &m, &graph, aa, eps) != 0) {
+    if (dump && bundle_write_bb_vae_input(dump, m, &graph, aa, eps) != 0) {
         fprintf(stderr, "cannot write %s\n", dump);
         return 1;
     }
     pd_graph_destroy(g);
-    pd_bb_vae_free(&m);
+    pd_bb_vae_destroy(m);
     pd_bb_graph_free(&graph);
     for (int i = 0; i < n; i++) test_backbone_free(&bb[i]);
     free(aa), free(eps), free(t_step);

@@ -19,7 +19,7 @@ int main(int argc, char **argv)
     pd_sc_vae *m;
     pd_graph *g;
     if (pd_config_defaults(&cfg, 0, NULL) != PD_OK || pd_sc_vae_config_from(&cfg, &c) != PD_OK ||
-        pd_sc_vae_create(&m, &c, 1) != PD_OK || pd_graph_create(&g, 0) != PD_OK) {
+        pd_sc_vae_create(&m, &c, &(pd_model_opts){.seed = 1}) != PD_OK || pd_graph_create(&g, 0) != PD_OK) {
         fprintf(stderr, "bench-sc-vae: %s\n", pd_last_error());
         return 1;
     }

@@ -18,7 +18,7 @@ int main(int argc, char **argv)
     pd_tokenizer_config_default(&c);
     pd_tokenizer *m;
     pd_graph *g;
-    if (pd_tokenizer_create(&m, &c, 1, 1) != PD_OK || pd_graph_create(&g, 0) != PD_OK) {
+    if (pd_tokenizer_create(&m, &c, &(pd_model_opts){.seed = 1}) != PD_OK || pd_graph_create(&g, 0) != PD_OK) {
         fprintf(stderr, "bench-tokenizer: %s\n", pd_last_error());
         return 1;
     }
