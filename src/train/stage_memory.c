@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "models/diffusion_environment.h"
 #include "models/diffusion_geometry.h"
 #include "train/stage.h"
 
@@ -79,9 +80,15 @@ static void diffusion_memory(const pd_config *cfg, pd_stage_memory *m)
     m->padded_cost = F32 * (1420.0 + 78.2 * W * depth);
     m->padded_cost_sq = F32 * heads * depth * 1.06 + (geometry ? F32 * (2.0 * PD_DIFFUSION_GEO_PAIR + 1 + 3 * heads * depth) : 0) +
                         (pair_values ? F32 * 6.0 * heads * depth : 0);   /* scores, bias, mask, P and its copy per block */
+    /* environment: per residue k neighbour rows of the edge features and ~6 tensors of width E
+     * (two linears, two SiLUs, the two pooling products): counted, not measured */
+    const double k = geometry ? (double)pd_cfg_int(cfg, "model.diffusion.environment") : 0;
+    const double E = (double)pd_cfg_int(cfg, "model.diffusion.environment_width");
+    m->per_cost = k > 0 ? F32 * k * (6.0 * E + PD_DIFFUSION_ENV_EDGE + 6.0) : 0;
     m->fixed = 64 << 10;
-    snprintf(m->basis, sizeof m->basis, "%.0f blocks of width %.0f x %.0f heads%s", depth, W, heads,
-             pair_values ? ", backbone geometry, pair values" : geometry ? ", backbone geometry" : "");
+    snprintf(m->basis, sizeof m->basis, "%.0f blocks of width %.0f x %.0f heads%s%s", depth, W, heads,
+             pair_values ? ", backbone geometry, pair values" : geometry ? ", backbone geometry" : "",
+             k > 0 ? ", environment" : "");
 }
 
 /* tokenizer: cost = pixels of the (padded) image. Per pixel ~3900 floats that do not depend on the
