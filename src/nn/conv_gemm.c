@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "core/error.h"
+#include "nn/pointwise_simd.h"
 
 /* A 1×1 conv's im2col of a single sample is the sample itself: no copy needed. */
 static int is_pointwise(const pd_conv_shape *s) { return pd_conv_kernel_cells(s) == 1; }
@@ -13,26 +14,37 @@ static int is_pointwise(const pd_conv_shape *s) { return pd_conv_kernel_cells(s)
 static int64_t out_positions(const pd_conv_shape *s) { return s->out_size[0] * s->out_size[1] * s->out_size[2]; }
 static int64_t in_positions(const pd_conv_shape *s) { return s->in_size[0] * s->in_size[1] * s->in_size[2]; }
 
-void pd_channel_sum_add(const pd_real *dy, int64_t batch, int64_t channels, int64_t positions, pd_real *dbias)
+/* 8 double lanes in a fixed order: vectorisable (one serial accumulator is not) and the same
+ * sum whatever the thread count. */
+PD_CLONES void pd_channel_sum_add(const pd_real *dy, int64_t batch, int64_t channels, int64_t positions,
+                                  pd_real *dbias)
 {
     for (int64_t c = 0; c < channels; c++) {
-        double sum = 0;
+        double acc[8] = {0};
         for (int64_t b = 0; b < batch; b++) {
             const pd_real *row = dy + (b * channels + c) * positions;
-            for (int64_t p = 0; p < positions; p++) sum += row[p];
+            int64_t p = 0;
+            for (; p + 8 <= positions; p += 8)
+#pragma omp simd
+                for (int j = 0; j < 8; j++) acc[j] += row[p + j];
+            for (int j = 0; p < positions; p++, j++) acc[j] += row[p];
         }
+        double sum = 0;
+        for (int j = 0; j < 8; j++) sum += acc[j];
         dbias[c] += (pd_real)sum;
     }
 }
 
-static void add_bias(pd_real *y, const pd_real *bias, int64_t first, int64_t count, int64_t channels,
-                     int64_t positions)
+/* The GEMM's output rows [channels, cols] start as the bias (or zero): the GEMM then adds
+ * onto them (beta = 1), which saves both OpenBLAS's pass zeroing C and a pass adding the bias. */
+PD_CLONES void pd_fill_channel_rows(pd_real *out, const pd_real *bias, int64_t channels, int64_t cols)
 {
-    for (int64_t b = first; b < first + count; b++)
-        for (int64_t c = 0; c < channels; c++) {
-            pd_real *row = y + (b * channels + c) * positions;
-            for (int64_t p = 0; p < positions; p++) row[p] += bias[c];
-        }
+    for (int64_t c = 0; c < channels; c++) {
+        const pd_real v = bias ? bias[c] : 0;
+        pd_real *row = out + c * cols;
+#pragma omp simd
+        for (int64_t p = 0; p < cols; p++) row[p] = v;
+    }
 }
 
 static pd_status get_work(const pd_conv_shape *s, pd_real **work, pd_real **owned)
@@ -63,9 +75,9 @@ pd_status pd_conv_forward(const pd_conv_shape *s, const pd_real *x, const pd_rea
         if (is_pointwise(s) && count == 1) col = x + first * s->in_channels * Pin;
         else pd_patch_im2col(&s->patch, x, first, count, col_buf);
         pd_real *out = count == 1 ? y + first * cout * P : out_buf;
-        pd_gemm(0, 0, cout, cols, rows, 1, w, rows, col, cols, 0, out, cols);
+        pd_fill_channel_rows(out, bias, cout, cols);
+        pd_gemm(0, 0, cout, cols, rows, 1, w, rows, col, cols, 1, out, cols);
         if (count > 1) pd_channel_major_to_batch(out, cout, P, first, count, y, 0);
-        if (bias) add_bias(y, bias, first, count, cout, P);
     }
     free(owned);
     return PD_OK;

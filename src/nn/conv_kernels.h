@@ -59,5 +59,7 @@ pd_status pd_conv_transpose_backward(const pd_conv_shape *s, const pd_real *x, c
 
 /* dbias[c] += Σ_{n,p} dy[n, c, p] (double accumulation). Shared with the norms' beta grads. */
 void pd_channel_sum_add(const pd_real *dy, int64_t batch, int64_t channels, int64_t positions, pd_real *dbias);
+/* out[c, p] = bias[c] (0 without bias) for a GEMM that then accumulates onto it (beta = 1). */
+void pd_fill_channel_rows(pd_real *out, const pd_real *bias, int64_t channels, int64_t cols);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include "nn/ops_device.h"
 #include "nn/ops_internal.h"
-#include "nn/pointwise_ops.h"
+#include "nn/pointwise_kernels.h"
 
 /* Values and derivatives are pd_act_value / pd_act_derivative (pointwise_ops.h, shared with CUDA). */
 typedef struct act_saved { pd_act_kind kind; } act_saved;
@@ -23,8 +23,7 @@ static void act_backward(pd_graph *g, pd_node *n)
         return;
     }
 #endif
-#pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK / 4)
-    for (int64_t i = 0; i < N; i++) gx[i] += y->grad[i] * pd_act_derivative(s->kind, x->data[i], y->data[i]);
+    pd_act_backward(s->kind, x->data, y->data, y->grad, gx, N);
 }
 
 static pd_tensor *activation(pd_graph *g, pd_act_kind kind, const char *name, pd_tensor *x)
@@ -40,8 +39,7 @@ static pd_tensor *activation(pd_graph *g, pd_act_kind kind, const char *name, pd
         return NULL;
 #endif
     if (!on_gpu) {
-#pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK / 4)
-        for (int64_t i = 0; i < N; i++) y->data[i] = pd_act_value(kind, x->data[i]);
+        pd_act_forward(kind, x->data, y->data, N);
     }
     pd_node *n = pd_record(g, name, act_backward, y, 1, (pd_tensor *[]){x});
 #if PD_NN_CUDA

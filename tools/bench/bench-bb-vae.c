@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
 #include "core/rng.h"
 #include "models/bb_vae.h"
 #include "test_bb_vae_bundle.h"
@@ -119,7 +120,7 @@ int main(int argc, char **argv)
     for (int s = 0; s <= steps; s++) {   /* step 0 warms up the arena */
         pd_graph_reset(g);
         pd_params_zero_grad(&m->params);
-        double t0 = now();
+        double t0 = bench_clock();
         pd_tensor *e = pd_tensor_from_floats(g, 2, (int64_t[]){total, cfg.latent}, eps);
         pd_bb_vae_batch batch = {.graph = &graph, .aa = aa, .eps = e};
         pd_bb_vae_output out;
@@ -127,14 +128,17 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", pd_last_error());
             return 1;
         }
-        t_step[s] = now() - t0;
+        t_step[s] = bench_clock() - t0;
         loss = out.loss->data[0];
     }
+    double mean = 0;
+    for (int s = 1; s <= steps; s++) mean += t_step[s] / steps;
     qsort(t_step + 1, (size_t)steps, sizeof(double), cmp_double);
     printf("model: width %d, %d layers, k %d, latent %d, %d decoder layers, %lld parameters, %lld labelled pairs\n",
            cfg.width, cfg.layers, cfg.neighbors, cfg.latent, cfg.decoder_layers, (long long)pd_params_count(&m->params),
            (long long)graph.n_valid_pairs);
-    printf("forward+backward: median %.1f ms over %d steps (loss %.5f)\n", t_step[1 + steps / 2] * 1e3, steps, loss);
+    printf("forward+backward: median %.1f ms over %d steps (loss %.5f); step %.1f ms best, %.1f ms mean of %d\n",
+           t_step[1 + steps / 2] * 1e3, steps, loss, t_step[1] * 1e3, mean * 1e3, steps);
     if (dump && bundle_write_bb_vae_input(dump, m, &graph, aa, eps) != 0) {
         fprintf(stderr, "cannot write %s\n", dump);
         return 1;

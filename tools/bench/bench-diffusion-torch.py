@@ -3,13 +3,16 @@
 CPU-default sizes on the same entry lengths as the C bench (130, 140, ..., 170 up to RESIDUES),
 batched with padding and a key mask as a PyTorch trainer would run it, and 50 DDIM network calls
 on one chain of SAMPLE_LEN residues under no_grad.
-Usage: bench-diffusion-torch.py [RESIDUES [STEPS [THREADS [SAMPLE_LEN]]]]"""
+Usage: bench-diffusion-torch.py [RESIDUES [STEPS [THREADS [SAMPLE_LEN]]]] (SAMPLE_LEN 0: no sampling)"""
 import math
 import os
 import sys
 import time
 
 import torch
+
+# BENCH_CLOCK=cpu: process CPU time (all threads), as the C drivers (tools/bench/bench_clock.h)
+clock = time.process_time if os.environ.get("BENCH_CLOCK") == "cpu" else time.perf_counter
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "reference"))
@@ -72,7 +75,7 @@ def main(argv):
     tokens = torch.randint(0, ref.TOKENS, (B, L))
     best, total = 1e30, 0.0
     for s in range(-1, steps):
-        t0 = time.perf_counter()
+        t0 = clock()
         model.zero_grad()
         t = torch.randint(0, 1000, (B,))
         noise = torch.randn(B, L, sc_dim)
@@ -81,22 +84,24 @@ def main(argv):
         pred = batched_forward(model, x_t, bb, t.to(torch.float64), tokens, key_valid)
         loss = (((pred - noise) ** 2).sum(-1) * key_valid).sum() / (key_valid.sum() * sc_dim)
         loss.backward()
-        dt = time.perf_counter() - t0
+        dt = clock() - t0
         if s >= 0:
             total += dt
             best = min(best, dt)
     n_params = sum(p.numel() for p in model.parameters())
     print("torch: depth %d width %d heads %d, %d parameters, %d residues in %d entries: step %.1f ms best, "
           "%.1f ms mean of %d" % (depth, width, heads, n_params, sum(lens), B, best * 1e3, total / steps * 1e3, steps))
+    if sample_len <= 0:  # SAMPLE_LEN 0: the training step only
+        return 0
     with torch.no_grad():
         x = torch.randn(1, sample_len, sc_dim)
         bbs = torch.randn(1, sample_len, bb_dim)
         toks = torch.full((1, sample_len), ref.MASK)
         valid = torch.ones(1, sample_len, dtype=torch.bool)
-        t0 = time.perf_counter()
+        t0 = clock()
         for t in range(999, 0, -20):
             batched_forward(model, x, bbs, torch.tensor([float(t)], dtype=torch.float64), toks, valid)
-        dt = time.perf_counter() - t0
+        dt = clock() - t0
     print("torch: 50 DDIM network calls, one chain of %d residues: %.3f s (%.3f s per 100 residues)"
           % (sample_len, dt, dt * 100.0 / sample_len))
     return 0

@@ -1,7 +1,8 @@
 /* bench-nn.c — how close the op set's GEMM-heavy paths come to raw OpenBLAS sgemm on the same
  * shapes in the same run (linear, attention, conv3d k=2, conv-transpose k=2; forward+backward),
  * at 1 and 2 threads, and the time of one training step (forward + backward) of the transformer
- * block and the MPNN layer, for comparison with tools/bench/bench-nn-torch.py.
+ * block and the MPNN layer, for comparison with tools/bench/bench-nn-torch.py. Each op is also
+ * given as a fraction of the sgemm peak measured in the run (one square 1024³ sgemm).
  * Usage: bench-nn [--threads "1 2"] [--quick]. Prints a table; not a test. */
 #include <cblas.h>
 #include <math.h>
@@ -166,10 +167,31 @@ static void set_threads(int n)
 #endif
 }
 
+/* The sgemm peak this run measures: the best GFLOP/s of one square 1024³ cblas_sgemm. */
+static double sgemm_peak_gflops;
+
+static void square_sgemm(void *arg)
+{
+    float *m = arg;
+    const int n = 1024;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, m, n, m + n * n, n, 0, m + 2 * n * n, n);
+}
+
+static double measure_sgemm_peak(int reps)
+{
+    const int64_t n = 1024;
+    float *m = malloc(sizeof(float) * 3 * n * n);
+    for (int64_t i = 0; i < 3 * n * n; i++) m[i] = (float)(i % 7) * 0.1f;
+    double t = best_time(square_sgemm, m, reps);
+    free(m);
+    return 2.0 * n * n * n / t * 1e-9;
+}
+
 static void report(const char *name, double flops, double t_op, double t_gemm)
 {
-    printf("  %-44s %8.2f ms %7.1f GFLOP/s   sgemm %7.1f GFLOP/s   %5.0f%%\n", name, 1e3 * t_op, flops / t_op * 1e-9,
-           flops / t_gemm * 1e-9, 100.0 * t_gemm / t_op);
+    printf("  %-44s %8.2f ms %7.1f GFLOP/s   sgemm %7.1f GFLOP/s   %5.0f%%   %3.0f%% of peak\n", name, 1e3 * t_op,
+           flops / t_op * 1e-9, flops / t_gemm * 1e-9, 100.0 * t_gemm / t_op,
+           100.0 * flops / t_op * 1e-9 / sgemm_peak_gflops);
 }
 
 int main(int argc, char **argv)
@@ -189,6 +211,9 @@ int main(int argc, char **argv)
         int nt = atoi(tok);
         set_threads(nt);
         printf("threads = %d  (op = forward + backward through the tape; sgemm = the same GEMMs bare)\n", nt);
+        sgemm_peak_gflops = measure_sgemm_peak(reps);
+        printf("  sgemm peak (one 1024^3 cblas_sgemm, best of %d): %.1f GFLOP/s; last column = op GFLOP/s / peak\n",
+               reps, sgemm_peak_gflops);
 
         /* linear: y = x w^T, dx = dy w, dw = dy^T x */
         int64_t lin[][3] = {{8192, 256, 256}, {4096, 128, 512}, {2048, 64, 64}};

@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/rng.h"
+#include "bench_clock.h"
 #include "core/timer.h"
 #include "models/sc_vae.h"
 #include "nn/ops.h"
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
     pd_params *P = pd_sc_vae_params(m);
     double best = 1e30, total = 0;
     for (int s = -1; s < steps; s++) {   /* step -1 warms up (arena growth, first-touch) */
-        double t0 = pd_now();
+        double t0 = bench_clock();
         pd_graph_reset(g);
         pd_params_zero_grad(P);
         pd_tensor *x = pd_tensor_from_floats(g, 5, (int64_t[]){batch, 1, c.voxel, c.voxel, c.voxel}, vox);
@@ -42,7 +43,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench-sc-vae: %s\n", pd_last_error());
             return 1;
         }
-        double dt = pd_now() - t0;
+        double dt = bench_clock() - t0;
         if (s >= 0) {
             total += dt;
             if (dt < best) best = dt;

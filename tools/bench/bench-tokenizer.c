@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "core/rng.h"
+#include "bench_clock.h"
 #include "core/timer.h"
 #include "models/tokenizer.h"
 #include "nn/ops.h"
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
     pd_params *P = pd_tokenizer_params(m);
     double best = 1e30, total = 0;
     for (int s = -1; s < steps; s++) {
-        const double t0 = pd_now();
+        const double t0 = bench_clock();
         pd_graph_reset(g);
         pd_tensor *in = pd_tensor_from_floats(g, 4, (int64_t[]){batch, 3, side, side}, x);
         pd_tensor *loss = pd_tokenizer_loss(g, m, in, lengths, NULL, NULL, NULL, NULL);
@@ -45,7 +46,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench-tokenizer: %s\n", pd_last_error());
             return 1;
         }
-        const double dt = pd_now() - t0;
+        const double dt = bench_clock() - t0;
         if (s >= 0) {
             total += dt;
             if (dt < best) best = dt;
