@@ -80,7 +80,8 @@ const pd_cfg_key pd_cfg_schema[] = {
     {"train.micro_batch_residues", PD_CFG_INT, "0", 0, 1e12, NULL, 1,
      "Largest micro-batch in residues: a rank splits its share of the global batch into micro-batches "
      "of at most this many (and within run.memory_budget_mb), accumulates their gradients and steps once "
-     "(the same losses as the whole batch); an entry longer forms a micro-batch alone. 0 = the largest "
+     "(the same losses as the whole batch); an entry longer is cut into residue ranges by sc_vae (whose "
+     "residues are independent samples) and forms a micro-batch alone in the other stages. 0 = the largest "
      "that fits run.memory_budget_mb. The tokenizer always runs its whole share in one forward."},
     {"train.residue_sample", PD_CFG_INT, "0", 0, 1e12, NULL, 1,
      "sc_vae: residues per step drawn at random from the batch's entries (each kept with probability "

@@ -66,6 +66,7 @@ static int64_t longest_entry(const pd_split_list *s)
 /* Activations of a micro-batch of `m` cost units made of entries of the typical cost. */
 static double typical_bytes(const pd_trainer *t, int32_t typical, int64_t m)
 {
+    if (t->stage.ops->per_residue && m < typical) typical = (int32_t)(m > 0 ? m : 1);   /* a residue range */
     const int64_t n = m / typical > 0 ? m / typical : 1;
     int32_t *c = pd_malloc((size_t)n * sizeof *c);
     if (!c) return 0;
@@ -102,13 +103,15 @@ static pd_status memory_plan(pd_trainer *t)
     char b1[32], b2[32], b3[32], b4[32];
     mib_text(budget, b1, sizeof b1);
     mib_text(t->state_bytes, b2, sizeof b2);
-    /* Every entry must fit alone, in training and in validation. */
+    /* Every entry must fit alone, in training and in validation; for a per-residue stage, which
+     * cuts long entries into residue ranges, one residue of it. */
+    const int per_residue = t->stage.ops->per_residue;
     const pd_split_list *splits[2] = {&t->train, &t->valid};
     for (int sp = 0; sp < 2; sp++) {
         const int64_t i = longest_entry(splits[sp]);
         if (i < 0) continue;
-        const int32_t len = splits[sp]->lengths[i];
-        const double need = pd_stage_memory_bytes(&t->mem, &len, 1);
+        const int32_t len = splits[sp]->lengths[i], fit = per_residue && len > 1 ? 1 : len;
+        const double need = pd_stage_memory_bytes(&t->mem, &fit, 1);
         if (need <= room) continue;
         pd_entry_info info;
         st = pd_dataset_entry_info(t->ds, splits[sp]->entries[i], &info);
@@ -116,10 +119,11 @@ static pd_status memory_plan(pd_trainer *t)
         mib_text(need + t->state_bytes, b4, sizeof b4);
         return pd_agree(t->world, pd_fail(PD_ERR_NOMEM,
             "memory plan: stage %s cannot train on entry %s (%s split, %d %s) within a budget of %s per rank (%s): "
-            "one micro-batch of it alone needs %s of activations + %s of parameters, gradients and optimizer state "
+            "%s needs %s of activations + %s of parameters, gradients and optimizer state "
             "(%s, partition of %d) = %s. Raise run.memory_budget_mb, run on more ranks with a sharded strategy, or "
             "leave such entries out (featurize.max_len)", t->stage_name, st == PD_OK ? info.name : "?",
-            sp ? "valid" : "train", (int)len, unit, b1, how, b3, b2,
+            sp ? "valid" : "train", (int)len, unit, b1, how,
+            fit < len ? "a micro-batch of a single residue of it" : "one micro-batch of it alone", b3, b2,
             pd_strategy_name(t->topo.plan.strategy), t->engine.psize, b4));
     }
 
@@ -195,16 +199,22 @@ static pd_status memory_plan(pd_trainer *t)
     mib_text(t->activation_bytes, b3, sizeof b3);
     mib_text(t->state_bytes + t->activation_bytes, b4, sizeof b4);
     const int32_t longest = t->train.n ? t->train.lengths[longest_entry(&t->train)] : 0;
+    char cut_text[160] = "";
+    const int64_t longest_pieces = longest > 0 ? pd_trainer_entry_pieces(t, longest) : 1;
+    if (longest_pieces > 1)
+        snprintf(cut_text, sizeof cut_text, "; entries over a micro-batch are cut into residue ranges (the longest "
+                 "into %lld of <= %lld)", (long long)longest_pieces,
+                 (long long)((longest + longest_pieces - 1) / longest_pieces));
     pd_info("memory plan (%s, per rank): budget %s (%s); state %s (params %.1f + grads %.1f + AdamW %.1f + work %.1f "
             "MiB, %s over %d); activations %.4f MiB per %s of a %d-%s entry, %.1f MiB for the longest (%d) [%s]; "
-            "micro-batches of at most %lld %s (%s): ~%lld per step for a share of ~%lld, %s each; total ~%s",
+            "micro-batches of at most %lld %s (%s): ~%lld per step for a share of ~%lld, %s each; total ~%s%s",
             t->stage_name, b1, how, b2, (double)em->params / 1048576.0, (double)em->grads / 1048576.0,
             (double)em->optimizer / 1048576.0, (double)em->work / 1048576.0, pd_strategy_name(t->topo.plan.strategy),
             t->engine.psize, pd_stage_memory_bytes(&t->mem, &typical, 1) / typical / 1048576.0,
             unit1, (int)typical, unit1,
             pd_stage_memory_bytes(&t->mem, &longest, 1) / 1048576.0, (int)longest, t->mem.basis,
             (long long)display_m, unit, source,
-            (long long)per_step, (long long)share, b3, b4);
+            (long long)per_step, (long long)share, b3, b4, cut_text);
     return PD_OK;
 }
 

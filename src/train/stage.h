@@ -70,6 +70,10 @@ typedef struct pd_stage_batch {
     int64_t count;            /* this rank's count for global normalisation (0 if phantom) */
     int64_t residues;         /* residues read (throughput) */
     int64_t step;             /* the training step the batch is for (1-based); 0 in validation */
+    /* Residue ranges (only for stages with per_residue, in training and validation): entry i
+     * contributes its residues [range_first[i], range_first[i] + range_len[i]) only. NULL: whole
+     * entries. A long entry cut into ranges spreads over several micro-batches. */
+    const int32_t *range_first, *range_len;
     void *data;               /* the stage's own arrays */
     /* Training: the stage's batch_counts summed over every micro-batch of every rank (the engine
      * sets it before `loss`), so a loss split into micro-batches divides by the whole global batch's
@@ -82,6 +86,11 @@ typedef struct pd_stage_batch {
 typedef struct pd_stage_ops {
     const char *name;          /* "sc_vae" */
     const char *count_name;    /* what the global normaliser counts: "residues", "pixels" */
+    /* 1: the model treats residues as independent samples (the loss of an entry is the sum of its
+     * residues' losses, noise is keyed by residue row): the engine may cut an entry that does not
+     * fit a micro-batch into residue ranges (pd_stage_batch.range_*), which load_batch must honour.
+     * 0: the model needs whole entries (attention over the chain). */
+    int per_residue;
     /* Build the model from the run file with units padded for `pad_multiple` ranks and
      * parameters initialised from `seed`; sets s->params and s->model. */
     pd_status (*create)(pd_stage *s, const pd_config *cfg, uint64_t seed, int64_t pad_multiple);

@@ -163,6 +163,7 @@ static pd_status probe_restore(pd_stage *s, const pd_stage_store *store)
 
 const pd_stage_ops pd_stage_probe = {
     .name = "probe",
+    .per_residue = 1,
     .count_name = "residues",
     .create = probe_create,
     .destroy = probe_destroy,

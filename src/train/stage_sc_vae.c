@@ -301,6 +301,7 @@ static pd_status sc_encode(pd_stage *s, pd_graph *g, pd_stage_batch *b, int64_t 
 
 const pd_stage_ops pd_stage_sc_vae = {
     .name = "sc_vae",
+    .per_residue = 1,   /* residues are independent samples: long entries may be cut into ranges */
     .count_name = "residues",
     .create = sc_create,
     .destroy = sc_destroy,

@@ -38,37 +38,77 @@ static int64_t phantom_entry(const pd_split_list *split, int64_t first)
     return best;
 }
 
+/* The longest residue range of an entry of `len` residues that one micro-batch of a per-residue
+ * stage holds alone: within t->micro_residues and t->micro_bytes, at least 1. */
+static int32_t piece_limit(const pd_trainer *t, int32_t len)
+{
+    int32_t lo = 1, hi = len;
+    if (t->micro_residues > 0 && t->micro_residues < hi) hi = (int32_t)t->micro_residues;
+    if (t->micro_bytes <= 0 || pd_stage_memory_bytes(&t->mem, &hi, 1) <= t->micro_bytes) return hi;
+    while (hi - lo > 1) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (pd_stage_memory_bytes(&t->mem, &mid, 1) <= t->micro_bytes) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+int64_t pd_trainer_entry_pieces(const pd_trainer *t, int32_t len)
+{
+    if (!t->stage.ops->per_residue || len <= 1) return 1;
+    const int over = (t->micro_residues > 0 && len > t->micro_residues) ||
+                     (t->micro_bytes > 0 && pd_stage_memory_bytes(&t->mem, &len, 1) > t->micro_bytes);
+    if (!over) return 1;
+    const int32_t p = piece_limit(t, len);
+    return (len + p - 1) / p;
+}
+
 pd_status pd_trainer_micro_plan(pd_trainer *t, const pd_split_list *split, const pd_batch *global, pd_micro_plan *mp)
 {
     memset(mp, 0, sizeof *mp);
     mp->phantom = -1;
     pd_batch mine = {0};
     pd_status st = pd_batch_split(global, split->lengths, t->nranks, t->rank, &mine);
+    int64_t n_items = 0;
+    for (int64_t i = 0; st == PD_OK && i < mine.n; i++) n_items += pd_trainer_entry_pieces(t, split->lengths[mine.entries[i]]);
     if (st == PD_OK) {
-        mp->entries = pd_malloc((size_t)(mine.n + 1) * sizeof *mp->entries);
-        mp->first = pd_malloc((size_t)(mine.n + 2) * sizeof *mp->first);
-        mp->cost = pd_malloc((size_t)(mine.n + 1) * sizeof *mp->cost);
-        if (!mp->entries || !mp->first || !mp->cost) st = PD_ERR_NOMEM;
+        mp->entries = pd_malloc((size_t)(n_items + 1) * sizeof *mp->entries);
+        mp->first = pd_malloc((size_t)(n_items + 2) * sizeof *mp->first);
+        mp->cost = pd_malloc((size_t)(n_items + 1) * sizeof *mp->cost);
+        mp->begin = pd_malloc((size_t)(n_items + 1) * sizeof *mp->begin);
+        if (!mp->entries || !mp->first || !mp->cost || !mp->begin) st = PD_ERR_NOMEM;
     }
     if (st == PD_OK) {
-        mp->n_entries = mine.n;
-        /* Consecutive entries of the share (longest first) while they fit the limit. */
-        int64_t cur = 0;
+        mp->n_items = n_items;
+        /* Consecutive entries of the share (longest first) while they fit the limits; an entry of a
+         * per-residue stage that exceeds them alone becomes m near-equal residue ranges, each a
+         * micro-batch alone (the packing depends on the share and the limits only). */
+        int64_t cur = 0, j = 0;
+        int after_pieces = 0;
         for (int64_t i = 0; i < mine.n; i++) {
-            mp->entries[i] = split->entries[mine.entries[i]];
-            mp->cost[i] = split->lengths[mine.entries[i]];
-            int cut = i == 0 || (t->micro_residues > 0 && cur + mp->cost[i] > t->micro_residues);
-            if (!cut && t->micro_bytes > 0) {
-                const int64_t from = mp->first[mp->n - 1];
-                cut = pd_stage_memory_bytes(&t->mem, mp->cost + from, i + 1 - from) > t->micro_bytes;
+            const int64_t e = split->entries[mine.entries[i]];
+            const int32_t len = split->lengths[mine.entries[i]];
+            const int64_t m = pd_trainer_entry_pieces(t, len);
+            if (m > 1) mp->n_cut++;
+            for (int64_t q = 0; q < m; q++, j++) {
+                mp->entries[j] = e;
+                mp->begin[j] = (int32_t)((int64_t)len * q / m);
+                mp->cost[j] = (int32_t)((int64_t)len * (q + 1) / m) - mp->begin[j];
+                int cut = j == 0 || m > 1 || after_pieces ||
+                          (t->micro_residues > 0 && cur + mp->cost[j] > t->micro_residues);
+                if (!cut && t->micro_bytes > 0) {
+                    const int64_t from = mp->first[mp->n - 1];
+                    cut = pd_stage_memory_bytes(&t->mem, mp->cost + from, j + 1 - from) > t->micro_bytes;
+                }
+                if (cut) {
+                    mp->first[mp->n++] = j;
+                    cur = 0;
+                }
+                cur += mp->cost[j];
+                after_pieces = m > 1;
             }
-            if (cut) {
-                mp->first[mp->n++] = i;
-                cur = 0;
-            }
-            cur += mp->cost[i];
         }
-        mp->first[mp->n] = mine.n;
+        mp->first[mp->n] = n_items;
         for (int64_t k = 0; k < mp->n; k++) {
             double bytes = pd_stage_memory_bytes(&t->mem, mp->cost + mp->first[k], mp->first[k + 1] - mp->first[k]);
             if (bytes > mp->max_bytes) mp->max_bytes = bytes;
@@ -96,6 +136,7 @@ void pd_micro_plan_free(pd_micro_plan *mp)
     free(mp->entries);
     free(mp->first);
     free(mp->cost);
+    free(mp->begin);
     memset(mp, 0, sizeof *mp);
 }
 
@@ -106,6 +147,10 @@ pd_status pd_trainer_load_micro(pd_trainer *t, const pd_micro_plan *mp, int64_t 
     if (k < mp->n) {
         b->entries = mp->entries + mp->first[k];
         b->n_entries = mp->first[k + 1] - mp->first[k];
+        if (t->stage.ops->per_residue) {
+            b->range_first = mp->begin + mp->first[k];
+            b->range_len = mp->cost + mp->first[k];
+        }
     } else {
         if (mp->phantom < 0) return pd_fail(PD_ERR, "training engine: an empty global batch");
         b->entries = &mp->phantom;

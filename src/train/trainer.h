@@ -79,20 +79,26 @@ pd_status pd_trainer_validate(pd_trainer *t, pd_stage_metrics *out);
 pd_status pd_trainer_load_batch(pd_trainer *t, const pd_split_list *split, const pd_batch *global, int64_t step,
                                 int64_t *entries, pd_stage_batch *b);
 
-/* A rank's share of a global batch cut into micro-batches (train_step.c): micro-batch k is
- * entries[first[k] .. first[k+1]) (dataset indices), consecutive in the share's order, each within
- * t->micro_residues cost and t->micro_bytes of estimated activations (an entry over either is one
- * alone). n = this rank's count; n_all the
- * count over ranks (max, >= 1): micro-batches k >= n are phantoms of `phantom`, so every rank runs
- * n_all forwards (sharded strategies gather units in each). Collective. */
+/* A rank's share of a global batch cut into micro-batches (train_step.c): micro-batch k is items
+ * [first[k] .. first[k+1]), item i being the residues [begin[i], begin[i] + cost[i]) of dataset
+ * entry entries[i] (begin 0 and the entry's whole cost unless it was cut), consecutive in the
+ * share's order, each micro-batch within t->micro_residues cost and t->micro_bytes of estimated
+ * activations. An entry over either limit is cut into near-equal residue ranges, each a micro-batch
+ * alone, when the stage is per_residue (n_cut counts them), and is a micro-batch alone otherwise.
+ * n = this rank's count; n_all the count over ranks (max, >= 1): micro-batches k >= n are phantoms
+ * of `phantom`, so every rank runs n_all forwards (sharded strategies gather units in each).
+ * Collective. */
 typedef struct pd_micro_plan {
-    int64_t n_entries, n, n_all;
+    int64_t n_items, n, n_all, n_cut;
     int64_t *entries, *first;
-    int32_t *cost;
+    int32_t *cost, *begin;
     int64_t phantom;       /* dataset index of the phantom entry (-1: the global batch is empty) */
     double max_bytes;      /* the largest micro-batch's activation estimate */
 } pd_micro_plan;
 pd_status pd_trainer_micro_plan(pd_trainer *t, const pd_split_list *split, const pd_batch *global, pd_micro_plan *mp);
+/* How many residue ranges the plan cuts an entry of cost `len` into: 1 (whole) unless the stage is
+ * per_residue and the entry alone exceeds t->micro_residues or t->micro_bytes. */
+int64_t pd_trainer_entry_pieces(const pd_trainer *t, int32_t len);
 void pd_micro_plan_free(pd_micro_plan *mp);
 /* Read micro-batch k (a phantom when k >= mp->n) for training step `step` (0 = validation). */
 pd_status pd_trainer_load_micro(pd_trainer *t, const pd_micro_plan *mp, int64_t k, int64_t step, pd_stage_batch *b);

@@ -16,7 +16,20 @@ void pd_voxel_batch_free(pd_voxel_batch *b)
     memset(b, 0, sizeof *b);
 }
 
-pd_status pd_voxel_batch_read(pd_dataset *ds, const int64_t *entries, int64_t n_entries, pd_voxel_batch *out)
+/* Entry i's residue range [*from, *from + *n) within its `length` residues. */
+static pd_status entry_range(const pd_entry_info *info, const int32_t *first, const int32_t *len, int64_t i,
+                             int64_t *from, int64_t *n)
+{
+    *from = first ? first[i] : 0;
+    *n = first ? len[i] : info->length;
+    if (*from < 0 || *n < 0 || *from + *n > info->length)
+        return pd_fail(PD_ERR, "residues [%lld, %lld) of entry %s, which has %lld", (long long)*from,
+                       (long long)(*from + *n), info->name, (long long)info->length);
+    return PD_OK;
+}
+
+pd_status pd_voxel_batch_read(pd_dataset *ds, const int64_t *entries, int64_t n_entries, const int32_t *first,
+                              const int32_t *len, pd_voxel_batch *out)
 {
     memset(out, 0, sizeof *out);
     const int V = pd_dataset_voxel_size(ds);
@@ -26,7 +39,9 @@ pd_status pd_voxel_batch_read(pd_dataset *ds, const int64_t *entries, int64_t n_
     for (int64_t i = 0; i < n_entries; i++) {
         pd_entry_info info;
         PD_TRY(pd_dataset_entry_info(ds, entries[i], &info));
-        total += info.length;
+        int64_t from, n;
+        PD_TRY(entry_range(&info, first, len, i, &from, &n));
+        total += n;
     }
     out->residues = total;
     out->voxels = pd_malloc((size_t)(total > 0 ? total : 1) * (size_t)cells * sizeof(float));
@@ -38,10 +53,12 @@ pd_status pd_voxel_batch_read(pd_dataset *ds, const int64_t *entries, int64_t n_
     for (int64_t i = 0; st == PD_OK && i < n_entries; i++) {
         pd_entry_info info;
         st = pd_dataset_entry_info(ds, entries[i], &info);
+        int64_t from = 0, L = 0;
+        if (st == PD_OK) st = entry_range(&info, first, len, i, &from, &L);
         if (st != PD_OK) break;
-        const int64_t L = info.length;
-        uint16_t *b2 = realloc(bits, (size_t)L * (size_t)cells * sizeof *bits);
-        uint8_t *a2 = realloc(aa, (size_t)L), *c2 = realloc(chain, (size_t)L);
+        const int64_t n_seq = info.length;
+        uint16_t *b2 = realloc(bits, (size_t)(L > 0 ? L : 1) * (size_t)cells * sizeof *bits);
+        uint8_t *a2 = realloc(aa, (size_t)n_seq), *c2 = realloc(chain, (size_t)n_seq);
         if (b2) bits = b2;
         if (a2) aa = a2;
         if (c2) chain = c2;
@@ -50,7 +67,7 @@ pd_status pd_voxel_batch_read(pd_dataset *ds, const int64_t *entries, int64_t n_
             break;
         }
         st = pd_dataset_read_sequence(ds, entries[i], aa, chain);
-        if (st == PD_OK) st = pd_dataset_read_voxels(ds, info.residue_offset, L, bits);
+        if (st == PD_OK && L > 0) st = pd_dataset_read_voxels(ds, info.residue_offset + from, L, bits);
         if (st != PD_OK) {
             pd_error_context("training batch, entry %lld (%s)", (long long)entries[i], info.name);
             break;
@@ -59,11 +76,11 @@ pd_status pd_voxel_batch_read(pd_dataset *ds, const int64_t *entries, int64_t n_
             const uint16_t *src = bits + r * cells;
             int any = 0;
             for (int64_t c = 0; c < cells && !any; c++) any = (src[c] & 0x7fffu) != 0;
-            if (aa[r] >= 20 || !any) continue;
+            if (aa[from + r] >= 20 || !any) continue;
             float *dst = out->voxels + out->n * cells;
             for (int64_t c = 0; c < cells; c++) dst[c] = pd_f16_to_f32(src[c]);
-            out->aa[out->n] = aa[r];
-            out->row_ids[out->n] = (uint64_t)(info.residue_offset + r);
+            out->aa[out->n] = aa[from + r];
+            out->row_ids[out->n] = (uint64_t)(info.residue_offset + from + r);
             out->n++;
         }
     }
@@ -82,7 +99,7 @@ pd_status pd_voxel_stage_load(pd_dataset *ds, int voxel, pd_stage_batch *b)
                        pd_dataset_voxel_size(ds), voxel);
     pd_voxel_batch *vb = pd_calloc(1, sizeof *vb);
     if (!vb) return PD_ERR_NOMEM;
-    pd_status st = pd_voxel_batch_read(ds, b->entries, b->n_entries, vb);
+    pd_status st = pd_voxel_batch_read(ds, b->entries, b->n_entries, b->range_first, b->range_len, vb);
     if (st != PD_OK) {
         free(vb);
         return st;

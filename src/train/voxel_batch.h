@@ -20,14 +20,17 @@ typedef struct pd_voxel_batch {
     int64_t residues;   /* residues of the entries read (kept or not) */
 } pd_voxel_batch;
 
-pd_status pd_voxel_batch_read(pd_dataset *ds, const int64_t *entries, int64_t n_entries, pd_voxel_batch *out);
+/* The residues of entries[i], or only its residues [first[i], first[i] + len[i]) when first and
+ * len are given (a long entry cut into micro-batches; residues keep their dataset row ids). */
+pd_status pd_voxel_batch_read(pd_dataset *ds, const int64_t *entries, int64_t n_entries, const int32_t *first,
+                              const int32_t *len, pd_voxel_batch *out);
 void pd_voxel_batch_free(pd_voxel_batch *b);
 /* Keep each residue with probability `keep` (>= 1: all), decided by the counter RNG keyed by
  * (seed, step, dataset row): residues drawn at random from many entries, and the same residues
  * whatever the rank count. At least one residue stays. train.residue_sample sets keep = residue_sample / batch_residues. */
 void pd_voxel_batch_subsample(pd_voxel_batch *b, double keep, uint64_t seed, int64_t step);
-/* The load/free hooks the voxel stages share: read the batch's entries into b->data (a
- * pd_voxel_batch), after checking the dataset's voxel size against the model's `voxel`. */
+/* The load/free hooks the voxel stages share: read the batch's entries (their residue ranges
+ * when b->range_first is set) into b->data (a pd_voxel_batch), after checking the dataset's voxel size against the model's `voxel`. */
 pd_status pd_voxel_stage_load(pd_dataset *ds, int voxel, pd_stage_batch *b);
 void pd_voxel_stage_free(pd_stage_batch *b);
 
