@@ -17,6 +17,9 @@ static int cuda_supports(pd_op op)
     return op != PD_OP_ATTENTION_BIASED && op != PD_OP_VQ_COMMITMENT;
 }
 
+static size_t work_mark(const void *w);
+static void work_rewind(void *w, size_t mark);
+
 static pd_status not_in_table(pd_op op)
 {
     return pd_fail(PD_ERR_UNSUPPORTED, "op '%s' is not dispatched through the cuda backend's table",
@@ -25,8 +28,51 @@ static pd_status not_in_table(pd_op op)
 
 static pd_status cuda_forward(const pd_backend_ctx *ctx, pd_op op, const void *desc)
 {
-    (void)ctx;
     switch (op) {
+    case PD_OP_MSE: case PD_OP_KL_NORMAL: case PD_OP_CROSS_ENTROPY: {
+        pd_cuda_arena *work = (pd_cuda_arena *)ctx->work;
+        const size_t mark = work_mark(work); /* the sum's partials are temporary */
+        pd_status st;
+        if (op == PD_OP_CROSS_ENTROPY) {
+            const pd_cross_entropy_desc *d = (const pd_cross_entropy_desc *)desc;
+            st = pd_cuda_cross_entropy_forward(work, d->x, d->target, d->ignore_index, d->lse, d->y, d->rows, d->C,
+                                               d->norm);
+        } else {
+            const pd_row_loss_desc *d = (const pd_row_loss_desc *)desc;
+            st = op == PD_OP_MSE ? pd_cuda_mse_forward(work, d->a, d->b, d->row_valid, d->y, d->rows, d->D, d->norm)
+                                 : pd_cuda_kl_normal_forward(work, d->a, d->b, d->row_valid, d->y, d->rows, d->D,
+                                                             d->norm);
+        }
+        work_rewind(work, mark);
+        return st;
+    }
+    case PD_OP_REPARAMETERIZE: {
+        const pd_reparam_desc *d = (const pd_reparam_desc *)desc;
+        return pd_cuda_reparam_forward(d->mu, d->logvar, d->eps, d->z, d->n);
+    }
+    case PD_OP_SUM: case PD_OP_MEAN: {
+        const pd_sum_desc *d = (const pd_sum_desc *)desc;
+        const size_t mark = work_mark(ctx->work); /* the tree's partials are temporary */
+        pd_status st = pd_cuda_sum_forward((pd_cuda_arena *)ctx->work, d->x, d->y, d->n, d->mean);
+        work_rewind(ctx->work, mark);
+        return st;
+    }
+    case PD_OP_SUM_AXIS: case PD_OP_MEAN_AXIS: {
+        const pd_sum_axis_desc *d = (const pd_sum_axis_desc *)desc;
+        return pd_cuda_sum_axis_forward(d->x, d->y, d->outer, d->dim, d->inner, d->factor);
+    }
+    case PD_OP_ADD: case PD_OP_SUB: case PD_OP_MUL: {
+        const pd_binary_desc *d = (const pd_binary_desc *)desc;
+        return pd_cuda_binary_forward(d->kind, &d->L, d->a, d->b, d->y, d->a_numel, d->b_numel);
+    }
+    case PD_OP_SCALE: case PD_OP_ADD_SCALAR: {
+        const pd_affine_desc *d = (const pd_affine_desc *)desc;
+        return pd_cuda_affine_forward(d->x, d->y, d->n, d->alpha, d->c);
+    }
+    case PD_OP_MODULATE: {
+        const pd_modulate_desc *d = (const pd_modulate_desc *)desc;
+        return pd_cuda_modulate_forward(d->x, d->shift, d->scale, d->y, d->rows, d->D, d->rows_per_cond);
+    }
     case PD_OP_GELU: case PD_OP_GELU_TANH: case PD_OP_SILU: case PD_OP_RELU: case PD_OP_SIGMOID: {
         const pd_activation_desc *d = (const pd_activation_desc *)desc;
         return pd_cuda_activation_forward(d->kind, d->x, d->y, d->n);
@@ -44,6 +90,44 @@ static pd_status cuda_backward(const pd_backend_ctx *ctx, pd_op op, const void *
 {
     (void)ctx;
     switch (op) {
+    case PD_OP_MSE: {
+        const pd_row_loss_desc *d = (const pd_row_loss_desc *)desc;
+        return pd_cuda_mse_backward(d->a, d->b, d->row_valid, d->gy, d->ga, d->gb, d->rows, d->D, d->norm);
+    }
+    case PD_OP_KL_NORMAL: {
+        const pd_row_loss_desc *d = (const pd_row_loss_desc *)desc;
+        return pd_cuda_kl_normal_backward(d->a, d->b, d->row_valid, d->gy, d->ga, d->gb, d->rows, d->D, d->norm);
+    }
+    case PD_OP_CROSS_ENTROPY: {
+        const pd_cross_entropy_desc *d = (const pd_cross_entropy_desc *)desc;
+        return pd_cuda_cross_entropy_backward(d->x, d->target, d->ignore_index, d->lse, d->gy, d->gx, d->rows, d->C,
+                                              d->norm);
+    }
+    case PD_OP_REPARAMETERIZE: {
+        const pd_reparam_desc *d = (const pd_reparam_desc *)desc;
+        return pd_cuda_reparam_backward(d->logvar, d->eps, d->gz, d->gmu, d->glogvar, d->geps, d->n);
+    }
+    case PD_OP_SUM: case PD_OP_MEAN: {
+        const pd_sum_desc *d = (const pd_sum_desc *)desc;
+        return pd_cuda_sum_backward(d->gy, d->gx, d->n, d->factor);
+    }
+    case PD_OP_SUM_AXIS: case PD_OP_MEAN_AXIS: {
+        const pd_sum_axis_desc *d = (const pd_sum_axis_desc *)desc;
+        return pd_cuda_sum_axis_backward(d->gy, d->gx, d->outer, d->dim, d->inner, d->factor);
+    }
+    case PD_OP_ADD: case PD_OP_SUB: case PD_OP_MUL: {
+        const pd_binary_desc *d = (const pd_binary_desc *)desc;
+        return pd_cuda_binary_backward(d->kind, &d->L, d->a, d->b, d->gy, d->ga, d->gb, d->a_numel, d->b_numel);
+    }
+    case PD_OP_SCALE: case PD_OP_ADD_SCALAR: {
+        const pd_affine_desc *d = (const pd_affine_desc *)desc;
+        return pd_cuda_affine_backward(d->gy, d->gx, d->n, d->alpha);
+    }
+    case PD_OP_MODULATE: {
+        const pd_modulate_desc *d = (const pd_modulate_desc *)desc;
+        return pd_cuda_modulate_backward(d->x, d->scale, d->gy, d->gx, d->gshift, d->gscale, d->rows, d->D,
+                                         d->rows_per_cond);
+    }
     case PD_OP_GELU: case PD_OP_GELU_TANH: case PD_OP_SILU: case PD_OP_RELU: case PD_OP_SIGMOID: {
         const pd_activation_desc *d = (const pd_activation_desc *)desc;
         return pd_cuda_activation_backward(d->kind, d->x, d->y, d->gy, d->gx, d->n);

@@ -8,6 +8,20 @@
 static const struct {
     pd_cpu_kernel forward, backward;
 } kernels[PD_OP_COUNT] = {
+    [PD_OP_ADD] = {pd_cpu_binary_forward, pd_cpu_binary_backward},
+    [PD_OP_SUB] = {pd_cpu_binary_forward, pd_cpu_binary_backward},
+    [PD_OP_MUL] = {pd_cpu_binary_forward, pd_cpu_binary_backward},
+    [PD_OP_SCALE] = {pd_cpu_affine_forward, pd_cpu_affine_backward},
+    [PD_OP_ADD_SCALAR] = {pd_cpu_affine_forward, pd_cpu_affine_backward},
+    [PD_OP_MODULATE] = {pd_cpu_modulate_forward, pd_cpu_modulate_backward},
+    [PD_OP_SUM] = {pd_cpu_sum_forward, pd_cpu_sum_backward},
+    [PD_OP_MEAN] = {pd_cpu_sum_forward, pd_cpu_sum_backward},
+    [PD_OP_SUM_AXIS] = {pd_cpu_sum_axis_forward, pd_cpu_sum_axis_backward},
+    [PD_OP_MEAN_AXIS] = {pd_cpu_sum_axis_forward, pd_cpu_sum_axis_backward},
+    [PD_OP_MSE] = {pd_cpu_mse_forward, pd_cpu_mse_backward},
+    [PD_OP_CROSS_ENTROPY] = {pd_cpu_cross_entropy_forward, pd_cpu_cross_entropy_backward},
+    [PD_OP_KL_NORMAL] = {pd_cpu_kl_normal_forward, pd_cpu_kl_normal_backward},
+    [PD_OP_REPARAMETERIZE] = {pd_cpu_reparam_forward, pd_cpu_reparam_backward},
     [PD_OP_GELU] = {pd_cpu_activation_forward, pd_cpu_activation_backward},
     [PD_OP_GELU_TANH] = {pd_cpu_activation_forward, pd_cpu_activation_backward},
     [PD_OP_SILU] = {pd_cpu_activation_forward, pd_cpu_activation_backward},

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "nn/pointwise_index.h"
 #include "nn/pointwise_ops.h"
 #include "nn/real.h"
 
@@ -34,6 +35,95 @@ typedef struct pd_softmax_desc {
     const pd_real *gy;
     pd_real *gx;
 } pd_softmax_desc;
+
+/* ADD, SUB, MUL with NumPy broadcasting: one layout (pointwise_index.h) for every backend. */
+typedef struct pd_binary_desc {
+    pd_binary_kind kind;
+    pd_broadcast_layout L;   /* output shape, operand strides (0 where broadcast) */
+    int same;                /* a, b and y have one shape */
+    int64_t a_numel, b_numel;
+    const pd_real *a, *b;
+    pd_real *y;
+    const pd_real *gy;
+    pd_real *ga, *gb;
+} pd_binary_desc;
+
+/* SCALE, ADD_SCALAR: y = alpha·x + c; backward gx += alpha·gy (also reshape's backward). */
+typedef struct pd_affine_desc {
+    int64_t n;
+    pd_real alpha, c;
+    const pd_real *x;
+    pd_real *y;
+    const pd_real *gy;
+    pd_real *gx;
+} pd_affine_desc;
+
+/* MODULATE: y = x·(1 + scale) + shift, x [rows, D], shift/scale [rows / rows_per_cond, D]. */
+typedef struct pd_modulate_desc {
+    int64_t rows, D, rows_per_cond;
+    const pd_real *x, *shift, *scale;
+    pd_real *y;
+    const pd_real *gy;
+    pd_real *gx, *gshift, *gscale;
+} pd_modulate_desc;
+
+/* SUM, MEAN over all n elements (y [1]; the CPU sums in double in index order). Backward
+ * gx += gy[0]·factor (factor 1/n for the mean). */
+typedef struct pd_sum_desc {
+    int mean;
+    int64_t n;
+    pd_real factor;
+    const pd_real *x;
+    pd_real *y;
+    const pd_real *gy;
+    pd_real *gx;
+} pd_sum_desc;
+
+/* SUM_AXIS, MEAN_AXIS: x [outer, dim, inner] → y [outer, inner], times factor. */
+typedef struct pd_sum_axis_desc {
+    int64_t outer, dim, inner;
+    pd_real factor;
+    const pd_real *x;
+    pd_real *y;
+    const pd_real *gy;
+    pd_real *gx;
+} pd_sum_axis_desc;
+
+/* MSE (a = prediction, b = target) and KL_NORMAL (a = mu, b = logvar) over rows [rows, D]
+ * with an optional row mask, summed (in double on the CPU) and divided by norm (> 0). */
+typedef struct pd_row_loss_desc {
+    int64_t rows, D;
+    const uint8_t *row_valid;   /* [rows] or NULL; device-visible copy */
+    double norm;
+    pd_real inv_norm;           /* (pd_real)(1 / norm) */
+    const pd_real *a, *b;
+    pd_real *y;                 /* [1] */
+    const pd_real *gy;          /* [1] */
+    pd_real *ga, *gb;
+} pd_row_loss_desc;
+
+/* CROSS_ENTROPY over logits [rows, C]; lse [rows] is written by forward for the backward. */
+typedef struct pd_cross_entropy_desc {
+    int64_t rows, C;
+    const int32_t *target;      /* [rows]; device-visible copy */
+    int ignore_index;
+    pd_real *lse;
+    double norm;
+    pd_real inv_norm;
+    const pd_real *x;
+    pd_real *y;
+    const pd_real *gy;
+    pd_real *gx;
+} pd_cross_entropy_desc;
+
+/* REPARAMETERIZE: z = mu + exp(logvar/2)·eps over n elements. */
+typedef struct pd_reparam_desc {
+    int64_t n;
+    const pd_real *mu, *logvar, *eps;
+    pd_real *z;
+    const pd_real *gz;
+    pd_real *gmu, *glogvar, *geps;
+} pd_reparam_desc;
 
 #ifdef __cplusplus
 }
