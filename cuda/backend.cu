@@ -29,6 +29,16 @@ static pd_status not_in_table(pd_op op)
 static pd_status cuda_forward(const pd_backend_ctx *ctx, pd_op op, const void *desc)
 {
     switch (op) {
+    case PD_OP_LAYERNORM: {
+        const pd_layernorm_desc *d = (const pd_layernorm_desc *)desc;
+        return pd_cuda_layernorm_forward(d->x, d->weight, d->bias, d->y, d->mean, d->rstd, d->rows, d->D,
+                                         (float)d->eps);
+    }
+    case PD_OP_UPSAMPLE_BILINEAR: {
+        const pd_upsample_desc *d = (const pd_upsample_desc *)desc;
+        return pd_cuda_upsample_bilinear_forward(d->x, d->y, d->planes, d->H, d->W, d->Ho, d->Wo, d->ratio_h,
+                                                 d->ratio_w);
+    }
     case PD_OP_MSE: case PD_OP_KL_NORMAL: case PD_OP_CROSS_ENTROPY: {
         pd_cuda_arena *work = (pd_cuda_arena *)ctx->work;
         const size_t mark = work_mark(work); /* the sum's partials are temporary */
@@ -88,8 +98,21 @@ static pd_status cuda_forward(const pd_backend_ctx *ctx, pd_op op, const void *d
 
 static pd_status cuda_backward(const pd_backend_ctx *ctx, pd_op op, const void *desc)
 {
-    (void)ctx;
     switch (op) {
+    case PD_OP_LAYERNORM: {
+        const pd_layernorm_desc *d = (const pd_layernorm_desc *)desc;
+        return pd_cuda_layernorm_backward(d->x, d->weight, d->mean, d->rstd, d->gy, d->gx, d->gweight, d->gbias,
+                                          d->rows, d->D);
+    }
+    case PD_OP_UPSAMPLE_BILINEAR: {
+        const pd_upsample_desc *d = (const pd_upsample_desc *)desc;
+        pd_cuda_arena *work = (pd_cuda_arena *)ctx->work;
+        const size_t mark = work_mark(work);
+        pd_status st = pd_cuda_upsample_bilinear_backward(work, d->gy, d->gx, d->planes, d->H, d->W, d->Ho, d->Wo,
+                                                          d->ratio_h, d->ratio_w);
+        work_rewind(work, mark);
+        return st;
+    }
     case PD_OP_MSE: {
         const pd_row_loss_desc *d = (const pd_row_loss_desc *)desc;
         return pd_cuda_mse_backward(d->a, d->b, d->row_valid, d->gy, d->ga, d->gb, d->rows, d->D, d->norm);

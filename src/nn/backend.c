@@ -1,5 +1,5 @@
 /* backend.c — the registry: which backends this build has. The only file of src/nn that knows
- * whether the CUDA backend is compiled in (PD_NN_CUDA); cuda/backend.cu defines its table. */
+ * whether the CUDA backend is compiled in; cuda/backend.cu defines its table. */
 #include "nn/backend.h"
 
 #include "config.h"
@@ -7,18 +7,13 @@
 /* The CUDA backend exists in a --with-cuda build, in the float library only (the
  * double-precision test library of src/nn always computes on the CPU). */
 #if defined(PD_HAVE_CUDA) && !defined(PD_REAL_DOUBLE)
-#define PD_NN_CUDA 1
-#else
-#define PD_NN_CUDA 0
-#endif
-
-#if PD_NN_CUDA
+#define HAVE_CUDA_BACKEND 1
 extern const pd_backend pd_cuda_backend;
 #endif
 
 static const pd_backend *const backends[] = {
     NULL, /* the cpu, filled in by pd_backend_at (its table lives in backend_cpu.c) */
-#if PD_NN_CUDA
+#ifdef HAVE_CUDA_BACKEND
     &pd_cuda_backend,
 #endif
 };

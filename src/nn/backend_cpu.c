@@ -22,6 +22,8 @@ static const struct {
     [PD_OP_CROSS_ENTROPY] = {pd_cpu_cross_entropy_forward, pd_cpu_cross_entropy_backward},
     [PD_OP_KL_NORMAL] = {pd_cpu_kl_normal_forward, pd_cpu_kl_normal_backward},
     [PD_OP_REPARAMETERIZE] = {pd_cpu_reparam_forward, pd_cpu_reparam_backward},
+    [PD_OP_LAYERNORM] = {pd_cpu_layernorm_forward, pd_cpu_layernorm_backward},
+    [PD_OP_UPSAMPLE_BILINEAR] = {pd_cpu_upsample_forward, pd_cpu_upsample_backward},
     [PD_OP_GELU] = {pd_cpu_activation_forward, pd_cpu_activation_backward},
     [PD_OP_GELU_TANH] = {pd_cpu_activation_forward, pd_cpu_activation_backward},
     [PD_OP_SILU] = {pd_cpu_activation_forward, pd_cpu_activation_backward},

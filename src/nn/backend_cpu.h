@@ -37,6 +37,12 @@ pd_status pd_cpu_kl_normal_backward(const void *desc);
 pd_status pd_cpu_reparam_forward(const void *desc);
 pd_status pd_cpu_reparam_backward(const void *desc);
 
+/* ops_layernorm.c, upsample_ops.c */
+pd_status pd_cpu_layernorm_forward(const void *desc);
+pd_status pd_cpu_layernorm_backward(const void *desc);
+pd_status pd_cpu_upsample_forward(const void *desc);
+pd_status pd_cpu_upsample_backward(const void *desc);
+
 /* 1 when `op` has its CPU kernel in the table; the others still compute inline in their op
  * function (the CPU backend supports every op either way). */
 int pd_backend_cpu_in_table(int op);

@@ -125,6 +125,27 @@ typedef struct pd_reparam_desc {
     pd_real *gmu, *glogvar, *geps;
 } pd_reparam_desc;
 
+/* LAYERNORM over the last dim of [rows, D]; weight/bias may be NULL. Forward writes mean/rstd
+ * [rows] when they are given (the backward reads them). */
+typedef struct pd_layernorm_desc {
+    int64_t rows, D;
+    double eps;
+    const pd_real *x, *weight, *bias;
+    pd_real *y, *mean, *rstd;
+    const pd_real *gy;
+    pd_real *gx, *gweight, *gbias;
+} pd_layernorm_desc;
+
+/* UPSAMPLE_BILINEAR: x [planes, H, W] → y [planes, Ho, Wo] (ratios from pd_upsample_ratio). */
+typedef struct pd_upsample_desc {
+    int64_t planes, H, W, Ho, Wo;
+    double ratio_h, ratio_w;
+    const pd_real *x;
+    pd_real *y;
+    const pd_real *gy;
+    pd_real *gx;
+} pd_upsample_desc;
+
 #ifdef __cplusplus
 }
 #endif
