@@ -6,11 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
-
-#if PD_NN_CUDA
-#include "../../cuda/device.h"
-#include "../../cuda/ops.h"
-#endif
+#include "nn/backend.h"
 
 #define HOST_ALIGN 64
 
@@ -21,13 +17,16 @@ void pd_placement_set_default(const pd_placement *p) { default_placement = *p; }
 
 const char *pd_device_name(pd_device d) { return d == PD_DEVICE_CUDA ? "cuda" : "cpu"; }
 
+/* The device backend of d, NULL for the cpu or when this build has none. */
+static const pd_backend *device_backend(pd_device d)
+{
+    return d == PD_DEVICE_CPU ? NULL : pd_backend_for(d);
+}
+
 int pd_device_cuda_available(void)
 {
-#if PD_NN_CUDA
-    return pd_cuda_device_count() > 0;
-#else
-    return 0;
-#endif
+    const pd_backend *b = device_backend(PD_DEVICE_CUDA);
+    return b && b->device_count() > 0;
 }
 
 pd_status pd_placement_from_config(const pd_config *cfg, pd_placement *out)
@@ -38,7 +37,7 @@ pd_status pd_placement_from_config(const pd_config *cfg, pd_placement *out)
     out->device = strcmp(device, "cuda") == 0 ? PD_DEVICE_CUDA : PD_DEVICE_CPU;
     out->precision = strcmp(precision, "bf16") == 0 ? PD_GEMM_BF16 : PD_GEMM_FP32;
     out->gpu_arena_bytes = (size_t)pd_cfg_int(cfg, "run.gpu_arena_mb") << 20;
-    if (out->device == PD_DEVICE_CUDA && !PD_NN_CUDA)
+    if (out->device == PD_DEVICE_CUDA && !device_backend(PD_DEVICE_CUDA))
         return pd_fail(PD_ERR_CONFIG, "run.device = \"cuda\" but this proteindiff was built without the CUDA backend; "
                        "reconfigure with --with-cuda (see docs/cuda.md) or set run.device = \"cpu\"");
     if (out->device == PD_DEVICE_CPU && out->precision == PD_GEMM_BF16)
@@ -48,23 +47,18 @@ pd_status pd_placement_from_config(const pd_config *cfg, pd_placement *out)
 
 pd_status pd_placement_start(const pd_placement *p, MPI_Comm world)
 {
-    if (p->device == PD_DEVICE_CUDA) {
-#if PD_NN_CUDA
+    if (p->device != PD_DEVICE_CPU) {
+        const pd_backend *b = device_backend(p->device);
+        if (!b)
+            return pd_fail(PD_ERR_CONFIG, "run.device = \"%s\" but this proteindiff was built without that "
+                           "backend; reconfigure with --with-cuda", pd_device_name(p->device));
         MPI_Comm node;
         int local_rank = 0;
         if (MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) != MPI_SUCCESS)
             return pd_fail(PD_ERR, "MPI_Comm_split_type failed while finding this rank's GPU");
         MPI_Comm_rank(node, &local_rank);
         MPI_Comm_free(&node);
-        char err[256];
-        if (pd_cuda_init(local_rank, err, (int)sizeof err) != 0)
-            return pd_fail(PD_ERR, "GPU set-up of node-local rank %d (run.device = \"cuda\"): %s", local_rank, err);
-        PD_TRY(pd_cuda_managed_check());
-#else
-        (void)world;
-        return pd_fail(PD_ERR_CONFIG, "run.device = \"cuda\" but this proteindiff was built without the CUDA "
-                       "backend; reconfigure with --with-cuda");
-#endif
+        PD_TRY(b->start(local_rank));
     }
     pd_placement_set_default(p);
     return PD_OK;
@@ -73,14 +67,13 @@ pd_status pd_placement_start(const pd_placement *p, MPI_Comm world)
 void *pd_device_alloc(pd_device d, size_t bytes)
 {
     void *p = NULL;
-    if (d == PD_DEVICE_CUDA) {
-#if PD_NN_CUDA
-        if (pd_cuda_managed_alloc(&p, bytes) != PD_OK) return NULL;
-        return p;
-#else
-        pd_fail(PD_ERR_UNSUPPORTED, "GPU memory requested in a build without the CUDA backend (run.device)");
-        return NULL;
-#endif
+    if (d != PD_DEVICE_CPU) {
+        const pd_backend *b = device_backend(d);
+        if (!b) {
+            pd_fail(PD_ERR_UNSUPPORTED, "GPU memory requested in a build without the CUDA backend (run.device)");
+            return NULL;
+        }
+        return b->alloc(&p, bytes) == PD_OK ? p : NULL;
     }
     size_t rounded = (bytes + HOST_ALIGN - 1) / HOST_ALIGN * HOST_ALIGN;
     if (posix_memalign(&p, HOST_ALIGN, rounded ? rounded : HOST_ALIGN) != 0) {
@@ -104,51 +97,36 @@ void *pd_device_calloc(pd_device d, size_t bytes)
 void pd_device_free(pd_device d, void *p)
 {
     if (!p) return;
-#if PD_NN_CUDA
-    if (d == PD_DEVICE_CUDA) {
-        pd_cuda_managed_free(p);
-        return;
-    }
-#endif
-    (void)d;
-    free(p);
+    const pd_backend *b = device_backend(d);
+    if (b) b->free(p);
+    else free(p);
 }
 
 pd_status pd_device_zero(pd_device d, void *p, size_t bytes)
 {
-#if PD_NN_CUDA
-    if (d == PD_DEVICE_CUDA) return pd_cuda_memset_zero(p, bytes);
-#endif
-    (void)d;
+    const pd_backend *b = device_backend(d);
+    if (b) return b->zero(p, bytes);
     memset(p, 0, bytes);
     return PD_OK;
 }
 
 pd_status pd_device_sync(pd_device d, const char *what)
 {
-#if PD_NN_CUDA
-    if (d == PD_DEVICE_CUDA) return pd_cuda_synchronize(what);
-#endif
-    (void)d;
-    (void)what;
-    return PD_OK;
+    const pd_backend *b = device_backend(d);
+    return b ? b->sync(what) : PD_OK;
 }
 
 pd_device pd_device_of_pointer(const void *p)
 {
-#if PD_NN_CUDA
-    return p && pd_cuda_pointer_on_device(p) ? PD_DEVICE_CUDA : PD_DEVICE_CPU;
-#else
-    (void)p;
+    for (int i = 0; p && i < pd_backend_count(); i++) {
+        const pd_backend *b = pd_backend_at(i);
+        if (b->pointer_on_device && b->pointer_on_device(p)) return b->device;
+    }
     return PD_DEVICE_CPU;
-#endif
 }
 
 void *pd_device_compute_stream(void)
 {
-#if PD_NN_CUDA
-    return pd_cuda_compute_stream();
-#else
-    return NULL;
-#endif
+    const pd_backend *b = device_backend(PD_DEVICE_CUDA);
+    return b && b->compute_stream ? b->compute_stream() : NULL;
 }

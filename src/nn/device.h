@@ -11,14 +11,6 @@
 #include "core/config.h"
 #include "core/error.h"
 
-/* 1 where the op set may dispatch to the CUDA kernels: a --with-cuda build, in the float
- * library (the double-precision test library of src/nn always computes on the CPU). */
-#if defined(PD_HAVE_CUDA) && !defined(PD_REAL_DOUBLE)
-#define PD_NN_CUDA 1
-#else
-#define PD_NN_CUDA 0
-#endif
-
 typedef enum pd_device { PD_DEVICE_CPU = 0, PD_DEVICE_CUDA = 1 } pd_device;
 typedef enum pd_gemm_precision { PD_GEMM_FP32 = 0, PD_GEMM_BF16 = 1 } pd_gemm_precision;
 

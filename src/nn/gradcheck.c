@@ -134,6 +134,10 @@ pd_status pd_gradcheck(const char *name, pd_gradcheck_fn build, void *user, int 
         if (inputs[k].requires_grad && s.tensors[k]->grad)
             memcpy(analytic[k], s.tensors[k]->grad, (size_t)n * sizeof(pd_real));
     }
+    for (int i = 0; i < pd_tape_length(s.g); i++) {
+        const pd_op op = pd_tape_node(s.g, i)->op_id;
+        if (op >= 0 && op < PD_OP_COUNT) r.ops[op] = 1;
+    }
 
     /* Numeric: central differences, one element at a time. */
     int failed = 0;

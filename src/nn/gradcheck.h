@@ -49,6 +49,7 @@ typedef struct pd_gradcheck_result {
     int worst_input;        /* where the worst element is */
     int64_t worst_index;
     double worst_analytic, worst_numeric;
+    unsigned char ops[PD_OP_COUNT]; /* 1 for each op (op.h) on the checked graph's tape */
 } pd_gradcheck_result;
 
 /* PD_OK when every compared element is within tolerance; otherwise PD_ERR with a message

@@ -10,6 +10,8 @@ PD_NN_SOURCES = \
 	src/nn/arena.c src/nn/arena.h src/nn/device.c src/nn/device.h src/nn/ops_device.h \
 	src/nn/tensor.c src/nn/tensor.h \
 	src/nn/tape.c src/nn/tape.h \
+	src/nn/op.c src/nn/op.h src/nn/op_run.c src/nn/op_run.h src/nn/kernel_desc.h \
+	src/nn/backend.c src/nn/backend.h src/nn/backend_cpu.c src/nn/backend_cpu.h \
 	src/nn/ops.h src/nn/ops_internal.h \
 	src/nn/ops_gemm.c src/nn/ops_elementwise.c src/nn/ops_activation.c \
 	src/nn/ops_reduce.c src/nn/ops_shape.c src/nn/ops_index.c \

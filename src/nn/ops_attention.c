@@ -279,7 +279,7 @@ pd_tensor *pd_attention_biased(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tenso
         pd_gemm(0, 0, Lq, Dh, Lk, 1, P, Lk, v->data + ko, HD, 0, o->data + qo, HD);
     }
     if (parallel) pd_blas_set_threads(blas_threads);
-    pd_node *n = bias ? pd_record(g, "attention", attention_backward, o, 4, (pd_tensor *[]){q, k, v, bias})
+    pd_node *n = bias ? pd_record_op(g, PD_OP_ATTENTION_BIASED, attention_backward, o, 4, (pd_tensor *[]){q, k, v, bias})
                       : pd_record(g, "attention", attention_backward, o, 3, (pd_tensor *[]){q, k, v});
     if (n) {
         attention_saved *s = pd_node_save(g, n, sizeof *s);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "nn/ops_device.h"
+#include "nn/backend.h"
 #include "nn/ops_internal.h"
 #include "nn/pointwise_optim.h"
 
@@ -60,10 +60,10 @@ void pd_adamw_free(pd_adamw *opt)
     opt->segments = NULL;
 }
 
-#if PD_NN_CUDA
-/* The same step with cuda/optim.cu's kernel (same per-element formula), then a wait so the
- * host may read the weights (checkpoints, FSDP copies). */
-static void adamw_step_cuda(pd_adamw *opt, const pd_adamw_scalars *k, pd_real *data, const pd_real *grad, int64_t n)
+/* The same step with the device backend's kernel (cuda/optim.cu: same per-element formula),
+ * then a wait so the host may read the weights (checkpoints, FSDP copies). */
+static void adamw_step_device(pd_adamw *opt, const pd_backend *b, const pd_adamw_scalars *k, pd_real *data,
+                              const pd_real *grad, int64_t n)
 {
     int64_t(*segs)[2] = pd_calloc((size_t)opt->n_segments + 1, sizeof *segs);
     pd_status st = segs ? PD_OK : PD_ERR_NOMEM;
@@ -71,13 +71,11 @@ static void adamw_step_cuda(pd_adamw *opt, const pd_adamw_scalars *k, pd_real *d
         segs[s][0] = opt->segments[s].begin;
         segs[s][1] = opt->segments[s].end;
     }
-    if (st == PD_OK) st = pd_cuda_adamw_step(k, data, opt->m, opt->v, grad, NULL, n, (const int64_t(*)[2])segs,
-                                             opt->n_segments);
-    if (st == PD_OK) st = pd_cuda_synchronize("AdamW step");
+    if (st == PD_OK) st = b->adamw_step(k, data, opt->m, opt->v, grad, n, (const int64_t(*)[2])segs, opt->n_segments);
+    if (st == PD_OK) st = b->sync("AdamW step");
     free(segs);
     if (st != PD_OK && opt->device_status == PD_OK) opt->device_status = st;
 }
-#endif
 
 void pd_adamw_step(pd_adamw *opt, pd_real *data, const pd_real *grad, double lr, double grad_scale)
 {
@@ -86,12 +84,10 @@ void pd_adamw_step(pd_adamw *opt, pd_real *data, const pd_real *grad, double lr,
     int64_t n = opt->end - opt->begin;
     /* Decoupled weight decay first, as torch does: p *= 1 - lr * wd (decayed segments only). */
     const pd_adamw_scalars k = pd_adamw_scalars_at(c->beta1, c->beta2, c->eps, c->weight_decay, lr, opt->step, grad_scale);
-#if PD_NN_CUDA
-    if (opt->device == PD_DEVICE_CUDA) {
-        adamw_step_cuda(opt, &k, data, grad, n);
+    if (opt->device != PD_DEVICE_CPU) {
+        adamw_step_device(opt, pd_backend_for(opt->device), &k, data, grad, n);
         return;
     }
-#endif
     pd_real decay = k.decay;
     for (int s = 0; s < opt->n_segments; s++) {
         int64_t b = opt->segments[s].begin, e = opt->segments[s].end;
@@ -105,24 +101,17 @@ void pd_adamw_step(pd_adamw *opt, pd_real *data, const pd_real *grad, double lr,
 
 double pd_grad_sumsq(const pd_real *grad, int64_t n)
 {
-#if PD_NN_CUDA
-    double device_sumsq = 0;
-    if (pd_device_of_pointer(grad) == PD_DEVICE_CUDA) {
-        /* Fixed-order tree in double on the GPU; on failure the NaN makes the step's norm check fail. */
-        pd_cuda_arena work;
-        pd_status st = pd_cuda_synchronize("gradients before their norm");
-        if (st == PD_OK) st = pd_cuda_arena_create(&work, (size_t)64 << 10); /* partials of the tree */
-        if (st == PD_OK) {
-            st = pd_cuda_grad_sumsq(&work, grad, n, &device_sumsq);
-            pd_cuda_arena_destroy(&work);
-        }
+    const pd_device where = pd_device_of_pointer(grad);
+    if (where != PD_DEVICE_CPU) {
+        /* Fixed-order tree in double on the device; on failure the NaN makes the step's norm check fail. */
+        double device_sumsq = 0;
+        pd_status st = pd_backend_for(where)->grad_sumsq(grad, n, &device_sumsq);
         if (st != PD_OK) {
             pd_error("gradient norm on the GPU failed: %s", pd_last_error());
             return NAN;
         }
         return device_sumsq;
     }
-#endif
     double s = 0;
     for (int64_t i = 0; i < n; i++) s += (double)grad[i] * (double)grad[i];
     return s;

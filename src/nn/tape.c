@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/ops_device.h"
+#include "nn/backend.h"
+#include "nn/op_run.h"
 
 struct pd_graph {
     pd_arena arena;
@@ -20,11 +21,16 @@ struct pd_graph {
     pd_unit_hooks hooks;
     int has_hooks;
     pd_placement place;
-    int host_backward;    /* cuda graphs: a node without a GPU backward is running its backward */
-#if PD_NN_CUDA
-    pd_cuda_arena work;   /* GPU workspace, created on first use (run.gpu_arena_mb) */
-#endif
+    const pd_backend *backend;   /* of place.device */
+    int host_backward;    /* device graphs: a node without a device backward is running its backward */
+    void *work;           /* the backend's workspace, created on first use (run.gpu_arena_mb) */
 };
+
+static void work_destroy(pd_graph *g)
+{
+    if (g->work && g->backend->work_destroy) g->backend->work_destroy(g->work);
+    g->work = NULL;
+}
 
 pd_status pd_graph_create(pd_graph **out, size_t arena_chunk_bytes)
 {
@@ -32,6 +38,12 @@ pd_status pd_graph_create(pd_graph **out, size_t arena_chunk_bytes)
     if (!g) return PD_ERR_NOMEM;
     pd_arena_init(&g->arena, arena_chunk_bytes);
     g->place = pd_placement_default();
+    g->backend = pd_backend_for(g->place.device);
+    if (!g->backend) {
+        free(g);
+        return pd_fail(PD_ERR_UNSUPPORTED, "a graph on run.device = \"%s\" needs a build with that backend "
+                       "(--with-cuda)", pd_device_name(pd_placement_default().device));
+    }
     pd_arena_set_device(&g->arena, g->place.device);
     g->grad_enabled = 1;
     g->training = 1;
@@ -44,9 +56,7 @@ void pd_graph_destroy(pd_graph *g)
 {
     if (!g) return;
     if (pd_device_sync(g->place.device, "the graph being destroyed") != PD_OK) pd_clear_error();
-#if PD_NN_CUDA
-    pd_cuda_arena_destroy(&g->work);
-#endif
+    work_destroy(g);
     pd_arena_free(&g->arena);
     free(g->nodes);
     free(g);
@@ -56,9 +66,7 @@ void pd_graph_reset(pd_graph *g)
 {
     /* Kernels still queued may use the memory the next step is about to reuse. */
     if (pd_device_sync(g->place.device, "the step being reset") != PD_OK) pd_clear_error();
-#if PD_NN_CUDA
-    pd_cuda_arena_reset(&g->work);
-#endif
+    if (g->work && g->backend->work_reset) g->backend->work_reset(g->work);
     pd_arena_reset(&g->arena);
     g->n_nodes = 0;
     g->status = PD_OK;
@@ -71,12 +79,12 @@ pd_status pd_graph_set_placement(pd_graph *g, const pd_placement *p)
 {
     if (g->n_nodes > 0 || g->arena.used > 0)
         return pd_fail(PD_ERR, "pd_graph_set_placement: the graph holds tensors; reset it first");
-    if (p->device == PD_DEVICE_CUDA && !PD_NN_CUDA)
-        return pd_fail(PD_ERR_UNSUPPORTED, "a graph on run.device = \"cuda\" needs a build configured --with-cuda "
-                       "(and the float op set)");
-#if PD_NN_CUDA
-    pd_cuda_arena_destroy(&g->work);
-#endif
+    const pd_backend *b = pd_backend_for(p->device);
+    if (!b)
+        return pd_fail(PD_ERR_UNSUPPORTED, "a graph on run.device = \"%s\" needs a build configured --with-cuda "
+                       "(and the float op set)", pd_device_name(p->device));
+    work_destroy(g);
+    g->backend = b;
     g->place = *p;
     pd_arena_set_device(&g->arena, p->device);
     return PD_OK;
@@ -92,51 +100,35 @@ pd_status pd_graph_sync(pd_graph *g, const char *what)
     return st;
 }
 
-#if PD_NN_CUDA
-int pd_graph_on_cuda(const pd_graph *g) { return g->place.device == PD_DEVICE_CUDA; }
+const pd_backend *pd_graph_backend(const pd_graph *g) { return g->backend; }
 
-pd_cuda_precision pd_graph_cuda_precision(const pd_graph *g)
+void *pd_graph_work(pd_graph *g)
 {
-    return g->place.precision == PD_GEMM_BF16 ? PD_CUDA_BF16 : PD_CUDA_FP32;
-}
-
-pd_cuda_arena *pd_graph_cuda_work(pd_graph *g)
-{
-    if (!g->work.base) {
-        pd_status st = pd_cuda_arena_create(&g->work, g->place.gpu_arena_bytes);
+    if (!g->backend->work_create) return NULL;
+    if (!g->work) {
+        pd_status st = g->backend->work_create(&g->work, g->place.gpu_arena_bytes);
         if (st != PD_OK) {
+            g->work = NULL;
             pd_graph_set_status(g, st);
             return NULL;
         }
     }
-    return &g->work;
+    return g->work;
 }
 
-int pd_graph_cuda_forward_done(pd_graph *g, pd_status launched, const char *op)
+/* Device graphs: the device backend for the ops it supports, the cpu for host-side ones; any
+ * other op fails the graph naming it (instead of running on the host unnoticed). */
+const pd_backend *pd_graph_op_backend(pd_graph *g, pd_op op)
 {
-    pd_status st = launched;
-    if (st == PD_OK) st = pd_cuda_synchronize(op);
-    if (st != PD_OK) {
-        pd_error_context("forward of %s on the GPU", op);
-        pd_graph_set_status(g, st);
-        return 0;
-    }
-    return 1;
+    const pd_backend *b = g->backend;
+    if (b->device == PD_DEVICE_CPU) return b;
+    if (pd_op_host_side(op)) return pd_backend_cpu();
+    if (b->supports(op)) return b;
+    pd_graph_fail(g, "op '%s' has no kernel on the %s backend (the graph is on run.device = \"%s\"); "
+                  "add one (and register it in its backend table) or run on the cpu",
+                  pd_op_name(op), b->name, pd_device_name(g->place.device));
+    return NULL;
 }
-
-void pd_graph_cuda_backward_done(pd_graph *g, pd_status launched, const char *op)
-{
-    if (launched != PD_OK) {
-        pd_error_context("backward of %s on the GPU", op);
-        pd_graph_set_status(g, launched);
-    }
-}
-
-void pd_node_on_device(pd_node *n)
-{
-    if (n) n->on_device = 1;
-}
-#endif
 
 int pd_graph_set_grad(pd_graph *g, int enabled)
 {
@@ -290,10 +282,12 @@ static pd_node *tape_push(pd_graph *g)
     return n;
 }
 
-pd_node *pd_record(pd_graph *g, const char *op, pd_backward_fn backward, pd_tensor *out, int n_in,
-                   pd_tensor *const *in)
+static pd_node *record(pd_graph *g, pd_op op_id, const char *op, pd_backward_fn backward, pd_tensor *out, int n_in,
+                       pd_tensor *const *in)
 {
-    if (g->status != PD_OK || !out || !g->grad_enabled) return NULL;
+    if (g->status != PD_OK || !out) return NULL;
+    const pd_backend *b = pd_graph_op_backend(g, op_id);
+    if (!b || !g->grad_enabled) return NULL;
     if (n_in > PD_NODE_MAX_INPUTS) {
         pd_graph_fail(g, "%s: %d inputs, the tape records at most %d", op, n_in, PD_NODE_MAX_INPUTS);
         return NULL;
@@ -305,6 +299,8 @@ pd_node *pd_record(pd_graph *g, const char *op, pd_backward_fn backward, pd_tens
     pd_node *n = tape_push(g);
     if (!n) return NULL;
     n->op = op;
+    n->op_id = op_id;
+    n->on_device = b->device != PD_DEVICE_CPU;
     n->backward = backward;
     n->out = out;
     n->n_in = n_in;
@@ -312,6 +308,18 @@ pd_node *pd_record(pd_graph *g, const char *op, pd_backward_fn backward, pd_tens
     out->requires_grad = 1;
     out->grad = NULL;
     return n;
+}
+
+pd_node *pd_record(pd_graph *g, const char *op, pd_backward_fn backward, pd_tensor *out, int n_in,
+                   pd_tensor *const *in)
+{
+    return record(g, pd_op_from_name(op), op, backward, out, n_in, in);
+}
+
+pd_node *pd_record_op(pd_graph *g, pd_op op, pd_backward_fn backward, pd_tensor *out, int n_in,
+                      pd_tensor *const *in)
+{
+    return record(g, op, pd_op_name(op), backward, out, n_in, in);
 }
 
 void *pd_node_save(pd_graph *g, pd_node *n, size_t bytes)
@@ -351,7 +359,7 @@ pd_tensor *pd_detach(pd_graph *g, pd_tensor *x)
 
 static pd_status run_tape(pd_graph *g, pd_tensor *out)
 {
-    int on_gpu = g->place.device == PD_DEVICE_CUDA;
+    int on_gpu = g->place.device != PD_DEVICE_CPU;
     for (int i = g->n_nodes - 1; i >= 0; i--) {
         pd_node *n = &g->nodes[i];
         /* A node without a GPU backward runs on the host: the queued kernels must be done. */
@@ -399,6 +407,8 @@ pd_status pd_backward(pd_graph *g, pd_tensor *loss)
 
 int pd_tape_length(const pd_graph *g) { return g->n_nodes; }
 
+const pd_node *pd_tape_node(const pd_graph *g, int i) { return i >= 0 && i < g->n_nodes ? &g->nodes[i] : NULL; }
+
 /* ---- FSDP units ---- */
 
 static void unit_begin_backward(pd_graph *g, pd_node *n)
@@ -423,6 +433,7 @@ static void record_marker(pd_graph *g, const char *op, pd_backward_fn fn, int un
     pd_node *n = tape_push(g);
     if (!n) return;
     n->op = op;
+    n->op_id = PD_OP_MARKER;
     n->backward = fn;
     n->unit_id = unit_id;
 }

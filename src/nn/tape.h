@@ -41,6 +41,7 @@
 #include "core/error.h"
 #include "nn/arena.h"
 #include "nn/device.h"
+#include "nn/op.h"
 #include "nn/tensor.h"
 
 #define PD_NODE_MAX_INPUTS 8
@@ -53,14 +54,16 @@ typedef void (*pd_backward_fn)(pd_graph *g, pd_node *n);
 
 struct pd_node {
     const char *op;                  /* op name, for messages and profiles */
+    pd_op op_id;                     /* its entry in the op enum (PD_OP_CUSTOM: a model's own) */
     pd_backward_fn backward;
     pd_tensor *out;                  /* NULL for marker nodes (unit boundaries) */
     int n_in;
     pd_tensor *in[PD_NODE_MAX_INPUTS]; /* inputs as given (entries may be NULL: optional bias) */
     void *saved;                     /* op-specific state from pd_node_save, or NULL */
     int unit_id;                     /* FSDP unit active when recorded, -1 outside any unit */
-    int on_device;                   /* its backward queues GPU kernels (graph on cuda); other
-                                      * nodes of a cuda graph run on the host after a sync */
+    int on_device;                   /* its backward runs on the graph's device backend (it
+                                      * supports the op); other nodes of a device graph run on
+                                      * the host after a sync */
 };
 
 /* FSDP hooks (the distributed engine sets them; with none set, units are no-ops).
@@ -127,9 +130,15 @@ void *pd_graph_alloc(pd_graph *g, size_t bytes);
 
 /* ---- recording (for op writers) ----------------------------------------------------------- */
 /* Record `out = op(in...)` if grad is enabled and some input requires grad: sets
- * out->requires_grad and returns the node; otherwise returns NULL (nothing to do). */
+ * out->requires_grad and returns the node; otherwise returns NULL (nothing to do). The node is
+ * tagged with the op of that name in the op enum (op.h; any other name is a model's own op,
+ * PD_OP_CUSTOM, host-side). On a device graph an op its backend does not support and that is
+ * not host-side fails the graph, naming the op (op_run.h says how ops reach the backends). */
 pd_node *pd_record(pd_graph *g, const char *op, pd_backward_fn backward, pd_tensor *out, int n_in,
                    pd_tensor *const *in);
+/* The same for an op of the enum (no name lookup). */
+pd_node *pd_record_op(pd_graph *g, pd_op op, pd_backward_fn backward, pd_tensor *out, int n_in,
+                      pd_tensor *const *in);
 /* Arena memory for a node's saved state (zeroed); sets n->saved. NULL makes the graph fail. */
 void *pd_node_save(pd_graph *g, pd_node *n, size_t bytes);
 /* The gradient buffer of `t` to ACCUMULATE into: NULL if t is NULL or does not require grad;
@@ -144,8 +153,9 @@ pd_tensor *pd_detach(pd_graph *g, pd_tensor *x);
 pd_status pd_backward(pd_graph *g, pd_tensor *loss);
 /* Same with an explicit seed gradient of loss->numel values (gradcheck, partial backward). */
 pd_status pd_backward_seeded(pd_graph *g, pd_tensor *out, const pd_real *seed);
-/* Number of nodes on the tape (tests, profiles). */
+/* Number of nodes on the tape (tests, profiles) and node i (0 = first recorded). */
 int pd_tape_length(const pd_graph *g);
+const pd_node *pd_tape_node(const pd_graph *g, int i);
 
 /* ---- FSDP units ------------------------------------------------------------------------------ */
 /* Mark the start/end of a unit's forward (a block). Calls the hooks and records marker nodes so

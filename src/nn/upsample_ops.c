@@ -1,10 +1,25 @@
-/* upsample_ops.c — the tape ops of upsample.h around the bilinear kernels (cuda/ops_conv.cu's on a
- * GPU graph: same taps, pointwise_index.h). */
+/* upsample_ops.c — the tape ops of upsample.h around the bilinear kernels (upsample_bilinear.c on
+ * the CPU, through the backend table; a device backend's on a device graph: same taps,
+ * pointwise_index.h). */
 #include "nn/upsample.h"
 
-#include "nn/ops_device.h"
+#include "nn/backend_cpu.h"
+#include "nn/kernel_desc.h"
+#include "nn/op_run.h"
 #include "nn/ops_internal.h"
 #include "nn/upsample_kernels.h"
+
+pd_status pd_cpu_upsample_forward(const void *desc)
+{
+    const pd_upsample_desc *d = desc;
+    return pd_upsample_bilinear_forward(d->x, d->planes, d->H, d->W, d->Ho, d->Wo, d->ratio_h, d->ratio_w, d->y);
+}
+
+pd_status pd_cpu_upsample_backward(const void *desc)
+{
+    const pd_upsample_desc *d = desc;
+    return pd_upsample_bilinear_backward(d->gy, d->planes, d->H, d->W, d->Ho, d->Wo, d->ratio_h, d->ratio_w, d->gx);
+}
 
 typedef struct upsample_saved { double ratio_h, ratio_w; } upsample_saved;
 
@@ -14,22 +29,9 @@ static void upsample_backward(pd_graph *g, pd_node *n)
     pd_tensor *x = n->in[0], *y = n->out;
     pd_real *gx = pd_grad(g, x);
     if (!gx) return;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) {
-        pd_cuda_arena *work = pd_graph_cuda_work(g);
-        if (!work) return;
-        size_t mark = work->used;
-        pd_graph_cuda_backward_done(g, pd_cuda_upsample_bilinear_backward(work, y->grad, gx, x->shape[0] * x->shape[1],
-                                                                          x->shape[2], x->shape[3], y->shape[2],
-                                                                          y->shape[3], s->ratio_h, s->ratio_w),
-                                    "upsample bilinear");
-        work->used = mark;
-        return;
-    }
-#endif
-    pd_status st = pd_upsample_bilinear_backward(y->grad, x->shape[0] * x->shape[1], x->shape[2], x->shape[3],
-                                                 y->shape[2], y->shape[3], s->ratio_h, s->ratio_w, gx);
-    if (st != PD_OK) pd_graph_set_status(g, st);
+    pd_upsample_desc d = {.planes = x->shape[0] * x->shape[1], .H = x->shape[2], .W = x->shape[3], .Ho = y->shape[2],
+                          .Wo = y->shape[3], .ratio_h = s->ratio_h, .ratio_w = s->ratio_w, .gy = y->grad, .gx = gx};
+    pd_op_backward(g, n, &d);
 }
 
 static pd_tensor *upsample(pd_graph *g, pd_tensor *x, int64_t out_h, int64_t out_w, double ratio_h, double ratio_w)
@@ -39,28 +41,10 @@ static pd_tensor *upsample(pd_graph *g, pd_tensor *x, int64_t out_h, int64_t out
                              (long long)out_w, pd_shape_of(x).s);
     pd_tensor *y = pd_tensor_new4(g, x->shape[0], x->shape[1], out_h, out_w);
     if (!y) return NULL;
-    int on_gpu = 0;
-#if PD_NN_CUDA
-    on_gpu = pd_graph_on_cuda(g);
-    if (on_gpu && !pd_graph_cuda_forward_done(g, pd_cuda_upsample_bilinear_forward(x->data, y->data,
-                                                                                   x->shape[0] * x->shape[1],
-                                                                                   x->shape[2], x->shape[3], out_h,
-                                                                                   out_w, ratio_h, ratio_w),
-                                              "upsample bilinear"))
-        return NULL;
-#endif
-    if (!on_gpu) {
-        pd_status st = pd_upsample_bilinear_forward(x->data, x->shape[0] * x->shape[1], x->shape[2], x->shape[3], out_h,
-                                                    out_w, ratio_h, ratio_w, y->data);
-        if (st != PD_OK) {
-            pd_graph_set_status(g, st);
-            return NULL;
-        }
-    }
-    pd_node *n = pd_record(g, "upsample bilinear", upsample_backward, y, 1, (pd_tensor *[]){x});
-#if PD_NN_CUDA
-    if (on_gpu) pd_node_on_device(n);
-#endif
+    pd_upsample_desc d = {.planes = x->shape[0] * x->shape[1], .H = x->shape[2], .W = x->shape[3], .Ho = out_h,
+                          .Wo = out_w, .ratio_h = ratio_h, .ratio_w = ratio_w, .x = x->data, .y = y->data};
+    if (!pd_op_forward(g, PD_OP_UPSAMPLE_BILINEAR, &d)) return NULL;
+    pd_node *n = pd_record_op(g, PD_OP_UPSAMPLE_BILINEAR, upsample_backward, y, 1, (pd_tensor *[]){x});
     if (n) {
         upsample_saved *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;

@@ -1,6 +1,8 @@
 /* test_gpu_ops.c — every op of the CUDA backend against the CPU op set on random inputs,
  * forward and backward (the same seed gradient on both), then a training step of a small
- * block (linear → GELU → layernorm → linear, MSE, AdamW) on both. Tolerances, relative to the
+ * block (linear → GELU → layernorm → linear, MSE, AdamW) on both. It walks the op enum
+ * (src/nn/op.h): an op the CUDA backend's table says it supports without a check here fails
+ * (even without a GPU); each check runs once, for every op it covers. Tolerances, relative to the
  * largest reference value: 2e-5 for the per-element ops (same formulas; the GPU may fuse
  * multiply-adds), 1e-4 where cuBLAS and OpenBLAS sum GEMM products in different orders, 3e-2
  * for BF16 GEMMs. SKIPs (exit 77, saying why) without CUDA in the build or without a GPU. */
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "nn/backend.h"
 #include "nn/conv.h"
 #include "nn/norm.h"
 #include "nn/ops.h"
@@ -401,6 +404,36 @@ static void check_vq(void)
     compare("vq EMA counts", count, dcount, K, TOL_ELEM);
 }
 
+/* scale and add_scalar (the affine kernel, which reshape's backward also uses) and
+ * reparameterize with a given eps. */
+static void check_affine_and_reparam(pd_graph *g)
+{
+    pd_tensor *x = input(g, 2, (int64_t[]){6, 7}, 1);
+    pd_tensor *y = pd_add_scalar(g, pd_scale(g, x, -1.7), 0.3);
+    pd_real *seed = cpu_backward(g, y);
+    float *dx = to_device(x->data, 42), *dt = zeros_device(42), *dy = zeros_device(42), *gt = zeros_device(42),
+          *gx = zeros_device(42);
+    GPU_OK(pd_cuda_affine_forward(dx, dt, 42, -1.7f, 0));
+    GPU_OK(pd_cuda_affine_forward(dt, dy, 42, 1, 0.3f));
+    compare("scale, add_scalar forward", y->data, dy, 42, TOL_ELEM);
+    GPU_OK(pd_cuda_affine_backward(to_device(seed, 42), gt, 42, 1));
+    GPU_OK(pd_cuda_affine_backward(gt, gx, 42, -1.7f));
+    compare("scale, add_scalar backward", x->grad, gx, 42, TOL_ELEM);
+
+    const int64_t shape[2] = {5, 6};
+    pd_tensor *mu = input(g, 2, shape, 1), *lv = input(g, 2, shape, 0.5), *eps = input(g, 2, shape, 1);
+    pd_tensor *z = pd_reparameterize_eps(g, mu, lv, eps);
+    pd_real *s = cpu_backward(g, z);
+    float *dmu = to_device(mu->data, 30), *dlv = to_device(lv->data, 30), *de = to_device(eps->data, 30);
+    float *dz = zeros_device(30), *gmu = zeros_device(30), *glv = zeros_device(30), *ge = zeros_device(30);
+    GPU_OK(pd_cuda_reparam_forward(dmu, dlv, de, dz, 30));
+    compare("reparameterize forward", z->data, dz, 30, TOL_ELEM);
+    GPU_OK(pd_cuda_reparam_backward(dlv, de, to_device(s, 30), gmu, glv, ge, 30));
+    compare("reparameterize dmu", mu->grad, gmu, 30, TOL_ELEM);
+    compare("reparameterize dlogvar", lv->grad, glv, 30, TOL_ELEM);
+    compare("reparameterize deps", eps->grad, ge, 30, TOL_ELEM);
+}
+
 /* The device copy of parameter t inside a device copy of P's flat buffer. */
 static float *device_view(float *flat, const pd_params *P, const pd_tensor *t) { return flat + pd_params_of(P, t)->offset; }
 
@@ -465,9 +498,67 @@ static void check_training_step(pd_graph *g)
     pd_params_free(&P);
 }
 
+/* ---- the op enum → the check that covers each op ---- */
+
+typedef struct gpu_check {
+    const char *name;
+    void (*fn)(pd_graph *g, pd_cuda_precision p);
+    int both_precisions;   /* GEMM-based: run in FP32 and BF16 */
+} gpu_check;
+
+static void run_linear_and_matmul(pd_graph *g, pd_cuda_precision p) { check_linear_and_matmul(g, p); }
+static void run_attention(pd_graph *g, pd_cuda_precision p) { check_attention(g, p); }
+static void run_elementwise(pd_graph *g, pd_cuda_precision p) { (void)p; check_elementwise(g); }
+static void run_affine_and_reparam(pd_graph *g, pd_cuda_precision p) { (void)p; check_affine_and_reparam(g); }
+static void run_norms_and_reductions(pd_graph *g, pd_cuda_precision p) { (void)p; check_norms_and_reductions(g); }
+static void run_losses(pd_graph *g, pd_cuda_precision p) { (void)p; check_losses(g); }
+static void run_shape_and_index(pd_graph *g, pd_cuda_precision p) { (void)p; check_shape_and_index(g); }
+static void run_conv_upsample(pd_graph *g, pd_cuda_precision p) { (void)p; check_conv_upsample(g); }
+static void run_vq(pd_graph *g, pd_cuda_precision p) { (void)g; (void)p; check_vq(); }
+
+static const gpu_check GEMM = {"linear and matmul", run_linear_and_matmul, 1},
+                       ATTN = {"attention and rope", run_attention, 1},
+                       ELEM = {"elementwise", run_elementwise, 0},
+                       AFFINE = {"affine and reparameterize", run_affine_and_reparam, 0},
+                       NORM = {"norms and reductions", run_norms_and_reductions, 0},
+                       LOSS = {"losses", run_losses, 0},
+                       SHAPE = {"shape and index", run_shape_and_index, 0},
+                       CONV = {"conv and upsample", run_conv_upsample, 0},
+                       VQ = {"vq", run_vq, 0};
+
+static const gpu_check *const op_checks[PD_OP_COUNT] = {
+    [PD_OP_LINEAR] = &GEMM, [PD_OP_MATMUL] = &GEMM,
+    [PD_OP_ADD] = &ELEM, [PD_OP_SUB] = &ELEM, [PD_OP_MUL] = &ELEM, [PD_OP_MODULATE] = &ELEM,
+    [PD_OP_GELU] = &ELEM, [PD_OP_GELU_TANH] = &ELEM, [PD_OP_SILU] = &ELEM, [PD_OP_RELU] = &ELEM,
+    [PD_OP_SIGMOID] = &ELEM, [PD_OP_SOFTMAX] = &ELEM, [PD_OP_LOG_SOFTMAX] = &ELEM,
+    [PD_OP_SCALE] = &AFFINE, [PD_OP_ADD_SCALAR] = &AFFINE, [PD_OP_RESHAPE] = &AFFINE, [PD_OP_REPARAMETERIZE] = &AFFINE,
+    [PD_OP_SUM] = &NORM, [PD_OP_MEAN] = &NORM, [PD_OP_SUM_AXIS] = &NORM, [PD_OP_MEAN_AXIS] = &NORM,
+    [PD_OP_LAYERNORM] = &NORM, [PD_OP_GROUPNORM] = &NORM, [PD_OP_BATCHNORM] = &NORM,
+    [PD_OP_MSE] = &LOSS, [PD_OP_CROSS_ENTROPY] = &LOSS, [PD_OP_KL_NORMAL] = &LOSS,
+    [PD_OP_PERMUTE] = &SHAPE, [PD_OP_CONCAT] = &SHAPE, [PD_OP_SLICE] = &SHAPE, [PD_OP_GATHER_ROWS] = &SHAPE,
+    [PD_OP_EMBEDDING] = &SHAPE, [PD_OP_SCATTER_ADD_ROWS] = &SHAPE,
+    [PD_OP_ROPE] = &ATTN, [PD_OP_ATTENTION] = &ATTN,
+    [PD_OP_CONV2D_K2] = &CONV, [PD_OP_CONV3D_K2] = &CONV, [PD_OP_CONV_TRANSPOSE2D_K2] = &CONV,
+    [PD_OP_CONV_TRANSPOSE3D_K2] = &CONV, [PD_OP_CONV_1X1] = &CONV, [PD_OP_UPSAMPLE_BILINEAR] = &CONV,
+    [PD_OP_VQ_STRAIGHT_THROUGH] = &VQ,
+};
+
 int main(void)
 {
+    /* The enum walk needs no GPU: every op the CUDA table supports has a check here. */
+    const pd_backend *cuda = pd_backend_for(PD_DEVICE_CUDA);
+    CHECK_MSG(cuda != NULL, "a --with-cuda build registers no cuda backend (src/nn/backend.c)");
+    if (!cuda) return pd_test_finish("GPU ops vs CPU");
+    printf("%-22s %-5s %s\n", "op", "cuda", "GPU check");
+    for (int i = 0; i < PD_OP_COUNT; i++) {
+        const pd_op op = (pd_op)i;
+        const int yes = cuda->supports(op);
+        printf("%-22s %-5s %s\n", pd_op_name(op), yes ? "yes" : pd_op_host_side(op) ? "host" : "-",
+               op_checks[i] ? op_checks[i]->name : "-");
+        CHECK_MSG(!yes || op_checks[i], "the cuda backend supports '%s' but tests/gpu has no check for it", pd_op_name(op));
+    }
     if (pd_cuda_device_count() == 0) {
+        if (pd_test_failures) return pd_test_finish("GPU ops vs CPU");
         printf("SKIP: no GPU is visible (pd_cuda_device_count() = 0); these tests run on a GPU node\n");
         return 77;
     }
@@ -479,21 +570,23 @@ int main(void)
     CHECK_MSG(pd_cuda_arena_create(&arena, (size_t)256 << 20) == PD_OK, "%s", pd_last_error());
     pd_graph *g;
     CHECK(pd_graph_create(&g, 0) == PD_OK);
-    void (*checks[])(pd_graph *) = {check_elementwise, check_norms_and_reductions, check_losses, check_shape_and_index,
-                                    check_conv_upsample, check_training_step};
-    for (size_t i = 0; i < sizeof checks / sizeof *checks; i++) {
-        pd_graph_reset(g);
-        pd_cuda_arena_reset(&arena);
-        checks[i](g);
+    const gpu_check *done[PD_OP_COUNT];
+    int n_done = 0;
+    for (int i = 0; i < PD_OP_COUNT; i++) {
+        const gpu_check *c = op_checks[i];
+        int seen = !c || !cuda->supports((pd_op)i);
+        for (int j = 0; j < n_done && !seen; j++) seen = done[j] == c;
+        if (seen) continue;
+        done[n_done++] = c;
+        for (int p = 0; p < (c->both_precisions ? 2 : 1); p++) {
+            pd_graph_reset(g);
+            pd_cuda_arena_reset(&arena);
+            c->fn(g, (pd_cuda_precision)p);
+        }
     }
-    for (int p = 0; p < 2; p++) {
-        pd_graph_reset(g);
-        pd_cuda_arena_reset(&arena);
-        check_linear_and_matmul(g, (pd_cuda_precision)p);
-        check_attention(g, (pd_cuda_precision)p);
-    }
+    pd_graph_reset(g);
     pd_cuda_arena_reset(&arena);
-    check_vq();
+    check_training_step(g);
     CHECK_MSG(pd_cuda_synchronize("the GPU op tests") == PD_OK, "%s", pd_last_error());
     pd_graph_destroy(g);
     pd_cuda_arena_destroy(&arena);

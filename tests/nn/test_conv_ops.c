@@ -9,6 +9,7 @@
 #include "nn/ops.h"
 #include "nn/upsample.h"
 #include "nn/vq.h"
+#include "op_seen.h"
 #include "test.h"
 
 static pd_gradcheck_input in_shape(int ndim, const int64_t *shape)
@@ -26,6 +27,9 @@ static void expect_pass(const char *name, pd_gradcheck_fn fn, void *user, int n,
     pd_status st = pd_gradcheck(name, fn, user, n, in, &o, &r);
     CHECK_MSG(st == PD_OK, "%s: %s", name, pd_last_error());
     CHECK_MSG(r.n_checked > 0, "%s compared nothing", name);
+    if (st == PD_OK)
+        for (int op = 0; op < PD_OP_COUNT; op++)
+            if (r.ops[op]) pd_test_ops_seen_mark((pd_op)op);
 }
 
 /* ---- builders ----------------------------------------------------------------------------------- */
@@ -79,6 +83,7 @@ static pd_tensor *build_wrong(pd_graph *g, pd_tensor *const *in, void *u)
 
 int main(void)
 {
+    pd_test_ops_seen_begin("test_conv_ops");
     /* Convolutions, 3-D and 2-D, odd sizes so 'same' padding and floor(size/2) show. */
     const int64_t x3[5] = {2, 2, 3, 4, 3}, w3[5] = {3, 2, 2, 2, 2}, b3[1] = {3};
     pd_gradcheck_input c3[3] = {in_shape(5, x3), in_shape(5, w3), in_shape(1, b3)};
@@ -186,5 +191,5 @@ int main(void)
     xt = pd_tensor_wrap(g, 5, x3, xs);
     CHECK(pd_batchnorm(g, xt, NULL, NULL, NULL, 0.1, 1e-5) == NULL); /* eval without stats */
     pd_graph_destroy(g);
-    return pd_test_finish("test_conv_ops");
+    return pd_test_ops_seen_end("test_conv_ops", pd_test_finish("test_conv_ops"));
 }

@@ -12,6 +12,7 @@
 #include "nn/ops.h"
 #include "nn/upsample.h"
 #include "nn/vq.h"
+#include "op_seen.h"
 #include "test.h"
 
 #define PARITY_RTOL 1e-5
@@ -58,6 +59,7 @@ static void run_case(pd_graph *g, const char *case_name, int n, const char *cons
         snprintf(dname, sizeof dname, "d%s", names[i]);
         compare(case_name, dname, in[i]->grad);
     }
+    pd_test_ops_seen_graph(g);
 }
 
 static pd_tensor *b_conv_same(pd_graph *g, pd_tensor **in, void *u) { (void)u; return pd_conv_k2(g, in[0], in[1], in[2], 1); }
@@ -118,6 +120,7 @@ static void check_vq(pd_graph *g)
     pd_tensor *loss = pd_add(g, pd_sum(g, pd_mul(g, q, dyt)), commit);
     CHECK_MSG(loss && pd_backward(g, loss) == PD_OK, "vq backward: %s", pd_last_error());
     compare("vq", "dx", x->grad);
+    pd_test_ops_seen_graph(g);
     /* One EMA update from this batch. */
     const int64_t N = x->shape[0], P = x->numel / (N * D);
     double counts[16], sums[16 * 8];
@@ -131,6 +134,7 @@ static void check_vq(pd_graph *g)
 
 int main(int argc, char **argv)
 {
+    pd_test_ops_seen_begin("test_conv_parity");
     if (argc != 2) {
         fprintf(stderr, "usage: %s REFERENCE.bin (written by tests/reference/nn_conv_reference.py)\n", argv[0]);
         return 2;
@@ -162,5 +166,5 @@ int main(int argc, char **argv)
              NULL);
     pd_graph_destroy(g);
     ref_free(&f);
-    return pd_test_finish("test_conv_parity");
+    return pd_test_ops_seen_end("test_conv_parity", pd_test_finish("test_conv_parity"));
 }

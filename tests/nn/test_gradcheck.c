@@ -6,6 +6,7 @@
 
 #include "nn/gradcheck.h"
 #include "nn/ops.h"
+#include "op_seen.h"
 #include "test.h"
 
 #ifndef PD_REAL_DOUBLE
@@ -22,6 +23,9 @@ static void check_op(const char *name, pd_gradcheck_fn fn, void *user, int n, co
     pd_status st = pd_gradcheck(name, fn, user, n, in, opts, &r);
     CHECK_MSG(st == PD_OK, "%s", pd_last_error());
     CHECK_MSG(r.n_checked > 0, "%s: nothing was compared", name);
+    if (st == PD_OK)
+        for (int op = 0; op < PD_OP_COUNT; op++)
+            if (r.ops[op]) pd_test_ops_seen_mark((pd_op)op);
     n_cases++;
     printf("  %-28s %5d grads  max abs err %.2e  max rel err %.2e\n", name, r.n_checked, r.max_abs_err, r.max_rel_err);
 }
@@ -143,6 +147,7 @@ static pd_tensor *f_wrong(pd_graph *g, pd_tensor *const *in, void *u)
 
 int main(void)
 {
+    pd_test_ops_seen_begin("test_gradcheck");
     printf("finite-difference gradient checks (%s)\n", PD_REAL_NAME);
     {
         pd_gradcheck_input in[] = {IN(3, 2, 3, 5), IN(2, 4, 5), IN(1, 4)};
@@ -273,5 +278,5 @@ int main(void)
                   "a gradient missing a term passed the check");
     }
     printf("%d op variants checked\n", n_cases);
-    return pd_test_finish("test_gradcheck");
+    return pd_test_ops_seen_end("test_gradcheck", pd_test_finish("test_gradcheck"));
 }

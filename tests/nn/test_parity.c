@@ -7,6 +7,7 @@
 #include "blocks.h"
 #include "bundle.h"
 #include "nn/ops.h"
+#include "op_seen.h"
 #include "test.h"
 
 #define RTOL 1e-5
@@ -36,6 +37,16 @@ static pd_tensor *o_silu(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c
 static pd_tensor *o_softmax(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c; return pd_softmax(g, in[0]); }
 static pd_tensor *o_log_softmax(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c; return pd_log_softmax(g, in[0]); }
 static pd_tensor *o_sum(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c; return pd_sum(g, in[0]); }
+static pd_tensor *o_add_scalar(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c; return pd_add_scalar(g, in[0], 0.3); }
+static pd_tensor *o_relu(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c; return pd_relu(g, in[0]); }
+static pd_tensor *o_sigmoid(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c; return pd_sigmoid(g, in[0]); }
+static pd_tensor *o_mean(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c; return pd_mean(g, in[0]); }
+static pd_tensor *o_sum_axis(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c; return pd_sum_axis(g, in[0], 0); }
+static pd_tensor *o_reshape(pd_graph *g, pd_tensor **in, const op_ctx *c)
+{
+    (void)c;
+    return pd_scale(g, pd_reshape(g, in[0], 2, (int64_t[]){6, 4}), 1.5);
+}
 static pd_tensor *o_mean_axis(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c; return pd_mean_axis(g, in[0], 1); }
 static pd_tensor *o_layernorm(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c; return pd_layernorm(g, in[0], in[1], in[2], 1e-5); }
 static pd_tensor *o_layernorm_nobias(pd_graph *g, pd_tensor **in, const op_ctx *c) { (void)c; return pd_layernorm(g, in[0], in[1], NULL, 1e-5); }
@@ -69,7 +80,8 @@ static const struct { const char *name; int n_in; op_fn fn; } cases[] = {
     {"concat", 2, o_concat}, {"slice", 1, o_slice}, {"permute", 1, o_permute}, {"gather_rows", 1, o_gather},
     {"scatter_add_rows", 1, o_scatter}, {"embedding", 1, o_embedding}, {"rope", 1, o_rope},
     {"attention", 3, o_attention}, {"attention_biased", 4, o_attention_biased}, {"reparameterize", 3, o_reparam}, {"kl_normal", 2, o_kl}, {"mse", 2, o_mse},
-    {"cross_entropy", 1, o_ce},
+    {"cross_entropy", 1, o_ce}, {"add_scalar", 1, o_add_scalar}, {"relu", 1, o_relu}, {"sigmoid", 1, o_sigmoid},
+    {"mean", 1, o_mean}, {"sum_axis", 1, o_sum_axis}, {"reshape", 1, o_reshape},
 };
 
 static void run_op_case(pd_graph *g, const pd_bundle *b, const char *name, int n_in, op_fn fn)
@@ -97,6 +109,7 @@ static void run_op_case(pd_graph *g, const pd_bundle *b, const char *name, int n
         snprintf(key, sizeof key, "%s.grad%d", name, i);
         pd_bundle_compare(b, key, in[i]->grad, in[i]->numel, RTOL);
     }
+    pd_test_ops_seen_graph(g);
 }
 
 /* Load every parameter "<case>.param.<name>" into the store. */
@@ -130,10 +143,12 @@ static void compare_block(pd_graph *g, const pd_bundle *b, const char *name, pd_
         snprintf(key, sizeof key, "%s.pgrad.%s", name, P->params[i]->name);
         pd_bundle_compare(b, key, P->params[i]->t.grad, P->params[i]->t.numel, RTOL);
     }
+    pd_test_ops_seen_graph(g);
 }
 
 int main(int argc, char **argv)
 {
+    pd_test_ops_seen_begin("test_parity");
     if (argc < 2) {
         fprintf(stderr, "usage: test_parity BUNDLE (written by tests/reference/nn_reference.py)\n");
         return 2;
@@ -181,5 +196,5 @@ int main(int argc, char **argv)
     }
     pd_graph_destroy(g);
     pd_bundle_free(&b);
-    return pd_test_finish("test_parity");
+    return pd_test_ops_seen_end("test_parity", pd_test_finish("test_parity"));
 }

@@ -196,6 +196,14 @@ def main(out_path):
     dst = torch.arange(n_nodes).repeat_interleave(k_nb).to(torch.int32)
     mp = MPNNLayer(d, de, k_nb)
     block_case("mpnn", mp, [leaf(n_nodes, d), leaf(n_nodes * k_nb, de)], [src, dst], {"src": src, "dst": dst})
+
+    # ops the cases above do not reach on their own (tests/nn/test_op_coverage asks every op for one)
+    case("add_scalar", lambda x: x + 0.3, [leaf(3, 4)])
+    case("relu", lambda x: F.relu(x), [leaf(4, 9, lo=-4, hi=4)])
+    case("sigmoid", lambda x: torch.sigmoid(x), [leaf(4, 9, lo=-4, hi=4)])
+    case("mean", lambda x: x.mean().reshape(1), [leaf(3, 5)])
+    case("sum_axis", lambda x: x.sum(dim=0), [leaf(4, 3, 2)])
+    case("reshape", lambda x: (x.reshape(6, 4) * 1.5), [leaf(2, 3, 4)])
     B.write(out_path)
 
 
