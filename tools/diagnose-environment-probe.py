@@ -7,7 +7,8 @@ docs/models/design-quality.md) that the backbone carries far more sequence signa
 chain read; a diagnosis tool, not part of the product (PyTorch is not a runtime dependency).
 
 usage: tools/diagnose-environment-probe.py DATASET.h5 [--k 24] [--width 128] [--minutes 10]
-                                           [--threads 1] [--seed 0]
+                                           [--threads 1] [--seed 0] [--layers 0] [--hidden 128]
+                                           [--epochs 0]
 Prints one line per epoch: elapsed seconds, valid and test (recovery, perplexity)."""
 import argparse
 import time
@@ -58,37 +59,75 @@ def entry_features(atom14, mask, aa, k):
         e = np.concatenate([e, np.zeros((L, k - kk, EDGE))], 1)
         real = np.concatenate([real, np.zeros((L, k - kk), bool)], 1)
     own = np.einsum("las,lts->lat", atoms - ca[:, None], frame).reshape(L, 15) / 10.0
-    use = ok & (aa < 20)
-    return (e[use].astype(np.float32), np.nan_to_num(own[use]).astype(np.float32), real[use],
-            aa[use].astype(np.int64))
+    if kk < k:
+        nb = np.concatenate([nb, np.repeat(np.arange(L)[:, None], k - kk, 1)], 1)
+    nb = np.where(real, nb, np.arange(L)[:, None])  # empty slots point at the residue itself
+    label = np.where(ok & (aa < 20), aa, -100)
+    return (np.nan_to_num(e).astype(np.float32), np.nan_to_num(own).astype(np.float32), real,
+            nb.astype(np.int64), label.astype(np.int64))
 
 
 def split_features(f, split_id, k):
+    """(edge, own, real, neighbour index into the split's residues, label, entry starts, entry lengths)"""
     off, lens, split = f["entries/residue_offset"][:], f["entries/length"][:], f["entries/split"][:]
-    parts = []
+    parts, starts, n = [], [], 0
     for e in np.where(split == split_id)[0]:
         r = slice(int(off[e]), int(off[e] + lens[e]))
-        parts.append(entry_features(f["residues/atom14"][r], f["residues/mask"][r], f["residues/aa"][r], k))
-    return tuple(torch.tensor(np.concatenate([p[i] for p in parts])) for i in range(4))
+        p = entry_features(f["residues/atom14"][r], f["residues/mask"][r], f["residues/aa"][r], k)
+        parts.append(p[:3] + (p[3] + n,) + p[4:])
+        starts.append(n)
+        n += len(p[4])
+    cat = [torch.tensor(np.concatenate([p[i] for p in parts])) for i in range(5)]
+    return tuple(cat) + (torch.tensor(starts), torch.tensor([len(p[4]) for p in parts]))
+
+
+def batch_of(d, entries):
+    """the residues of these entries, neighbour indices renumbered into the batch"""
+    idx = torch.cat([torch.arange(int(d[5][e]), int(d[5][e] + d[6][e])) for e in entries])
+    pos = torch.full((len(d[4]),), -1, dtype=torch.int64)
+    pos[idx] = torch.arange(len(idx))
+    return d[0][idx], d[1][idx], d[2][idx], pos[d[3][idx]], d[4][idx]
+
+
+def mlp(i, w, o):
+    return torch.nn.Sequential(torch.nn.Linear(i, w), torch.nn.SiLU(), torch.nn.Linear(w, o))
 
 
 class Probe(torch.nn.Module):
-    """The DiT environment's reader (shared neighbour MLP, attention + mean pooling, own atoms)
-    followed by a 2-layer classifier instead of the DiT."""
+    """The DiT environment's reader (shared neighbour MLP, attention + mean pooling, own atoms),
+    then `layers` message-passing layers over the same k-nearest graph (each residue reads its
+    neighbours' hidden states: message MLP of [h_i, h_j, edge_ij], mean over real neighbours,
+    residual + LayerNorm, ProteinMPNN's encoder layer without its edge update), then a 2-layer
+    classifier instead of the DiT. layers = 0 is the session-6 probe."""
 
-    def __init__(self, width):
+    def __init__(self, width, layers, hidden=128):
         super().__init__()
         self.edge = torch.nn.Sequential(torch.nn.Linear(EDGE, width), torch.nn.SiLU(), torch.nn.Linear(width, width),
                                         torch.nn.SiLU())
         self.att = torch.nn.Linear(width, 1)
-        self.head = torch.nn.Sequential(torch.nn.Linear(2 * width + 15, 256), torch.nn.SiLU(), torch.nn.Linear(256, 256),
+        self.node = mlp(2 * width + 15, 256, hidden) if layers else None
+        self.msg = torch.nn.ModuleList(mlp(2 * hidden + width, hidden, hidden) for _ in range(layers))
+        self.upd = torch.nn.ModuleList(mlp(hidden, 2 * hidden, hidden) for _ in range(layers))
+        self.norm = torch.nn.ModuleList(torch.nn.LayerNorm(hidden) for _ in range(2 * layers))
+        head_in = hidden if layers else 2 * width + 15
+        self.head = torch.nn.Sequential(torch.nn.Linear(head_in, 256), torch.nn.SiLU(), torch.nn.Linear(256, 256),
                                         torch.nn.SiLU(), torch.nn.Linear(256, 20))
 
-    def forward(self, e, own, real):
+    def forward(self, e, own, real, nb):
         h = self.edge(e)
         w = torch.softmax(self.att(h).squeeze(-1).masked_fill(~real, -1e9), -1).unsqueeze(-1)
-        mean = (h * real.unsqueeze(-1)).sum(1) / real.sum(1, keepdim=True).clamp(min=1)
-        return self.head(torch.cat([(w * h).sum(1), mean, own], -1))
+        cnt = real.sum(1, keepdim=True).clamp(min=1)
+        mean = (h * real.unsqueeze(-1)).sum(1) / cnt
+        x = torch.cat([(w * h).sum(1), mean, own], -1)
+        if self.node is None:
+            return self.head(x)
+        x = self.node(x)
+        for i in range(len(self.msg)):
+            hj = x[nb]
+            m = self.msg[i](torch.cat([x.unsqueeze(1).expand_as(hj), hj, h], -1))
+            x = self.norm[2 * i](x + (m * real.unsqueeze(-1)).sum(1) / cnt)
+            x = self.norm[2 * i + 1](x + self.upd[i](x))
+        return self.head(x)
 
 
 def main():
@@ -99,30 +138,45 @@ def main():
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--layers", type=int, default=0, help="message-passing layers after the reader")
+    ap.add_argument("--hidden", type=int, default=128, help="the message-passing layers' width")
+    ap.add_argument("--epochs", type=int, default=0, help="stop after this many epochs (0: --minutes only)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     t0 = time.time()
     with h5py.File(a.dataset, "r") as f:
         tr, va, te = (split_features(f, s, a.k) for s in (0, 1, 2))
-    print(f"features: {len(tr[3])} train / {len(va[3])} valid / {len(te[3])} test residues, k = {a.k} "
-          f"({time.time() - t0:.0f} s)", flush=True)
-    net = Probe(a.width)
+    scored = [int((d[4] >= 0).sum()) for d in (tr, va, te)]
+    print(f"features: {scored[0]} train / {scored[1]} valid / {scored[2]} test residues, k = {a.k}, "
+          f"{a.layers} message-passing layers ({time.time() - t0:.0f} s)", flush=True)
+    net = Probe(a.width, a.layers, a.hidden)
     opt = torch.optim.AdamW(net.parameters(), 2e-3, weight_decay=1e-2)
 
     def score(d):
         net.eval()
         with torch.no_grad():
-            lg = net(d[0], d[1], d[2])
+            lg = net(d[0], d[1], d[2], d[3])
         net.train()
-        return (lg.argmax(1) == d[3]).float().mean().item(), F.cross_entropy(lg, d[3]).exp().item()
+        y = d[4]
+        use = y >= 0
+        return (lg[use].argmax(1) == y[use]).float().mean().item(), F.cross_entropy(lg[use], y[use]).exp().item()
 
-    t0, epoch, n = time.time(), 0, len(tr[3])
-    while time.time() - t0 < a.minutes * 60:
-        perm = torch.randperm(n)
-        for i in range(0, n, 512):
-            idx = perm[i:i + 512]
-            loss = F.cross_entropy(net(tr[0][idx], tr[1][idx], tr[2][idx]), tr[3][idx], label_smoothing=0.05)
+    # batches of whole entries of about 512 scored residues (message passing needs the neighbours)
+    t0, epoch, n_entries = time.time(), 0, len(tr[5])
+    while time.time() - t0 < a.minutes * 60 and (a.epochs == 0 or epoch < a.epochs):
+        perm, batches, cur, size = torch.randperm(n_entries).tolist(), [], [], 0
+        for en in perm:
+            cur.append(en)
+            size += int(tr[6][en])
+            if size >= 512:
+                batches.append(cur)
+                cur, size = [], 0
+        if cur:
+            batches.append(cur)
+        for b in batches:
+            e, own, real, nb, y = batch_of(tr, b)
+            loss = F.cross_entropy(net(e, own, real, nb), y, ignore_index=-100, label_smoothing=0.05)
             opt.zero_grad()
             loss.backward()
             opt.step()

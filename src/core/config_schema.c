@@ -135,6 +135,8 @@ const pd_cfg_key pd_cfg_schema[] = {
      "Needs geometry backbone: k > 0 adds each residue's k nearest residues (their backbone atoms and frames in the residue's frame, chain separation, distance), read by a shared MLP and pooled, to the DiT's input (0: none)."},
     {"model.diffusion.environment_width", PD_CFG_INT, "64", 1, 4096, NULL, 0,
      "Width of the shared MLP that reads each neighbour of the environment (model.diffusion.environment)."},
+    {"model.diffusion.environment_layers", PD_CFG_INT, "0", 0, 8, NULL, 0,
+     "Message-passing layers after the environment's reader (model.diffusion.environment): each residue reads its k neighbours' hidden states through a shared message MLP, mean-pooled, then a residual feed-forward, LayerNorm after each (0: the pooled reader alone)."},
     {"model.diffusion.design_fraction", PD_CFG_FLOAT, "0.0", 0, 1, NULL, 0,
      "Share of training entries drawn as design asks: pure noise (t = T-1) and every amino acid masked; the others draw t and the revealed share uniformly (0: SPEC)."},
     {"model.tokenizer.levels", PD_CFG_INT, "3", 1, 12, NULL, 0, "Hierarchy levels n (image side padded to a multiple of 2^n)."},

@@ -22,12 +22,21 @@ typedef struct dit_block {
     pd_tensor *pair_v;           /* pair_values: [W, heads * GEO_PAIR], no bias, zero init */
 } dit_block;
 
+/* One message-passing layer of the environment (ProteinMPNN's encoder layer without its edge
+ * update): m_i = mean over real neighbours j of msg([h_i, h_j, e_ij]); h = LN(h + m);
+ * h = LN(h + ffn(h)); e_ij the neighbour's vector from the shared MLP. */
+typedef struct env_layer {
+    pd_linear_layer msg1, msg2;     /* 3E -> E -> E */
+    pd_norm_layer norm1, norm2;     /* E */
+    pd_linear_layer ffn1, ffn2;     /* E -> 2E -> E */
+} env_layer;
+
 struct pd_diffusion {
     pd_diffusion_config cfg;
     pd_schedule schedule;
     pd_params params;
     int unit_embed, unit_final;
-    pd_linear_layer x_fc1, x_fc2;   /* [sc + bb] -> W -> W */
+    pd_linear_layer x_fc1, x_fc2;   /* [sc + bb + geometry node + environment] -> W -> W */
     pd_tensor *aa_table;         /* [22, W] */
     pd_linear_layer c_fc1, c_fc2;   /* [256 + W] -> W -> W */
     pd_tensor *geo_pair;         /* geometry: [depth*heads, GEO_PAIR] pair features -> biases */
@@ -35,6 +44,8 @@ struct pd_diffusion {
     pd_linear_layer env_fc1, env_fc2; /* environment: neighbour features ENV_EDGE -> E -> E (shared MLP) */
     pd_tensor *env_att;          /* environment: [1, E], the attention-pooling score of a neighbour (no
                                   * bias: the softmax over the slots does not see a shift) */
+    pd_linear_layer env_node_fc1, env_node_fc2; /* environment_layers: [2E + ENV_NODE] -> E -> E */
+    env_layer *env_layers;       /* [environment_layers] */
     dit_block *blocks;           /* [depth] */
     pd_linear_layer final_ada;      /* W -> 2W: shift, scale */
     pd_linear_layer final_out;      /* W -> sc_latent */
@@ -58,6 +69,7 @@ void pd_diffusion_config_default(pd_diffusion_config *c)
     c->sequence_loss = 0;
     c->environment = 0;
     c->environment_width = 64;
+    c->environment_layers = 0;
     c->design_fraction = 0;
 }
 
@@ -82,6 +94,11 @@ pd_status pd_diffusion_config_check(const pd_diffusion_config *c)
     if (c->environment > 0 && c->environment_width < 1)
         return pd_fail(PD_ERR_CONFIG, "diffusion: environment_width %d must be >= 1 (model.diffusion.environment_width)",
                        c->environment_width);
+    if (c->environment_layers < 0 || c->environment_layers > PD_DIFFUSION_ENV_MAX_LAYERS)
+        return pd_fail(PD_ERR_CONFIG, "diffusion: environment_layers %d must be 0..%d (model.diffusion.environment_layers)",
+                       c->environment_layers, PD_DIFFUSION_ENV_MAX_LAYERS);
+    if (c->environment_layers > 0 && c->environment == 0)
+        return pd_fail(PD_ERR_CONFIG, "diffusion: model.diffusion.environment_layers needs model.diffusion.environment > 0");
     if (!(c->design_fraction >= 0 && c->design_fraction <= 1))
         return pd_fail(PD_ERR_CONFIG, "diffusion: design_fraction %g must be in [0, 1] (model.diffusion.design_fraction)",
                        c->design_fraction);
@@ -112,6 +129,7 @@ pd_status pd_diffusion_config_from(const pd_config *cfg, pd_diffusion_config *c)
     c->sequence_loss = pd_cfg_float(cfg, "model.diffusion.sequence_loss");
     c->environment = (int)pd_cfg_int(cfg, "model.diffusion.environment");
     c->environment_width = (int)pd_cfg_int(cfg, "model.diffusion.environment_width");
+    c->environment_layers = (int)pd_cfg_int(cfg, "model.diffusion.environment_layers");
     c->design_fraction = pd_cfg_float(cfg, "model.diffusion.design_fraction");
     pd_status s = pd_diffusion_target_parse(pd_cfg_str(cfg, "model.diffusion.target"), &c->target);
     if (s == PD_OK) s = pd_diffusion_config_check(c);
@@ -121,11 +139,43 @@ pd_status pd_diffusion_config_from(const pd_config *cfg, pd_diffusion_config *c)
 
 /* ---- parameters ---------------------------------------------------------------------------------- */
 
-/* What the environment adds to the input MLP per residue: attention-pooled and mean neighbour
- * vectors (E = environment_width each) and the residue's own atoms (ENV_NODE); 0 without model.diffusion.environment. */
+/* What the environment's reader pools per residue: attention-pooled and mean neighbour vectors
+ * (E = environment_width each) and the residue's own atoms (ENV_NODE). */
+static int environment_pooled_width(const pd_diffusion_config *c)
+{
+    return 2 * c->environment_width + PD_DIFFUSION_ENV_NODE;
+}
+
+/* What the environment adds to the input MLP per residue: the pooled reader's output, or with
+ * message passing the last layer's hidden state (E); 0 without model.diffusion.environment. */
 static int environment_width(const pd_diffusion_config *c)
 {
-    return c->environment > 0 ? 2 * c->environment_width + PD_DIFFUSION_ENV_NODE : 0;
+    if (c->environment == 0) return 0;
+    return c->environment_layers > 0 ? c->environment_width : environment_pooled_width(c);
+}
+
+/* The environment's message-passing layers (model.diffusion.environment_layers), in unit "embed". */
+static pd_status declare_env_layers(pd_diffusion *m, pd_params *P)
+{
+    const pd_diffusion_config *c = &m->cfg;
+    const int E = c->environment_width;
+    m->env_layers = pd_calloc((size_t)c->environment_layers, sizeof *m->env_layers);
+    if (!m->env_layers) return PD_ERR_NOMEM;
+    m->env_node_fc1 = pd_declare_linear_init(P, NULL, "env_embed.node.fc1", E, environment_pooled_width(c),
+                                             PD_INIT_XAVIER_UNIFORM, 1.0);
+    m->env_node_fc2 = pd_declare_linear_init(P, NULL, "env_embed.node.fc2", E, E, PD_INIT_XAVIER_UNIFORM, 1.0);
+    for (int l = 0; l < c->environment_layers; l++) {
+        env_layer *L = &m->env_layers[l];
+        char prefix[48];
+        snprintf(prefix, sizeof prefix, "env_embed.layers.%d", l);
+        L->msg1 = pd_declare_linear_init(P, prefix, "msg.fc1", E, 3 * E, PD_INIT_XAVIER_UNIFORM, 1.0);
+        L->msg2 = pd_declare_linear_init(P, prefix, "msg.fc2", E, E, PD_INIT_XAVIER_UNIFORM, 1.0);
+        L->norm1 = pd_declare_norm(P, prefix, "norm1", E, PD_BIAS);
+        L->ffn1 = pd_declare_linear_init(P, prefix, "ffn.fc1", 2 * E, E, PD_INIT_XAVIER_UNIFORM, 1.0);
+        L->ffn2 = pd_declare_linear_init(P, prefix, "ffn.fc2", E, 2 * E, PD_INIT_XAVIER_UNIFORM, 1.0);
+        L->norm2 = pd_declare_norm(P, prefix, "norm2", E, PD_BIAS);
+    }
+    return PD_OK;
 }
 
 pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, const pd_model_opts *opts)
@@ -145,8 +195,9 @@ pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, 
     pd_params *P = &m->params;
     int W = c->width;
     m->unit_embed = pd_params_unit_begin(P, "embed");
-    const int geo_node = (c->geometry ? PD_DIFFUSION_GEO_NODE : 0) + environment_width(c);
-    m->x_fc1 = pd_declare_linear_init(P, NULL, "x_embed.fc1", W, c->sc_latent + c->bb_latent + geo_node, PD_INIT_XAVIER_UNIFORM, 1.0);
+    const int extra_inputs = (c->geometry ? PD_DIFFUSION_GEO_NODE : 0) + environment_width(c);
+    m->x_fc1 = pd_declare_linear_init(P, NULL, "x_embed.fc1", W, c->sc_latent + c->bb_latent + extra_inputs,
+                                      PD_INIT_XAVIER_UNIFORM, 1.0);
     m->x_fc2 = pd_declare_linear_init(P, NULL, "x_embed.fc2", W, W, PD_INIT_XAVIER_UNIFORM, 1.0);
     m->aa_table = pd_param_new(P, "aa_embed.weight", 2, (int64_t[]){PD_DIFFUSION_TOKENS, W}, PD_INIT_NORMAL, 0.02);
     m->c_fc1 = pd_declare_linear_init(P, NULL, "c_embed.fc1", W, PD_DIFFUSION_FREQ_DIM + W, PD_INIT_NORMAL, 0.02);
@@ -163,6 +214,10 @@ pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, 
         m->env_fc1 = pd_declare_linear_init(P, NULL, "env_embed.fc1", E, PD_DIFFUSION_ENV_EDGE, PD_INIT_XAVIER_UNIFORM, 1.0);
         m->env_fc2 = pd_declare_linear_init(P, NULL, "env_embed.fc2", E, E, PD_INIT_XAVIER_UNIFORM, 1.0);
         m->env_att = pd_param_new(P, "env_embed.att.weight", 2, (int64_t[]){1, E}, PD_INIT_XAVIER_UNIFORM, 1.0);
+        if (c->environment_layers > 0 && declare_env_layers(m, P) != PD_OK) {
+            pd_diffusion_destroy(m);
+            return PD_ERR_NOMEM;
+        }
     }
     pd_params_unit_end(P);
     for (int l = 0; l < c->depth; l++) {
@@ -214,6 +269,7 @@ void pd_diffusion_destroy(pd_diffusion *m)
     pd_params_free(&m->params);
     pd_schedule_free(&m->schedule);
     free(m->blocks);
+    free(m->env_layers);
     free(m);
 }
 
@@ -394,32 +450,63 @@ static int geometry_inputs(pd_graph *g, pd_diffusion *m, const layout *lay, cons
     return pd_split(g, all, -1, c->depth, sizes, bias) == PD_OK;
 }
 
+/* model.diffusion.environment_layers: message passing over the environment's k-nearest graph.
+ * x [N, E] the residues' states, h [N·k, E] the neighbour vectors of the shared MLP, nb [N·k] the
+ * neighbour's packed row per slot (the residue itself in an empty slot), mean_w [N, k, 1] the
+ * real neighbours' mean weights (0 in an empty slot). */
+static pd_tensor *environment_message_passing(pd_graph *g, pd_diffusion *m, pd_tensor *x, pd_tensor *h,
+                                              const int32_t *nb, pd_tensor *mean_w, int64_t N, int64_t k)
+{
+    const int64_t E = m->cfg.environment_width;
+    int32_t *self = pd_graph_alloc(g, (size_t)(N * k) * sizeof *self);
+    if (!self) return pd_graph_fail(g, "diffusion: out of memory for the environment's %lld slots", (long long)(N * k));
+    for (int64_t s = 0; s < N * k; s++) self[s] = (int32_t)(s / k);
+    for (int l = 0; l < m->cfg.environment_layers; l++) {
+        const env_layer *L = &m->env_layers[l];
+        pd_tensor *xi = pd_gather_rows(g, x, self, N * k), *xj = pd_gather_rows(g, x, nb, N * k);
+        pd_tensor *msg = pd_concat(g, 3, (pd_tensor *[]){xi, xj, h}, -1);
+        msg = pd_apply_linear(g, pd_silu(g, pd_apply_linear(g, msg, &L->msg1)), &L->msg2);
+        msg = pd_sum_axis(g, pd_mul(g, pd_reshape(g, msg, 3, (int64_t[]){N, k, E}), mean_w), 1);
+        x = pd_apply_layernorm(g, pd_add(g, x, msg), &L->norm1, PD_DIFFUSION_ENV_LN_EPS);
+        pd_tensor *ffn = pd_apply_linear(g, pd_silu(g, pd_apply_linear(g, x, &L->ffn1)), &L->ffn2);
+        x = pd_apply_layernorm(g, pd_add(g, x, ffn), &L->norm2, PD_DIFFUSION_ENV_LN_EPS);
+    }
+    return x;
+}
+
+/* The float features of the environment into a new [rows, cols] tensor of the graph. */
+static pd_tensor *tensor_from_floats(pd_graph *g, int ndim, const int64_t *shape, const float *src)
+{
+    pd_tensor *t = pd_tensor_new(g, ndim, shape);
+    if (!t) return NULL;
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) n *= shape[d];
+    for (int64_t i = 0; i < n; i++) t->data[i] = (pd_real)src[i];
+    return t;
+}
+
 /* The local environment (model.diffusion.environment = k), computed on the packed residues (not
  * the padding): each neighbour's features through the shared MLP, pooled by a softmax over the
- * residue's k slots and by the mean over its real neighbours, beside the residue's own atoms, then
- * placed in the padded layout -> [B, L, 2E + ENV_NODE] (unit "embed"). */
+ * residue's k slots and by the mean over its real neighbours, beside the residue's own atoms
+ * (then, with environment_layers, message passing from there), placed in the padded layout ->
+ * [B, L, environment_width(c)] (unit "embed"). */
 static pd_tensor *environment_inputs(pd_graph *g, pd_diffusion *m, const layout *lay, const pd_diffusion_geo_input *in)
 {
-    const int64_t N = lay->N, k = m->cfg.environment, W = m->cfg.environment_width, D = 2 * W + PD_DIFFUSION_ENV_NODE;
-    pd_tensor *edge = pd_tensor_new2(g, N * k, PD_DIFFUSION_ENV_EDGE);
-    pd_tensor *own = pd_tensor_new2(g, N, PD_DIFFUSION_ENV_NODE);
-    pd_tensor *mask = pd_tensor_new2(g, N, k);
-    pd_tensor *mean_w = pd_tensor_new(g, 3, (int64_t[]){N, k, 1});
+    const int64_t N = lay->N, k = m->cfg.environment, W = m->cfg.environment_width;
     float *ef = pd_graph_alloc(g, (size_t)(N * k) * PD_DIFFUSION_ENV_EDGE * sizeof *ef);
     float *nf = pd_graph_alloc(g, (size_t)N * PD_DIFFUSION_ENV_NODE * sizeof *nf);
     float *mf = pd_graph_alloc(g, (size_t)(N * k) * sizeof *mf);
     float *wf = pd_graph_alloc(g, (size_t)(N * k) * sizeof *wf);
+    int32_t *nb = pd_graph_alloc(g, (size_t)(N * k) * sizeof *nb);
     int32_t *slot = pd_graph_alloc(g, (size_t)N * sizeof *slot);
-    if (!edge || !own || !mask || !mean_w || !ef || !nf || !mf || !wf || !slot ||
-        !pd_diffusion_environment(in, (int)k, ef, nf, mf, wf))
+    if (!ef || !nf || !mf || !wf || !nb || !slot || !pd_diffusion_environment(in, (int)k, ef, nf, mf, wf, nb))
         return pd_graph_fail(g, "diffusion: out of memory for the environment of %lld residues x %lld neighbours",
                              (long long)N, (long long)k);
-    for (int64_t i = 0; i < N * k * PD_DIFFUSION_ENV_EDGE; i++) edge->data[i] = (pd_real)ef[i];
-    for (int64_t i = 0; i < N * PD_DIFFUSION_ENV_NODE; i++) own->data[i] = (pd_real)nf[i];
-    for (int64_t i = 0; i < N * k; i++) {
-        mask->data[i] = (pd_real)mf[i];
-        mean_w->data[i] = (pd_real)wf[i];
-    }
+    pd_tensor *edge = tensor_from_floats(g, 2, (int64_t[]){N * k, PD_DIFFUSION_ENV_EDGE}, ef);
+    pd_tensor *own = tensor_from_floats(g, 2, (int64_t[]){N, PD_DIFFUSION_ENV_NODE}, nf);
+    pd_tensor *mask = tensor_from_floats(g, 2, (int64_t[]){N, k}, mf);
+    pd_tensor *mean_w = tensor_from_floats(g, 3, (int64_t[]){N, k, 1}, wf);
+    if (!edge || !own || !mask || !mean_w) return NULL;
     for (int64_t r = 0; r < N; r++) slot[r] = (int32_t)lay->slot[r];
     pd_tensor *h = pd_silu(g, pd_apply_linear(g, pd_silu(g, pd_apply_linear(g, edge, &m->env_fc1)), &m->env_fc2));
     pd_tensor *score = pd_add(g, pd_reshape(g, pd_linear(g, h, m->env_att, NULL), 2, (int64_t[]){N, k}), mask);
@@ -428,6 +515,11 @@ static pd_tensor *environment_inputs(pd_graph *g, pd_diffusion *m, const layout 
     pd_tensor *pooled = pd_sum_axis(g, pd_mul(g, h3, att), 1);
     pd_tensor *mean = pd_sum_axis(g, pd_mul(g, h3, mean_w), 1);
     pd_tensor *all = pd_concat(g, 3, (pd_tensor *[]){pooled, mean, own}, -1);
+    if (m->cfg.environment_layers > 0) {
+        pd_tensor *x = pd_apply_linear(g, pd_silu(g, pd_apply_linear(g, all, &m->env_node_fc1)), &m->env_node_fc2);
+        all = environment_message_passing(g, m, x, h, nb, mean_w, N, k);
+    }
+    const int64_t D = environment_width(&m->cfg);
     return pd_reshape(g, pd_scatter_add_rows(g, all, slot, lay->B * lay->L), 3, (int64_t[]){lay->B, lay->L, D});
 }
 

@@ -52,6 +52,9 @@ typedef struct pd_diffusion_config {
                              * each residue's k nearest residues in its own frame, read by a shared
                              * MLP and pooled, to the input (models/diffusion_environment.h); 0: none */
     int environment_width;  /* model.diffusion.environment_width: E, the shared MLP's width */
+    int environment_layers; /* model.diffusion.environment_layers: message-passing layers after the
+                             * environment's reader, each residue reading its neighbours' hidden
+                             * states (0: the pooled reader alone) */
     double design_fraction; /* model.diffusion.design_fraction: the share of training entries drawn
                              * as design asks — t = T - 1 (pure noise) and every amino acid masked —
                              * instead of a uniform t and a uniform share of revealed amino acids */

@@ -1,6 +1,7 @@
 # src/models/diffusion.mk — stage 3: the latent diffusion DiT, its cosine noise schedule and the
 # DDIM / ancestral DDPM samplers (docs/models/diffusion.md).
 libproteindiff_a_SOURCES += src/models/diffusion.c src/models/diffusion.h \
+	src/models/diffusion_backbone.c src/models/diffusion_backbone.h \
 	src/models/diffusion_geometry.c src/models/diffusion_geometry.h \
 	src/models/diffusion_environment.c src/models/diffusion_environment.h \
 	src/models/schedule.c src/models/schedule.h \

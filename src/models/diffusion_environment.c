@@ -8,39 +8,22 @@
 #include <string.h>
 
 #include "features/geometry.h"
+#include "models/diffusion_backbone.h"
 
-typedef struct env_residue {
-    int ok;
-    float atom[5][3];   /* N, CA, C, O (CA when missing), Cβ */
-    float frame[9];     /* rows: the frame's axes */
-} env_residue;
-
-static void env_residue_from(const float *a14, int ok, env_residue *r)
-{
-    memset(r, 0, sizeof *r);
-    if (!ok) return;
-    for (int k = 0; k < 9; k++)
-        if (!isfinite(a14[k])) return;
-    for (int a = 0; a < 3; a++) memcpy(r->atom[a], a14 + 3 * a, sizeof r->atom[a]);
-    const int o_ok = isfinite(a14[9]) && isfinite(a14[10]) && isfinite(a14[11]);
-    memcpy(r->atom[3], o_ok ? a14 + 9 : a14 + 3, sizeof r->atom[3]);
-    pd_virtual_cb(r->atom[0], r->atom[1], r->atom[2], r->atom[4]);
-    pd_residue_frame(r->atom[0], r->atom[1], r->atom[2], r->atom[4], r->frame);
-    r->ok = 1;
-}
+typedef pd_backbone_residue env_residue;
 
 /* (p - CA_i) in i's frame, / 10 Å */
 static void local3(const env_residue *i, const float p[3], float out[3])
 {
     float d[3];
-    pd_sub3(p, i->atom[1], d);
+    pd_sub3(p, i->atom[PD_BB_ATOM_CA], d);
     for (int t = 0; t < 3; t++) out[t] = pd_dot3(i->frame + 3 * t, d) / 10.0f;
 }
 
 static void edge_features(const env_residue *ri, const env_residue *rj, int64_t sep, int same_chain, float dist,
                           float *f)
 {
-    for (int a = 0; a < 5; a++) local3(ri, rj->atom[a], f + 3 * a);
+    for (int a = 0; a < PD_BB_ATOMS; a++) local3(ri, rj->atom[a], f + 3 * a);
     for (int t = 0; t < 3; t++)
         for (int u = 0; u < 3; u++) f[15 + 3 * t + u] = pd_dot3(ri->frame + 3 * t, rj->frame + 3 * u);
     if (same_chain) {
@@ -57,13 +40,16 @@ static void edge_features(const env_residue *ri, const env_residue *rj, int64_t 
 }
 
 int pd_diffusion_environment(const pd_diffusion_geo_input *in, int k, float *edge, float *node, float *score_mask,
-                             float *mean_weight)
+                             float *mean_weight, int32_t *neighbour)
 {
     const int64_t base = in->offset[0], B = in->n_entries, N = in->offset[B] - base;
     memset(edge, 0, (size_t)(N * k) * PD_DIFFUSION_ENV_EDGE * sizeof *edge);
     memset(node, 0, (size_t)N * PD_DIFFUSION_ENV_NODE * sizeof *node);
     memset(mean_weight, 0, (size_t)(N * k) * sizeof *mean_weight);
-    for (int64_t s = 0; s < N * k; s++) score_mask[s] = -1e9f;
+    for (int64_t s = 0; s < N * k; s++) {
+        score_mask[s] = -1e9f;
+        if (neighbour) neighbour[s] = (int32_t)(s / k);
+    }
     int failed = 0;
     for (int64_t b = 0; b < B; b++) {
         const int64_t r0 = in->offset[b] - base, len = in->offset[b + 1] - in->offset[b];
@@ -73,14 +59,14 @@ int pd_diffusion_environment(const pd_diffusion_geo_input *in, int k, float *edg
             continue;
         }
         for (int64_t i = 0; i < len; i++)
-            env_residue_from(in->atom14 + (r0 + i) * 14 * 3, !in->valid || in->valid[r0 + i], &res[i]);
+            pd_backbone_residue_from(in->atom14 + (r0 + i) * 14 * 3, !in->valid || in->valid[r0 + i], &res[i]);
         const uint8_t *chain = in->chain ? in->chain + r0 : NULL;
 #pragma omp parallel for schedule(static) if (len > 128)
         for (int64_t i = 0; i < len; i++) {
             const int64_t row = r0 + i;
             if (!res[i].ok) continue;
             float *own = node + row * PD_DIFFUSION_ENV_NODE;
-            for (int a = 0; a < 5; a++) local3(&res[i], res[i].atom[a], own + 3 * a);
+            for (int a = 0; a < PD_BB_ATOMS; a++) local3(&res[i], res[i].atom[a], own + 3 * a);
             /* the k nearest by Cβ distance, ties to the lower index: insertion into a sorted list */
             int64_t nb[PD_DIFFUSION_ENV_MAX_K];
             float nd[PD_DIFFUSION_ENV_MAX_K];
@@ -88,7 +74,7 @@ int pd_diffusion_environment(const pd_diffusion_geo_input *in, int k, float *edg
             for (int64_t j = 0; j < len; j++) {
                 if (j == i || !res[j].ok) continue;
                 float d3[3];
-                pd_sub3(res[j].atom[4], res[i].atom[4], d3);
+                pd_sub3(res[j].atom[PD_BB_ATOM_CB], res[i].atom[PD_BB_ATOM_CB], d3);
                 const float d = pd_norm3(d3);
                 if (n == k && d >= nd[n - 1]) continue;
                 int p = n < k ? n++ : k - 1;
@@ -106,6 +92,7 @@ int pd_diffusion_environment(const pd_diffusion_geo_input *in, int k, float *edg
                 edge_features(&res[i], &res[j], j - i, same, nd[s], edge + (row * k + s) * PD_DIFFUSION_ENV_EDGE);
                 score_mask[row * k + s] = 0.0f;
                 mean_weight[row * k + s] = 1.0f / (float)n;
+                if (neighbour) neighbour[row * k + s] = (int32_t)(r0 + j);
             }
         }
         free(res);

@@ -20,13 +20,16 @@
 /* per residue: its own N, CA, C, O, Cβ in its frame relative to CA / 10 Å */
 #define PD_DIFFUSION_ENV_NODE 15
 #define PD_DIFFUSION_ENV_MAX_K 64
+#define PD_DIFFUSION_ENV_MAX_LAYERS 8
+#define PD_DIFFUSION_ENV_LN_EPS 1e-5   /* the message-passing layers' LayerNorm (PyTorch's default) */
 
 /* Packed rows (N residues of the input, entry after entry); k neighbour slots per residue.
  * edge [N, k, ENV_EDGE]; node [N, ENV_NODE]; score_mask [N, k] 0 for a real neighbour, -1e9 for
  * an empty slot (fewer than k other valid residues in the entry); mean_weight [N, k]
- * 1 / (real neighbours) or 0. A residue without a backbone has zero features and empty slots.
- * A missing O is replaced by the residue's CA. Returns 0 when out of memory. */
+ * 1 / (real neighbours) or 0; neighbour [N, k] (NULL: not wanted) the neighbour's packed row, the
+ * residue's own row in an empty slot. A residue without a backbone has zero features and empty
+ * slots. A missing O is replaced by the residue's CA. Returns 0 when out of memory. */
 int pd_diffusion_environment(const pd_diffusion_geo_input *in, int k, float *edge, float *node, float *score_mask,
-                             float *mean_weight);
+                             float *mean_weight, int32_t *neighbour);
 
 #endif

@@ -8,28 +8,9 @@
 
 #include "features/geometry.h"
 #include "features/graph.h"
+#include "models/diffusion_backbone.h"
 
-typedef struct residue_geo {
-    int ok;
-    float n[3], ca[3], c[3], cb[3], frame[9], u[3];   /* u = unit(CB - CA) */
-} residue_geo;
-
-static void residue_from(const float *a14, int ok, residue_geo *r)
-{
-    memset(r, 0, sizeof *r);
-    if (!ok) return;
-    for (int k = 0; k < 9; k++)
-        if (!isfinite(a14[k])) return;
-    memcpy(r->n, a14, sizeof r->n);
-    memcpy(r->ca, a14 + 3, sizeof r->ca);
-    memcpy(r->c, a14 + 6, sizeof r->c);
-    pd_virtual_cb(r->n, r->ca, r->c, r->cb);
-    pd_residue_frame(r->n, r->ca, r->c, r->cb, r->frame);
-    float d[3];
-    pd_sub3(r->cb, r->ca, d);
-    pd_unit3(d, r->u);
-    r->ok = 1;
-}
+typedef pd_backbone_residue residue_geo;
 
 static residue_geo *entry_residues(const pd_diffusion_geo_input *in, int b)
 {
@@ -37,7 +18,7 @@ static residue_geo *entry_residues(const pd_diffusion_geo_input *in, int b)
     residue_geo *res = malloc((size_t)(len > 0 ? len : 1) * sizeof *res);
     if (!res) return NULL;
     for (int64_t i = 0; i < len; i++)
-        residue_from(in->atom14 + (r0 + i) * 14 * 3, !in->valid || in->valid[r0 + i], &res[i]);
+        pd_backbone_residue_from(in->atom14 + (r0 + i) * 14 * 3, !in->valid || in->valid[r0 + i], &res[i]);
     return res;
 }
 
@@ -63,14 +44,16 @@ void pd_diffusion_geo_nodes(const pd_diffusion_geo_input *in, float *node)
             if (!res[i].ok) continue;
             const int prev = i > 0 && res[i - 1].ok && (!chain || chain[i - 1] == chain[i]);
             const int next = i + 1 < len && res[i + 1].ok && (!chain || chain[i + 1] == chain[i]);
+            const float *n = res[i].atom[PD_BB_ATOM_N], *ca = res[i].atom[PD_BB_ATOM_CA], *c = res[i].atom[PD_BB_ATOM_C];
             if (prev) {   /* φ = C(i-1), N, CA, C */
-                float phi = pd_dihedral(res[i - 1].c, res[i].n, res[i].ca, res[i].c);
+                float phi = pd_dihedral(res[i - 1].atom[PD_BB_ATOM_C], n, ca, c);
                 f[0] = sinf(phi);
                 f[1] = cosf(phi);
             }
             if (next) {   /* ψ = N, CA, C, N(i+1); ω = CA, C, N(i+1), CA(i+1) */
-                float psi = pd_dihedral(res[i].n, res[i].ca, res[i].c, res[i + 1].n);
-                float omega = pd_dihedral(res[i].ca, res[i].c, res[i + 1].n, res[i + 1].ca);
+                const float *n1 = res[i + 1].atom[PD_BB_ATOM_N];
+                float psi = pd_dihedral(n, ca, c, n1);
+                float omega = pd_dihedral(ca, c, n1, res[i + 1].atom[PD_BB_ATOM_CA]);
                 f[2] = sinf(psi);
                 f[3] = cosf(psi);
                 f[4] = sinf(omega);
@@ -79,7 +62,7 @@ void pd_diffusion_geo_nodes(const pd_diffusion_geo_input *in, float *node)
             int n8 = 0, n10 = 0, n12 = 0;
             for (int64_t j = 0; j < len; j++) {
                 if (j == i || !res[j].ok) continue;
-                float d = dist3(res[i].cb, res[j].cb);
+                float d = dist3(res[i].atom[PD_BB_ATOM_CB], res[j].atom[PD_BB_ATOM_CB]);
                 n8 += d < 8.0f;
                 n10 += d < 10.0f;
                 n12 += d < 12.0f;
@@ -109,14 +92,14 @@ void pd_diffusion_geo_pairs(const pd_diffusion_geo_input *in, int64_t L, float *
                 relpos[p] = pd_bb_relpos_class(i, j, chain ? chain[i] : 0, chain ? chain[j] : 0);
                 if (!res[i].ok || !res[j].ok) continue;
                 float *f = pair + p * PD_DIFFUSION_GEO_PAIR;
-                float d = dist3(res[i].cb, res[j].cb);
+                float d = dist3(res[i].atom[PD_BB_ATOM_CB], res[j].atom[PD_BB_ATOM_CB]);
                 for (int k = 0; k < PD_DIFFUSION_GEO_RBF; k++) {
                     float mu = 2.0f + 20.0f * (float)k / (PD_DIFFUSION_GEO_RBF - 1), z = (d - mu) / 1.25f;
                     f[k] = expf(-z * z);
                 }
                 if (i == j) continue;
                 float v[3], u[3];
-                pd_sub3(res[j].cb, res[i].cb, v);
+                pd_sub3(res[j].atom[PD_BB_ATOM_CB], res[i].atom[PD_BB_ATOM_CB], v);
                 pd_unit3(v, u);
                 for (int k = 0; k < 3; k++) f[PD_DIFFUSION_GEO_RBF + k] = pd_dot3(res[i].frame + 3 * k, u);
                 f[PD_DIFFUSION_GEO_RBF + 3] = pd_dot3(res[i].u, res[j].u);

@@ -31,7 +31,8 @@ typedef struct diffusion_batch_data {
     int64_t n_valid;
 } diffusion_batch_data;
 
-enum { S_N, S_SQ, S_SQ_MASKED, S_TARGET_SQ, S_REVEALED, S_ENTRIES, S_SEQ_LABELLED, S_SEQ_CORRECT, N_SUMS };
+enum { S_N, S_SQ, S_SQ_MASKED, S_TARGET_SQ, S_REVEALED, S_ENTRIES, S_SEQ_LABELLED, S_SEQ_CORRECT, S_DESIGN_LABELLED,
+       S_DESIGN_CORRECT, N_SUMS };
 
 static pd_status open_latents(diffusion_priv *p, const pd_config *cfg, const pd_diffusion_config *c)
 {
@@ -258,6 +259,18 @@ static pd_status diff_val_accumulate(pd_stage *s, pd_graph *g, pd_stage_batch *b
             }
         }
     }
+    /* what one-step design reads: x̂0 at t = T - 1 with every amino acid masked */
+    if (st == PD_OK && c->sequence_loss > 0) {
+        for (int e = 0; e < d->n_entries; e++) t[e] = c->timesteps - 1;
+        pd_diffusion_terms design_terms;
+        pd_graph_reset(g);
+        if (!pd_diffusion_loss_given(g, m, &mb, t, masked, noise, 1.0, &design_terms))
+            st = pd_graph_status(g);
+        else {
+            sums[S_DESIGN_LABELLED] += (double)design_terms.n_labelled_masked;
+            sums[S_DESIGN_CORRECT] += (double)design_terms.n_seq_correct_masked;
+        }
+    }
     sums[S_ENTRIES] += d->n_entries;
     free(t);
     free(tokens);
@@ -275,9 +288,13 @@ static void diff_val_finish(pd_stage *s, const double *sums, pd_stage_metrics *o
     pd_stage_metric_add(out, "val_baseline_loss", sums[S_TARGET_SQ] / n);
     pd_stage_metric_add(out, "val_revealed", sums[S_N] > 0 ? sums[S_REVEALED] / sums[S_N] : 0);
     pd_stage_metric_add(out, "val_residues", sums[S_N] / VAL_GRID);
-    /* sequence_loss: the latent classifier on x̂0, every residue masked, mean over the t grid */
-    if (pd_diffusion_get_config(s->model)->sequence_loss > 0)
+    /* sequence_loss: the latent classifier on x̂0, every residue masked, mean over the t grid, and
+     * at t = T - 1 alone (val_design_recovery: what one-step design reads) */
+    if (pd_diffusion_get_config(s->model)->sequence_loss > 0) {
         pd_stage_metric_add(out, "val_x0_recovery", sums[S_SEQ_LABELLED] > 0 ? sums[S_SEQ_CORRECT] / sums[S_SEQ_LABELLED] : 0);
+        pd_stage_metric_add(out, "val_design_recovery",
+                            sums[S_DESIGN_LABELLED] > 0 ? sums[S_DESIGN_CORRECT] / sums[S_DESIGN_LABELLED] : 0);
+    }
 }
 
 const pd_stage_ops pd_stage_diffusion = {

@@ -85,6 +85,10 @@ static void diffusion_memory(const pd_config *cfg, pd_stage_memory *m)
     const double k = geometry ? (double)pd_cfg_int(cfg, "model.diffusion.environment") : 0;
     const double E = (double)pd_cfg_int(cfg, "model.diffusion.environment_width");
     m->per_cost = k > 0 ? F32 * k * (6.0 * E + PD_DIFFUSION_ENV_EDGE + 6.0) : 0;
+    /* environment_layers: per layer k rows of the gathered states, the message's concat (3E), its
+     * two linears and SiLU and the pooling product (~9E), and ~12E per residue (FFN, norms) */
+    const double layers = k > 0 ? (double)pd_cfg_int(cfg, "model.diffusion.environment_layers") : 0;
+    m->per_cost += F32 * layers * (9.0 * E * k + 12.0 * E);
     m->fixed = 64 << 10;
     snprintf(m->basis, sizeof m->basis, "%.0f blocks of width %.0f x %.0f heads%s%s", depth, W, heads,
              pair_values ? ", backbone geometry, pair values" : geometry ? ", backbone geometry" : "",

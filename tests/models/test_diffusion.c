@@ -62,7 +62,19 @@ static void check_config(void)
     pd_config_free(&cfg);
     char *env_ok[] = {"model.diffusion.environment=24", "model.diffusion.geometry=\"backbone\""};
     CHECK(pd_config_defaults(&cfg, 2, env_ok) == PD_OK);
-    CHECK(pd_diffusion_config_from(&cfg, &c) == PD_OK && c.environment == 24 && c.environment_width == 64);
+    CHECK(pd_diffusion_config_from(&cfg, &c) == PD_OK && c.environment == 24 && c.environment_width == 64 &&
+          c.environment_layers == 0);
+    pd_config_free(&cfg);
+    /* message passing reads the environment's graph: it needs model.diffusion.environment */
+    char *mp_alone[] = {"model.diffusion.environment_layers=2", "model.diffusion.geometry=\"backbone\""};
+    CHECK(pd_config_defaults(&cfg, 2, mp_alone) == PD_OK);
+    CHECK(pd_diffusion_config_from(&cfg, &c) == PD_ERR_CONFIG);
+    CHECK_MSG(strstr(pd_last_error(), "model.diffusion.environment"), "%s", pd_last_error());
+    pd_config_free(&cfg);
+    char *mp_ok[] = {"model.diffusion.environment_layers=2", "model.diffusion.environment=24",
+                     "model.diffusion.geometry=\"backbone\""};
+    CHECK(pd_config_defaults(&cfg, 3, mp_ok) == PD_OK);
+    CHECK(pd_diffusion_config_from(&cfg, &c) == PD_OK && c.environment_layers == 2);
     pd_config_free(&cfg);
     char *frac[] = {"model.diffusion.design_fraction=1.5"};
     CHECK(pd_config_defaults(&cfg, 1, frac) == PD_ERR_CONFIG || pd_diffusion_config_from(&cfg, &c) == PD_ERR_CONFIG);

@@ -187,7 +187,8 @@ ENV_NODE = 15
 
 def backbone_environment(atom14, chain, valid, k):
     """model.diffusion.environment = k, written from docs/models/diffusion.md "Environment":
-    edge [L, k, 28], own atoms [L, 15], real-neighbour mask [L, k]."""
+    edge [L, k, 28], own atoms [L, 15], real-neighbour mask [L, k], neighbour index [L, k] (the
+    residue itself in an empty slot)."""
     L = atom14.shape[0]
     n, ca, c, cb, _, frame, ok = _frames(atom14, valid)
     o = atom14[:, 3].astype(np.float64)
@@ -196,6 +197,7 @@ def backbone_environment(atom14, chain, valid, k):
     edge = np.zeros((L, k, ENV_EDGE))
     own = np.zeros((L, ENV_NODE))
     real = np.zeros((L, k), bool)
+    nbr = np.repeat(np.arange(L)[:, None], k, axis=1)
     d = np.linalg.norm(cb[:, None] - cb[None], axis=-1)
     for i in range(L):
         if not ok[i]:
@@ -213,25 +215,68 @@ def backbone_environment(atom14, chain, valid, k):
                 f[24:27] = 0.0, 0.0, 1.0
             f[27] = d[i, j] / 10.0
             real[i, s] = True
-    return edge, own, real
+            nbr[i, s] = j
+    return edge, own, real, nbr
+
+
+class EnvLayer(nn.Module):
+    """model.diffusion.environment_layers: one message-passing layer over the k-nearest graph,
+    m_i = mean over real j of MLP([h_i, h_j, e_ij]) (3E -> E -> E, SiLU between);
+    h = LN(h + m); h = LN(h + FFN(h)) (E -> 2E -> E)."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.msg = Mlp2In(3 * width, width, width)
+        self.norm1 = nn.LayerNorm(width, eps=1e-5)
+        self.ffn = Mlp2In(width, 2 * width, width)
+        self.norm2 = nn.LayerNorm(width, eps=1e-5)
+
+    def forward(self, x, e, real, nbr):
+        xj = x[nbr]                                                      # [L, k, E]
+        m = self.msg(torch.cat([x.unsqueeze(1).expand_as(xj), xj, e], dim=-1))
+        w = real.to(x.dtype) / real.sum(1, keepdim=True).clamp(min=1).to(x.dtype)
+        x = self.norm1(x + (m * w.unsqueeze(-1)).sum(1))
+        return self.norm2(x + self.ffn(x))
+
+
+class Mlp2In(nn.Module):
+    """Linear(i, h), SiLU, Linear(h, o) as fc1 / fc2."""
+
+    def __init__(self, i, h, o):
+        super().__init__()
+        self.fc1 = nn.Linear(i, h)
+        self.fc2 = nn.Linear(h, o)
+
+    def forward(self, x):
+        return self.fc2(F.silu(self.fc1(x)))
 
 
 class EnvEmbed(nn.Module):
     """The environment's shared neighbour MLP (28 -> E -> E, SiLU after each), pooled by a softmax
-    over the real neighbours' scores and by their mean, beside the residue's own atoms."""
+    over the real neighbours' scores and by their mean, beside the residue's own atoms; with
+    `layers` > 0 then a node MLP (2E + 15 -> E -> E) and that many message-passing layers."""
 
-    def __init__(self, width):
+    def __init__(self, width, layers=0):
         super().__init__()
         self.fc1 = nn.Linear(ENV_EDGE, width)
         self.fc2 = nn.Linear(width, width)
         self.att = nn.Linear(width, 1, bias=False)
+        if layers:
+            self.node = Mlp2In(2 * width + ENV_NODE, width, width)
+            self.layers = nn.ModuleList([EnvLayer(width) for _ in range(layers)])
 
-    def forward(self, edge, own, real):
+    def forward(self, edge, own, real, nbr):
         h = F.silu(self.fc2(F.silu(self.fc1(edge))))
         w = torch.softmax(self.att(h).squeeze(-1).masked_fill(~real, -1e9), dim=-1)
         pooled = (w.unsqueeze(-1) * h).sum(1)
         mean = (h * real.unsqueeze(-1).to(h.dtype)).sum(1) / real.sum(1, keepdim=True).clamp(min=1).to(h.dtype)
-        return torch.cat([pooled, mean, own], dim=-1)
+        x = torch.cat([pooled, mean, own], dim=-1)
+        if not hasattr(self, "layers"):
+            return x
+        x = self.node(x)
+        for layer in self.layers:
+            x = layer(x, h, real, nbr)
+        return x
 
 
 class Attention(nn.Module):
@@ -322,19 +367,19 @@ class SeqHead(nn.Module):
 
 class DiT(nn.Module):
     def __init__(self, depth, width, heads, sc_latent, bb_latent, geometry=0, sequence_loss=0.0, pair_values=False,
-                 environment=0, environment_width=0):
+                 environment=0, environment_width=0, environment_layers=0):
         super().__init__()
         self.heads = heads
         self.sequence_loss = sequence_loss
         self.environment = environment
-        env_in = 2 * environment_width + ENV_NODE if environment else 0
+        env_in = (environment_width if environment_layers else 2 * environment_width + ENV_NODE) if environment else 0
         self.x_embed = Mlp2(sc_latent + bb_latent + (9 if geometry else 0) + env_in, width)
         self.aa_embed = nn.Embedding(TOKENS, width)
         self.c_embed = Mlp2(FREQ_DIM + width, width)
         if geometry:
             self.geo_embed = GeoEmbed(depth, heads)
         if environment:
-            self.env_embed = EnvEmbed(environment_width)
+            self.env_embed = EnvEmbed(environment_width, environment_layers)
         self.blocks = nn.ModuleList([DiTBlock(width, heads, pair_values) for _ in range(depth)])
         self.final = FinalLayer(width, sc_latent)
         if sequence_loss > 0:
@@ -355,9 +400,9 @@ class DiT(nn.Module):
             all_bias = self.geo_embed.pair(pair_t) + self.geo_embed.relpos(torch.tensor(relpos))
             biases = all_bias.split(self.heads, dim=-1)
         if env is not None:
-            edge, own, real = env
+            edge, own, real, nbr = env
             inputs.append(self.env_embed(torch.tensor(edge, dtype=x_t.dtype), torch.tensor(own, dtype=x_t.dtype),
-                                         torch.tensor(real)))
+                                         torch.tensor(real), torch.tensor(nbr)))
         x = self.x_embed(torch.cat(inputs, dim=-1))
         temb = timestep_features(t, x.dtype).expand(L, FREQ_DIM)
         c = self.c_embed(torch.cat([temb, self.aa_embed(tokens)], dim=-1))
@@ -412,9 +457,10 @@ def load_model(items, dtype=torch.float64):
     pair_values = bool(config[8]) if len(config) > 8 else False
     environment = config[9] if len(config) > 9 else 0
     environment_width = config[10] if len(config) > 10 else 0
+    environment_layers = config[11] if len(config) > 11 else 0
     sequence_loss = float(items["sequence_loss"][0]) if "sequence_loss" in items else 0.0
     model = DiT(depth, width, heads, sc, bb, geometry, sequence_loss, pair_values, environment,
-                environment_width).to(dtype)
+                environment_width, environment_layers).to(dtype)
     params = dict(model.named_parameters())
     for name, p in params.items():
         key = "param." + name
