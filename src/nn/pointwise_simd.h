@@ -47,7 +47,8 @@ static inline float pd_vexp(float x)
 }
 
 /* erf(x) in float, max absolute error 8.2e-8 against erf in double (libm's erff: 5.8e-8; checked
- * on every third float of [0, 8] and by symmetry for x < 0; tests/nn/test_verf). Branch-free so it
+ * on every third float of [0, 8] and the symmetry for x < 0, by a throw-away program, not a test
+ * of the suite; the parity tests bound it through GELU). Branch-free so it
  * vectorises: both pieces are computed and one is selected.
  *   |x| <= 0.921875: erf(x) = x + x P(x^2), P degree 5 (relative error of the fit 1.6e-8);
  *   |x| >  0.921875: erf(x) = sign(x) (1 - exp(Q(t))), t = min(|x|, 4), Q degree 7 fitting
