@@ -1,7 +1,9 @@
-# src/models/bb_vae.mk — the bb_vae model (bb_vae.c) and its fused pairwise head (bb_vae_pair.c)
+# src/models/bb_vae.mk — the bb_vae model (bb_vae.c) and its fused pairwise head (bb_vae_pair.c,
+# one row block of it in bb_vae_pair_block.c)
 # over the section 5 graph (src/features/graph.c); plus its benchmark program.
 libproteindiff_a_SOURCES += src/models/bb_vae.c src/models/bb_vae.h \
-	src/models/bb_vae_pair.c src/models/bb_vae_pair_eval.c src/models/bb_vae_pair_eval.h
+	src/models/bb_vae_pair.c src/models/bb_vae_pair_block.c src/models/bb_vae_pair_block.h \
+	src/models/bb_vae_pair_eval.c src/models/bb_vae_pair_eval.h
 
 # tools/bench/bench-bb-vae: one forward+backward step of the CPU-default model and graph
 # construction time (`make tools/bench/bench-bb-vae`; compare with tools/bench/bench-bb-vae-torch.py).
