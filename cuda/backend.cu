@@ -10,7 +10,8 @@
 #include "nn/kernel_desc.h"
 
 /* Every op of the enum has a CUDA kernel except these (the pair-bias attention has none yet;
- * the VQ commitment loss is host-side). */
+ * the VQ commitment loss is host-side). ROPE and ATTENTION still dispatch inline in
+ * src/nn/ops_attention.c (through src/nn/ops_device.h), not through this table. */
 static int cuda_supports(pd_op op)
 {
     if (op < 0 || op >= PD_OP_COUNT) return 0;
@@ -20,15 +21,93 @@ static int cuda_supports(pd_op op)
 static size_t work_mark(const void *w);
 static void work_rewind(void *w, size_t mark);
 
+static pd_cuda_arena *work_of(const pd_backend_ctx *ctx) { return (pd_cuda_arena *)ctx->work; }
+
+static pd_cuda_precision precision_of(const pd_backend_ctx *ctx)
+{
+    return ctx->precision == PD_GEMM_BF16 ? PD_CUDA_BF16 : PD_CUDA_FP32;
+}
+
+/* An index op's forward through its index plan (in the op's slot when a backward will run). */
+static pd_status index_forward(const pd_backend_ctx *ctx, pd_op op, const pd_index_desc *d)
+{
+    pd_cuda_index_plan local;
+    pd_cuda_index_plan *plan = d->plan ? d->plan : &local;
+    pd_status st = pd_cuda_index_plan_create(work_of(ctx), d->idx, d->n_idx, d->n_dst, plan);
+    if (st != PD_OK) return st;
+    return op == PD_OP_SCATTER_ADD_ROWS ? pd_cuda_scatter_add_rows_forward(plan, d->x, d->y, d->D)
+                                        : pd_cuda_gather_rows_forward(plan, d->x, d->y, d->D);
+}
+
+/* Concat's inputs (forward) or their gradients (backward, accumulate) as row copies. */
+static pd_status concat_copies(const pd_concat_desc *d, int backward)
+{
+    pd_status st = PD_OK;
+    int64_t start = 0;
+    for (int k = 0; k < d->n && st == PD_OK; k++) {
+        const int64_t dk = d->sizes[k], dst_stride = d->dim * d->inner, width = dk * d->inner;
+        if (!backward)
+            st = pd_cuda_copy_rows(d->xs[k], width, d->y + start * d->inner, dst_stride, d->outer, width, 0);
+        else if (d->gxs[k])
+            st = pd_cuda_copy_rows(d->gy + start * d->inner, dst_stride, d->gxs[k], width, d->outer, width, 1);
+        start += dk;
+    }
+    return st;
+}
+
 static pd_status not_in_table(pd_op op)
 {
     return pd_fail(PD_ERR_UNSUPPORTED, "op '%s' is not dispatched through the cuda backend's table",
                    pd_op_name(op) ? pd_op_name(op) : "?");
 }
 
-static pd_status cuda_forward(const pd_backend_ctx *ctx, pd_op op, const void *desc)
+static pd_status forward_op(const pd_backend_ctx *ctx, pd_op op, const void *desc)
 {
     switch (op) {
+    case PD_OP_LINEAR: {
+        const pd_linear_desc *d = (const pd_linear_desc *)desc;
+        return pd_cuda_linear_forward(work_of(ctx), precision_of(ctx), d->x, d->w, NULL, d->b, d->y, d->rows, d->in,
+                                      d->out);
+    }
+    case PD_OP_MATMUL: {
+        const pd_matmul_desc *d = (const pd_matmul_desc *)desc;
+        return pd_cuda_matmul_forward(work_of(ctx), precision_of(ctx), d->a, d->b, d->c, d->batch, d->m, d->n, d->k,
+                                      d->trans_a, d->trans_b, d->b_shared);
+    }
+    case PD_OP_CONV2D_K2: case PD_OP_CONV3D_K2: case PD_OP_CONV_TRANSPOSE2D_K2: case PD_OP_CONV_TRANSPOSE3D_K2:
+    case PD_OP_CONV_1X1: {
+        const pd_conv_desc *d = (const pd_conv_desc *)desc;
+        return pd_cuda_conv_forward(work_of(ctx), precision_of(ctx), &d->shape, d->x, d->w, d->bias, d->y);
+    }
+    case PD_OP_GROUPNORM: {
+        const pd_norm_desc *d = (const pd_norm_desc *)desc;
+        return pd_cuda_groupnorm_forward(d->x, d->gamma, d->beta, d->y, d->mean, d->rstd, d->N, d->C, d->S, d->groups,
+                                         d->eps);
+    }
+    case PD_OP_BATCHNORM: {
+        const pd_norm_desc *d = (const pd_norm_desc *)desc;
+        return pd_cuda_batchnorm_forward(d->x, d->gamma, d->beta, d->running_mean, d->running_var, d->y, d->mean,
+                                         d->rstd, d->N, d->C, d->S, d->momentum, d->eps, d->training);
+    }
+    case PD_OP_GATHER_ROWS: case PD_OP_EMBEDDING: case PD_OP_SCATTER_ADD_ROWS:
+        return index_forward(ctx, op, (const pd_index_desc *)desc);
+    case PD_OP_RESHAPE:
+        return PD_OK; /* a view */
+    case PD_OP_PERMUTE: {
+        const pd_permute_desc *d = (const pd_permute_desc *)desc;
+        return pd_cuda_permute_forward(d->x, d->y, d->ndim, d->x_shape, d->perm);
+    }
+    case PD_OP_CONCAT:
+        return concat_copies((const pd_concat_desc *)desc, 0);
+    case PD_OP_SLICE: {
+        const pd_slice_desc *d = (const pd_slice_desc *)desc;
+        return pd_cuda_copy_rows(d->x + d->start * d->inner, d->dim * d->inner, d->y, d->len * d->inner, d->outer,
+                                 d->len * d->inner, 0);
+    }
+    case PD_OP_VQ_STRAIGHT_THROUGH: {
+        const pd_vq_desc *d = (const pd_vq_desc *)desc;
+        return pd_cuda_vq_nearest(work_of(ctx), d->embed, d->K, d->D, d->x, d->N, d->P, d->index, d->q);
+    }
     case PD_OP_LAYERNORM: {
         const pd_layernorm_desc *d = (const pd_layernorm_desc *)desc;
         return pd_cuda_layernorm_forward(d->x, d->weight, d->bias, d->y, d->mean, d->rstd, d->rows, d->D,
@@ -40,8 +119,7 @@ static pd_status cuda_forward(const pd_backend_ctx *ctx, pd_op op, const void *d
                                                  d->ratio_w);
     }
     case PD_OP_MSE: case PD_OP_KL_NORMAL: case PD_OP_CROSS_ENTROPY: {
-        pd_cuda_arena *work = (pd_cuda_arena *)ctx->work;
-        const size_t mark = work_mark(work); /* the sum's partials are temporary */
+        pd_cuda_arena *work = work_of(ctx);
         pd_status st;
         if (op == PD_OP_CROSS_ENTROPY) {
             const pd_cross_entropy_desc *d = (const pd_cross_entropy_desc *)desc;
@@ -53,7 +131,6 @@ static pd_status cuda_forward(const pd_backend_ctx *ctx, pd_op op, const void *d
                                  : pd_cuda_kl_normal_forward(work, d->a, d->b, d->row_valid, d->y, d->rows, d->D,
                                                              d->norm);
         }
-        work_rewind(work, mark);
         return st;
     }
     case PD_OP_REPARAMETERIZE: {
@@ -62,10 +139,7 @@ static pd_status cuda_forward(const pd_backend_ctx *ctx, pd_op op, const void *d
     }
     case PD_OP_SUM: case PD_OP_MEAN: {
         const pd_sum_desc *d = (const pd_sum_desc *)desc;
-        const size_t mark = work_mark(ctx->work); /* the tree's partials are temporary */
-        pd_status st = pd_cuda_sum_forward((pd_cuda_arena *)ctx->work, d->x, d->y, d->n, d->mean);
-        work_rewind(ctx->work, mark);
-        return st;
+        return pd_cuda_sum_forward(work_of(ctx), d->x, d->y, d->n, d->mean);
     }
     case PD_OP_SUM_AXIS: case PD_OP_MEAN_AXIS: {
         const pd_sum_axis_desc *d = (const pd_sum_axis_desc *)desc;
@@ -96,9 +170,60 @@ static pd_status cuda_forward(const pd_backend_ctx *ctx, pd_op op, const void *d
     }
 }
 
-static pd_status cuda_backward(const pd_backend_ctx *ctx, pd_op op, const void *desc)
+static pd_status backward_op(const pd_backend_ctx *ctx, pd_op op, const void *desc)
 {
     switch (op) {
+    case PD_OP_LINEAR: {
+        const pd_linear_desc *d = (const pd_linear_desc *)desc;
+        return pd_cuda_linear_backward(work_of(ctx), precision_of(ctx), d->x, d->w, d->gy, d->gx, d->gw, d->gb, d->rows,
+                                       d->in, d->out);
+    }
+    case PD_OP_MATMUL: {
+        const pd_matmul_desc *d = (const pd_matmul_desc *)desc;
+        return pd_cuda_matmul_backward(work_of(ctx), precision_of(ctx), d->a, d->b, d->gc, d->ga, d->gb, d->batch, d->m,
+                                       d->n, d->k, d->trans_a, d->trans_b, d->b_shared);
+    }
+    case PD_OP_CONV2D_K2: case PD_OP_CONV3D_K2: case PD_OP_CONV_TRANSPOSE2D_K2: case PD_OP_CONV_TRANSPOSE3D_K2:
+    case PD_OP_CONV_1X1: {
+        const pd_conv_desc *d = (const pd_conv_desc *)desc;
+        return pd_cuda_conv_backward(work_of(ctx), precision_of(ctx), &d->shape, d->x, d->w, d->gy, d->gx, d->gw,
+                                     d->gbias);
+    }
+    case PD_OP_GROUPNORM: {
+        const pd_norm_desc *d = (const pd_norm_desc *)desc;
+        return pd_cuda_groupnorm_backward(d->x, d->gamma, d->mean, d->rstd, d->gy, d->gx, d->ggamma, d->gbeta, d->N,
+                                          d->C, d->S, d->groups);
+    }
+    case PD_OP_BATCHNORM: {
+        const pd_norm_desc *d = (const pd_norm_desc *)desc;
+        return pd_cuda_batchnorm_backward(d->x, d->gamma, d->mean, d->rstd, d->gy, d->gx, d->ggamma, d->gbeta, d->N,
+                                          d->C, d->S, d->training);
+    }
+    case PD_OP_GATHER_ROWS: case PD_OP_EMBEDDING: case PD_OP_SCATTER_ADD_ROWS: {
+        const pd_index_desc *d = (const pd_index_desc *)desc;
+        if (!d->plan) return pd_fail(PD_ERR, "backward of %s without the forward's index plan", pd_op_name(op));
+        return op == PD_OP_SCATTER_ADD_ROWS ? pd_cuda_scatter_add_rows_backward(d->plan, d->gy, d->gx, d->D)
+                                            : pd_cuda_gather_rows_backward(d->plan, d->gy, d->gx, d->D);
+    }
+    case PD_OP_RESHAPE: {
+        const pd_affine_desc *d = (const pd_affine_desc *)desc;
+        return pd_cuda_affine_backward(d->gy, d->gx, d->n, d->alpha);
+    }
+    case PD_OP_PERMUTE: {
+        const pd_permute_desc *d = (const pd_permute_desc *)desc;
+        return pd_cuda_permute_backward(d->gy, d->gx, d->ndim, d->x_shape, d->perm);
+    }
+    case PD_OP_CONCAT:
+        return concat_copies((const pd_concat_desc *)desc, 1);
+    case PD_OP_SLICE: {
+        const pd_slice_desc *d = (const pd_slice_desc *)desc;
+        return pd_cuda_copy_rows(d->gy, d->len * d->inner, d->gx + d->start * d->inner, d->dim * d->inner, d->outer,
+                                 d->len * d->inner, 1);
+    }
+    case PD_OP_VQ_STRAIGHT_THROUGH: { /* gx += 1·gq */
+        const pd_vq_desc *d = (const pd_vq_desc *)desc;
+        return pd_cuda_affine_backward(d->gq, d->gx, d->n, 1.0f);
+    }
     case PD_OP_LAYERNORM: {
         const pd_layernorm_desc *d = (const pd_layernorm_desc *)desc;
         return pd_cuda_layernorm_backward(d->x, d->weight, d->mean, d->rstd, d->gy, d->gx, d->gweight, d->gbias,
@@ -106,12 +231,8 @@ static pd_status cuda_backward(const pd_backend_ctx *ctx, pd_op op, const void *
     }
     case PD_OP_UPSAMPLE_BILINEAR: {
         const pd_upsample_desc *d = (const pd_upsample_desc *)desc;
-        pd_cuda_arena *work = (pd_cuda_arena *)ctx->work;
-        const size_t mark = work_mark(work);
-        pd_status st = pd_cuda_upsample_bilinear_backward(work, d->gy, d->gx, d->planes, d->H, d->W, d->Ho, d->Wo,
-                                                          d->ratio_h, d->ratio_w);
-        work_rewind(work, mark);
-        return st;
+        return pd_cuda_upsample_bilinear_backward(work_of(ctx), d->gy, d->gx, d->planes, d->H, d->W, d->Ho, d->Wo,
+                                                  d->ratio_h, d->ratio_w);
     }
     case PD_OP_MSE: {
         const pd_row_loss_desc *d = (const pd_row_loss_desc *)desc;
@@ -162,6 +283,31 @@ static pd_status cuda_backward(const pd_backend_ctx *ctx, pd_op op, const void *
     default:
         return not_in_table(op);
     }
+}
+
+/* What an op's kernels take from the workspace is temporary (queued kernels run in stream
+ * order, so it is rewound once they are queued), except the index plan a forward keeps in its
+ * op's slot for the backward (there until the step's reset). */
+static int keeps_workspace(pd_op op, const void *desc)
+{
+    return (op == PD_OP_GATHER_ROWS || op == PD_OP_EMBEDDING || op == PD_OP_SCATTER_ADD_ROWS) &&
+           ((const pd_index_desc *)desc)->plan != NULL;
+}
+
+static pd_status cuda_forward(const pd_backend_ctx *ctx, pd_op op, const void *desc)
+{
+    const size_t mark = work_mark(ctx->work);
+    pd_status st = forward_op(ctx, op, desc);
+    if (!keeps_workspace(op, desc)) work_rewind(ctx->work, mark);
+    return st;
+}
+
+static pd_status cuda_backward(const pd_backend_ctx *ctx, pd_op op, const void *desc)
+{
+    const size_t mark = work_mark(ctx->work);
+    pd_status st = backward_op(ctx, op, desc);
+    work_rewind(ctx->work, mark);
+    return st;
 }
 
 /* ---- workspace ---- */

@@ -14,6 +14,7 @@ extern "C" {
 
 #include "core/error.h"
 #include "nn/conv_kernels.h"
+#include "nn/kernel_desc.h"
 #include "nn/pointwise_index.h"
 #include "nn/pointwise_ops.h"
 #include "nn/pointwise_optim.h"
@@ -154,12 +155,7 @@ pd_status pd_cuda_copy_rows(const float *src, int64_t src_stride, float *dst, in
 /* ---- indexing: gather / scatter-add / embedding --------------------------------------------------- */
 /* Device copy of an index list plus its CSR by destination (pd_csr_build), so every
  * scatter-add sums each destination in index order: deterministic, no atomics. */
-typedef struct pd_cuda_index_plan {
-    int64_t n_idx, n_dst;
-    int32_t *idx;       /* [n_idx] */
-    int64_t *row_ptr;   /* [n_dst + 1] */
-    int32_t *order;     /* [n_idx] */
-} pd_cuda_index_plan;
+typedef pd_index_plan pd_cuda_index_plan;   /* kernel_desc.h: the op keeps it from forward to backward */
 
 pd_status pd_cuda_index_plan_create(pd_cuda_arena *a, const int32_t *host_idx, int64_t n_idx, int64_t n_dst,
                                     pd_cuda_index_plan *plan);

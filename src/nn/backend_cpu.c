@@ -1,6 +1,7 @@
 /* backend_cpu.c — the reference backend: the table from op to CPU kernel (defined beside each
  * op, backend_cpu.h), host memory (device.c allocates it directly). It supports every op:
- * the ops not yet in the table compute inline in their op functions. */
+ * the ones not yet in the table (rope and the attentions, ops_attention.c) compute inline
+ * in their op functions. */
 #include "nn/backend_cpu.h"
 
 #include "nn/backend.h"
@@ -31,6 +32,24 @@ static const struct {
     [PD_OP_SIGMOID] = {pd_cpu_activation_forward, pd_cpu_activation_backward},
     [PD_OP_SOFTMAX] = {pd_cpu_softmax_forward, pd_cpu_softmax_backward},
     [PD_OP_LOG_SOFTMAX] = {pd_cpu_softmax_forward, pd_cpu_softmax_backward},
+    [PD_OP_LINEAR] = {pd_cpu_linear_forward, pd_cpu_linear_backward},
+    [PD_OP_MATMUL] = {pd_cpu_matmul_forward, pd_cpu_matmul_backward},
+    [PD_OP_CONV2D_K2] = {pd_cpu_conv_forward, pd_cpu_conv_backward},
+    [PD_OP_CONV3D_K2] = {pd_cpu_conv_forward, pd_cpu_conv_backward},
+    [PD_OP_CONV_TRANSPOSE2D_K2] = {pd_cpu_conv_forward, pd_cpu_conv_backward},
+    [PD_OP_CONV_TRANSPOSE3D_K2] = {pd_cpu_conv_forward, pd_cpu_conv_backward},
+    [PD_OP_CONV_1X1] = {pd_cpu_conv_forward, pd_cpu_conv_backward},
+    [PD_OP_GROUPNORM] = {pd_cpu_groupnorm_forward, pd_cpu_groupnorm_backward},
+    [PD_OP_BATCHNORM] = {pd_cpu_batchnorm_forward, pd_cpu_batchnorm_backward},
+    [PD_OP_GATHER_ROWS] = {pd_cpu_gather_forward, pd_cpu_gather_backward},
+    [PD_OP_EMBEDDING] = {pd_cpu_gather_forward, pd_cpu_gather_backward},
+    [PD_OP_SCATTER_ADD_ROWS] = {pd_cpu_scatter_add_forward, pd_cpu_scatter_add_backward},
+    [PD_OP_RESHAPE] = {pd_cpu_view_forward, pd_cpu_affine_backward},
+    [PD_OP_PERMUTE] = {pd_cpu_permute_forward, pd_cpu_permute_backward},
+    [PD_OP_CONCAT] = {pd_cpu_concat_forward, pd_cpu_concat_backward},
+    [PD_OP_SLICE] = {pd_cpu_slice_forward, pd_cpu_slice_backward},
+    [PD_OP_VQ_STRAIGHT_THROUGH] = {pd_cpu_vq_forward, pd_cpu_vq_backward},
+    [PD_OP_VQ_COMMITMENT] = {pd_cpu_commitment_forward, pd_cpu_commitment_backward},
 };
 
 int pd_backend_cpu_in_table(int op) { return op >= 0 && op < PD_OP_COUNT && kernels[op].forward != NULL; }

@@ -43,6 +43,41 @@ pd_status pd_cpu_layernorm_backward(const void *desc);
 pd_status pd_cpu_upsample_forward(const void *desc);
 pd_status pd_cpu_upsample_backward(const void *desc);
 
+/* ops_gemm.c */
+pd_status pd_cpu_linear_forward(const void *desc);
+pd_status pd_cpu_linear_backward(const void *desc);
+pd_status pd_cpu_matmul_forward(const void *desc);
+pd_status pd_cpu_matmul_backward(const void *desc);
+
+/* conv_ops.c, norm_ops.c */
+pd_status pd_cpu_conv_forward(const void *desc);
+pd_status pd_cpu_conv_backward(const void *desc);
+pd_status pd_cpu_groupnorm_forward(const void *desc);
+pd_status pd_cpu_groupnorm_backward(const void *desc);
+pd_status pd_cpu_batchnorm_forward(const void *desc);
+pd_status pd_cpu_batchnorm_backward(const void *desc);
+
+/* ops_index.c */
+pd_status pd_cpu_gather_forward(const void *desc);
+pd_status pd_cpu_gather_backward(const void *desc);
+pd_status pd_cpu_scatter_add_forward(const void *desc);
+pd_status pd_cpu_scatter_add_backward(const void *desc);
+
+/* ops_shape.c */
+pd_status pd_cpu_view_forward(const void *desc);
+pd_status pd_cpu_permute_forward(const void *desc);
+pd_status pd_cpu_permute_backward(const void *desc);
+pd_status pd_cpu_concat_forward(const void *desc);
+pd_status pd_cpu_concat_backward(const void *desc);
+pd_status pd_cpu_slice_forward(const void *desc);
+pd_status pd_cpu_slice_backward(const void *desc);
+
+/* vq_ops.c */
+pd_status pd_cpu_vq_forward(const void *desc);
+pd_status pd_cpu_vq_backward(const void *desc);
+pd_status pd_cpu_commitment_forward(const void *desc);
+pd_status pd_cpu_commitment_backward(const void *desc);
+
 /* 1 when `op` has its CPU kernel in the table; the others still compute inline in their op
  * function (the CPU backend supports every op either way). */
 int pd_backend_cpu_in_table(int op);

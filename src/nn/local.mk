@@ -16,6 +16,7 @@ PD_NN_SOURCES = \
 	src/nn/ops_gemm.c src/nn/ops_elementwise.c src/nn/ops_activation.c \
 	src/nn/ops_reduce.c src/nn/ops_shape.c src/nn/ops_index.c \
 	src/nn/ops_layernorm.c src/nn/ops_attention.c src/nn/ops_vae.c src/nn/ops_loss.c \
+	src/nn/row_loss.c src/nn/row_loss.h \
 	src/nn/params.c src/nn/params.h src/nn/layers.c src/nn/layers.h \
 	src/nn/optim.c src/nn/optim.h \
 	src/nn/gradcheck.c src/nn/gradcheck.h

@@ -1,41 +1,64 @@
-/* norm_ops.c — the tape ops of norm.h: shape checks, the kernel calls, the statistics saved
- * for the backward, and BatchNorm's train/eval switch. On a GPU graph cuda/ops_norm.cu's
- * kernels run (BatchNorm's host-owned running statistics go through the graph's managed arena). */
+/* norm_ops.c — the tape ops of norm.h: shape checks, the statistics saved for the backward,
+ * BatchNorm's train/eval switch and its running statistics, one node per call, and the CPU
+ * kernels (norm_kernels.h) registered in backend_cpu.c's table; on a device graph the
+ * backend's kernels run (op_run.h; the model's running statistics are copied where they can
+ * read them and back). */
 #include "nn/norm.h"
 
 #include <string.h>
 
+#include "nn/backend_cpu.h"
+#include "nn/kernel_desc.h"
 #include "nn/norm_kernels.h"
-#include "nn/ops_device.h"
+#include "nn/op_run.h"
 #include "nn/ops_internal.h"
 
-typedef struct norm_saved {
-    int64_t N, C, S, groups;  /* groups = 0 marks BatchNorm */
-    int training;             /* BatchNorm: statistics came from the batch */
-    pd_real *mean, *rstd;
-} norm_saved;
+/* ---- CPU kernels ---- */
+
+pd_status pd_cpu_groupnorm_forward(const void *desc)
+{
+    const pd_norm_desc *d = desc;
+    pd_groupnorm_forward(d->x, d->N, d->C, d->S, d->groups, d->gamma, d->beta, d->eps, d->y, d->mean, d->rstd);
+    return PD_OK;
+}
+
+pd_status pd_cpu_groupnorm_backward(const void *desc)
+{
+    const pd_norm_desc *d = desc;
+    pd_groupnorm_backward(d->x, d->gy, d->N, d->C, d->S, d->groups, d->gamma, d->mean, d->rstd, d->gx, d->ggamma,
+                          d->gbeta);
+    return PD_OK;
+}
+
+pd_status pd_cpu_batchnorm_forward(const void *desc)
+{
+    const pd_norm_desc *d = desc;
+    if (d->training)
+        return pd_batchnorm_forward_train(d->x, d->N, d->C, d->S, d->gamma, d->beta, d->eps, d->momentum,
+                                          d->running_mean, d->running_var, d->y, d->mean, d->rstd);
+    pd_batchnorm_forward_eval(d->x, d->N, d->C, d->S, d->gamma, d->beta, d->eps, d->running_mean, d->running_var,
+                              d->y, d->mean, d->rstd);
+    return PD_OK;
+}
+
+pd_status pd_cpu_batchnorm_backward(const void *desc)
+{
+    const pd_norm_desc *d = desc;
+    pd_batchnorm_backward(d->x, d->gy, d->N, d->C, d->S, d->gamma, d->mean, d->rstd, d->training, d->gx, d->ggamma,
+                          d->gbeta);
+    return PD_OK;
+}
+
+/* ---- ops ---- */
 
 static void norm_backward(pd_graph *g, pd_node *n)
 {
-    const norm_saved *s = n->saved;
-    pd_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
-    pd_real *gx = pd_grad(g, x), *gw = pd_grad(g, w), *gb = pd_grad(g, b);
-    const pd_real *gamma = w ? w->data : NULL;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) {
-        pd_status st = s->groups > 0 ? pd_cuda_groupnorm_backward(x->data, gamma, s->mean, s->rstd, n->out->grad, gx, gw,
-                                                                  gb, s->N, s->C, s->S, s->groups)
-                                     : pd_cuda_batchnorm_backward(x->data, gamma, s->mean, s->rstd, n->out->grad, gx, gw,
-                                                                  gb, s->N, s->C, s->S, s->training);
-        pd_graph_cuda_backward_done(g, st, n->op);
-        return;
-    }
-#endif
-    if (s->groups > 0)
-        pd_groupnorm_backward(x->data, n->out->grad, s->N, s->C, s->S, s->groups, gamma, s->mean, s->rstd, gx, gw, gb);
-    else
-        pd_batchnorm_backward(x->data, n->out->grad, s->N, s->C, s->S, gamma, s->mean, s->rstd, s->training, gx, gw,
-                              gb);
+    pd_norm_desc d = *(const pd_norm_desc *)n->saved;
+    d.gy = n->out->grad;
+    d.gx = pd_grad(g, n->in[0]);
+    d.ggamma = pd_grad(g, n->in[1]);
+    d.gbeta = pd_grad(g, n->in[2]);
+    pd_op_backward(g, n, &d);
 }
 
 /* Checks x is [N, C, ...] and the affine parameters are [C]; fills N, C, S. */
@@ -57,17 +80,26 @@ static int check_shapes(pd_graph *g, const char *op, pd_tensor *x, pd_tensor *w,
     return 1;
 }
 
-static pd_tensor *record(pd_graph *g, const char *op, pd_tensor *x, pd_tensor *w, pd_tensor *b, pd_tensor *y,
-                         norm_saved fields)
+/* The forward of d (y, mean and rstd allocated here, [stats] rows of statistics), then the node. */
+static pd_tensor *run(pd_graph *g, pd_op op, pd_tensor *x, pd_tensor *w, pd_tensor *b, pd_norm_desc d, int64_t stats)
 {
-    pd_node *n = pd_record(g, op, norm_backward, y, 3, (pd_tensor *[]){x, w, b});
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) pd_node_on_device(n);
-#endif
+    pd_tensor *y = pd_tensor_new_like(g, x);
+    pd_real *mean = pd_graph_alloc(g, (size_t)stats * sizeof(pd_real));
+    pd_real *rstd = pd_graph_alloc(g, (size_t)stats * sizeof(pd_real));
+    if (!y || !mean || !rstd) return NULL;
+    d.x = x->data;
+    d.gamma = w ? w->data : NULL;
+    d.beta = b ? b->data : NULL;
+    d.y = y->data;
+    d.mean = mean;
+    d.rstd = rstd;
+    if (!pd_op_forward(g, op, &d)) return NULL;
+    pd_node *n = pd_record_op(g, op, norm_backward, y, 3, (pd_tensor *[]){x, w, b});
     if (n) {
-        norm_saved *s = pd_node_save(g, n, sizeof *s);
+        pd_norm_desc *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;
-        *s = fields;
+        *s = d;
+        s->running_mean = s->running_var = NULL; /* the backward does not read them */
     }
     return y;
 }
@@ -80,24 +112,8 @@ pd_tensor *pd_groupnorm(pd_graph *g, pd_tensor *x, int64_t groups, pd_tensor *we
     if (groups < 1 || C % groups != 0)
         return pd_graph_fail(g, "groupnorm: %lld channels of %s cannot form %lld equal groups", (long long)C,
                              pd_shape_of(x).s, (long long)groups);
-    pd_tensor *y = pd_tensor_new_like(g, x);
-    pd_real *mean = pd_graph_alloc(g, (size_t)(N * groups) * sizeof(pd_real));
-    pd_real *rstd = pd_graph_alloc(g, (size_t)(N * groups) * sizeof(pd_real));
-    if (!y || !mean || !rstd) return NULL;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) {
-        if (!pd_graph_cuda_forward_done(g, pd_cuda_groupnorm_forward(x->data, weight ? weight->data : NULL,
-                                                                     bias ? bias->data : NULL, y->data, mean, rstd, N, C,
-                                                                     S, groups, eps), "groupnorm"))
-            return NULL;
-        return record(g, "groupnorm", x, weight, bias, y,
-                      (norm_saved){.N = N, .C = C, .S = S, .groups = groups, .mean = mean, .rstd = rstd});
-    }
-#endif
-    pd_groupnorm_forward(x->data, N, C, S, groups, weight ? weight->data : NULL, bias ? bias->data : NULL, eps,
-                         y->data, mean, rstd);
-    return record(g, "groupnorm", x, weight, bias, y,
-                  (norm_saved){.N = N, .C = C, .S = S, .groups = groups, .mean = mean, .rstd = rstd});
+    return run(g, PD_OP_GROUPNORM, x, weight, bias, (pd_norm_desc){.N = N, .C = C, .S = S, .groups = groups, .eps = eps},
+               N * groups);
 }
 
 void pd_batchnorm_stats_reset(pd_batchnorm_stats *s)
@@ -108,36 +124,6 @@ void pd_batchnorm_stats_reset(pd_batchnorm_stats *s)
     }
     s->batches_tracked = 0;
 }
-
-#if PD_NN_CUDA
-/* BatchNorm's forward on the GPU. The running statistics belong to the model (host memory the
- * kernels cannot address): they are copied into the graph's managed arena, used (and, in
- * training, updated) there, and copied back once the forward has finished. 1 when all went well. */
-static int batchnorm_forward_on_gpu(pd_graph *g, pd_tensor *x, const pd_real *gamma, const pd_real *beta,
-                                    pd_batchnorm_stats *stats, double momentum, double eps, int training, pd_tensor *y,
-                                    pd_real *mean, pd_real *rstd)
-{
-    const int64_t N = x->shape[0], C = x->shape[1], S = x->numel / (N * C);
-    const size_t bytes = (size_t)C * sizeof(pd_real);
-    pd_real *run_mean = NULL, *run_var = NULL;
-    if (stats) {
-        run_mean = pd_graph_alloc(g, bytes);
-        run_var = pd_graph_alloc(g, bytes);
-        if (!run_mean || !run_var) return 0;
-        memcpy(run_mean, stats->running_mean, bytes);
-        memcpy(run_var, stats->running_var, bytes);
-    }
-    pd_status launched = pd_cuda_batchnorm_forward(x->data, gamma, beta, run_mean, run_var, y->data, mean, rstd, N, C, S,
-                                                   momentum, eps, training);
-    if (!pd_graph_cuda_forward_done(g, launched, "batchnorm")) return 0;
-    if (stats && training) {
-        memcpy(stats->running_mean, run_mean, bytes);
-        memcpy(stats->running_var, run_var, bytes);
-        stats->batches_tracked++;
-    }
-    return 1;
-}
-#endif
 
 pd_tensor *pd_batchnorm(pd_graph *g, pd_tensor *x, pd_tensor *weight, pd_tensor *bias, pd_batchnorm_stats *stats,
                         double momentum, double eps)
@@ -151,31 +137,21 @@ pd_tensor *pd_batchnorm(pd_graph *g, pd_tensor *x, pd_tensor *weight, pd_tensor 
                              (long long)stats->channels, pd_shape_of(x).s, (long long)C);
     if (!stats && !training)
         return pd_graph_fail(g, "batchnorm: eval mode needs running statistics (none were given)");
-    pd_tensor *y = pd_tensor_new_like(g, x);
-    pd_real *mean = pd_graph_alloc(g, (size_t)C * sizeof(pd_real));
-    pd_real *rstd = pd_graph_alloc(g, (size_t)C * sizeof(pd_real));
-    if (!y || !mean || !rstd) return NULL;
-    const pd_real *gamma = weight ? weight->data : NULL, *beta = bias ? bias->data : NULL;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) {
-        if (!batchnorm_forward_on_gpu(g, x, gamma, beta, stats, momentum, eps, training, y, mean, rstd)) return NULL;
-        return record(g, "batchnorm", x, weight, bias, y,
-                      (norm_saved){.N = N, .C = C, .S = S, .training = training, .mean = mean, .rstd = rstd});
+    /* The running statistics belong to the model (host memory): the backend reads (eval) or
+     * updates (training) a copy it can reach, copied back once the forward has finished. */
+    const size_t bytes = (size_t)C * sizeof(pd_real);
+    pd_real *run_mean = stats ? pd_graph_backend_copy(g, stats->running_mean, bytes) : NULL;
+    pd_real *run_var = stats ? pd_graph_backend_copy(g, stats->running_var, bytes) : NULL;
+    if (stats && (!run_mean || !run_var)) return NULL;
+    pd_tensor *y = run(g, PD_OP_BATCHNORM, x, weight, bias,
+                       (pd_norm_desc){.N = N, .C = C, .S = S, .training = training, .eps = eps, .momentum = momentum,
+                                      .running_mean = run_mean, .running_var = run_var},
+                       C);
+    if (!y) return NULL;
+    if (stats && training) {
+        if (run_mean != stats->running_mean) memcpy(stats->running_mean, run_mean, bytes);
+        if (run_var != stats->running_var) memcpy(stats->running_var, run_var, bytes);
+        stats->batches_tracked++;
     }
-#endif
-    if (training) {
-        pd_status st = pd_batchnorm_forward_train(x->data, N, C, S, gamma, beta, eps, momentum,
-                                                  stats ? stats->running_mean : NULL,
-                                                  stats ? stats->running_var : NULL, y->data, mean, rstd);
-        if (st != PD_OK) {
-            pd_graph_set_status(g, st);
-            return NULL;
-        }
-        if (stats) stats->batches_tracked++;
-    } else {
-        pd_batchnorm_forward_eval(x->data, N, C, S, gamma, beta, eps, stats->running_mean, stats->running_var, y->data,
-                                  mean, rstd);
-    }
-    return record(g, "batchnorm", x, weight, bias, y,
-                  (norm_saved){.N = N, .C = C, .S = S, .training = training, .mean = mean, .rstd = rstd});
+    return y;
 }

@@ -2,6 +2,8 @@
  * computes it on this graph, and turn its status into the graph's sticky error naming the op. */
 #include "nn/op_run.h"
 
+#include <string.h>
+
 #include "core/error.h"
 
 static int context(pd_graph *g, const pd_backend *b, pd_backend_ctx *ctx)
@@ -41,4 +43,12 @@ void pd_op_backward(pd_graph *g, const pd_node *n, const void *desc)
         if (b->device != PD_DEVICE_CPU) pd_error_context("backward of %s on the GPU", n->op);
         pd_graph_set_status(g, st);
     }
+}
+
+void *pd_graph_backend_copy(pd_graph *g, void *p, size_t bytes)
+{
+    if (pd_graph_backend(g)->device == PD_DEVICE_CPU) return p;
+    void *c = pd_graph_alloc(g, bytes ? bytes : 1);
+    if (c && bytes) memcpy(c, p, bytes);
+    return c;
 }

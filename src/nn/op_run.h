@@ -32,6 +32,11 @@ int pd_op_forward(pd_graph *g, pd_op op, const void *desc);
  * device, no wait). Failures make the graph's status sticky. */
 void pd_op_backward(pd_graph *g, const pd_node *n, const void *desc);
 
+/* Host memory a model owns (a codebook, running statistics) where the graph's backend can
+ * read and write it: p itself on the cpu, a copy in the graph's memory on a device (copy
+ * results back with memcpy when the kernel updates it). NULL with the graph failed. */
+void *pd_graph_backend_copy(pd_graph *g, void *p, size_t bytes);
+
 /* The backend of the graph's placement. */
 const pd_backend *pd_graph_backend(const pd_graph *g);
 /* The backend that computes `op` on this graph: the graph's own, or the cpu for a host-side op

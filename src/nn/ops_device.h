@@ -1,8 +1,8 @@
-/* ops_device.h — for the op files whose CUDA dispatch is not yet in the backend table
- * (backend.h, op_run.h): they still call the kernels of cuda/ops.h directly when the graph is
- * on the GPU. Compiled in only where PD_NN_CUDA is 1 (a --with-cuda build, float op set);
- * every use in an op file sits inside `#if PD_NN_CUDA`, so the CPU build is unchanged. Each op
- * moved to the table drops its use of this header; when none is left, the header goes.
+/* ops_device.h — for the one op file whose CUDA dispatch is not yet in the backend table
+ * (backend.h, op_run.h): ops_attention.c (rope, attention) still calls the kernels of
+ * cuda/ops.h directly when the graph is on the GPU. Compiled in only where PD_NN_CUDA is 1 (a
+ * --with-cuda build, float op set); every use sits inside `#if PD_NN_CUDA`, so the CPU build
+ * is unchanged. When ops_attention.c moves to the table, this header goes.
  *
  * Pattern (forward): validate and allocate as on the CPU, then
  *     if (pd_graph_on_cuda(g)) { if (!pd_graph_cuda_forward_done(g, pd_cuda_X_forward(...), "x")) return NULL; }

@@ -1,70 +1,19 @@
 /* ops_index.c — row gather, row scatter-add (message passing over neighbour lists) and
- * embedding lookup. Scatter-adds split the work by columns, so every destination element is
- * summed by one thread in index order: deterministic for any thread count. On a GPU graph an
- * index plan (the indices and their CSR by destination, uploaded into the graph's GPU workspace,
- * kept until the step's reset) drives cuda/ops_shape.cu's gather and segment-sum kernels. */
+ * embedding lookup: the op functions (index checks, the op's copy of the indices, one node)
+ * and their CPU kernels, registered in backend_cpu.c's table. Scatter-adds split the work by
+ * columns, so every destination element is summed by one thread in index order:
+ * deterministic for any thread count. On a device graph the backend's kernels run (op_run.h);
+ * it keeps an index plan per node from forward to backward (kernel_desc.h's pd_index_desc). */
 #include "nn/ops.h"
 
 #include <string.h>
 
-#include "nn/ops_device.h"
+#include "nn/backend_cpu.h"
+#include "nn/kernel_desc.h"
+#include "nn/op_run.h"
 #include "nn/ops_internal.h"
 
-typedef struct index_saved {
-    const int32_t *idx;
-    int64_t n_idx;
-#if PD_NN_CUDA
-    pd_cuda_index_plan plan;   /* GPU graphs: the device copy of idx and its CSR */
-#endif
-} index_saved;
-
-static int64_t row_width(const pd_tensor *x) { return x->ndim ? x->numel / (x->shape[0] ? x->shape[0] : 1) : 1; }
-
-#if PD_NN_CUDA
-/* Build the index plan of idx (n_idx indices into n_dst rows) in the graph's GPU workspace.
- * 1 on success; on failure the graph is failed (naming op) and 0 is returned. */
-static int index_plan_build(pd_graph *g, const char *op, const int32_t *idx, int64_t n_idx, int64_t n_dst,
-                            pd_cuda_index_plan *plan)
-{
-    pd_cuda_arena *work = pd_graph_cuda_work(g);
-    if (!work) return 0;
-    pd_status st = pd_cuda_index_plan_create(work, idx, n_idx, n_dst, plan);
-    if (st != PD_OK) {
-        pd_error_context("%s: index plan of %lld indices on the GPU", op, (long long)n_idx);
-        pd_graph_set_status(g, st);
-        return 0;
-    }
-    return 1;
-}
-
-/* The forward of a gather/embedding (scatter = 0) or scatter-add (scatter = 1) on the GPU,
- * recording the node with its plan; y is allocated by the caller (zeroed not needed). */
-static pd_tensor *index_op_on_gpu(pd_graph *g, const char *op, pd_backward_fn backward, pd_tensor *x, pd_tensor *y,
-                                  const int32_t *idx, int64_t n_idx, int64_t n_dst, int scatter)
-{
-    pd_cuda_arena *work = pd_graph_cuda_work(g);
-    if (!work) return NULL;
-    size_t mark = work->used;
-    pd_cuda_index_plan plan;
-    if (!index_plan_build(g, op, idx, n_idx, n_dst, &plan)) return NULL;
-    int64_t D = row_width(x);
-    pd_status st = scatter ? pd_cuda_scatter_add_rows_forward(&plan, x->data, y->data, D)
-                           : pd_cuda_gather_rows_forward(&plan, x->data, y->data, D);
-    if (!pd_graph_cuda_forward_done(g, st, op)) return NULL;
-    pd_node *n = pd_record(g, op, backward, y, 1, (pd_tensor *[]){x});
-    if (!n) {
-        work->used = mark;   /* nothing will replay the plan */
-        return y;
-    }
-    pd_node_on_device(n);
-    index_saved *s = pd_node_save(g, n, sizeof *s);
-    if (!s) return NULL;
-    s->idx = plan.idx;
-    s->n_idx = n_idx;
-    s->plan = plan;
-    return y;
-}
-#endif
+/* ---- CPU kernels ---- */
 
 /* dst[idx[i], :] += src[i, :] for i < n_idx (idx < 0 skipped), row width D. */
 static void scatter_add(pd_real *dst, int64_t n_dst, const pd_real *src, const int32_t *idx, int64_t n_idx, int64_t D)
@@ -92,33 +41,87 @@ static void gather(pd_real *dst, const pd_real *src, const int32_t *idx, int64_t
     }
 }
 
-static const int32_t *copy_index(pd_graph *g, const int32_t *idx, int64_t n)
+pd_status pd_cpu_gather_forward(const void *desc)
 {
-    int32_t *c = pd_graph_alloc(g, (size_t)(n ? n : 1) * sizeof(int32_t));
-    if (c && n) memcpy(c, idx, (size_t)n * sizeof(int32_t));
-    return c;
+    const pd_index_desc *d = desc;
+    gather(d->y, d->x, d->idx, d->n_idx, d->D);
+    return PD_OK;
 }
 
-/* ---- gather rows / embedding (same backward: scatter-add into the source) ---- */
-
-static void gather_backward(pd_graph *g, pd_node *n)
+pd_status pd_cpu_gather_backward(const void *desc)
 {
-    const index_saved *s = n->saved;
-    pd_tensor *x = n->in[0];
-    pd_real *gx = pd_grad(g, x);
-    if (!gx) return;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) {
-        pd_graph_cuda_backward_done(g, pd_cuda_gather_rows_backward(&s->plan, n->out->grad, gx, row_width(x)), n->op);
-        return;
+    const pd_index_desc *d = desc;
+    scatter_add(d->gx, d->n_dst, d->gy, d->idx, d->n_idx, d->D);
+    return PD_OK;
+}
+
+pd_status pd_cpu_scatter_add_forward(const void *desc)
+{
+    const pd_index_desc *d = desc;
+    memset(d->y, 0, (size_t)(d->n_dst * d->D) * sizeof(pd_real));
+    scatter_add(d->y, d->n_dst, d->x, d->idx, d->n_idx, d->D);
+    return PD_OK;
+}
+
+pd_status pd_cpu_scatter_add_backward(const void *desc)
+{
+    const pd_index_desc *d = desc;
+    const int64_t D = d->D;
+    pd_real *gx = d->gx;
+#pragma omp parallel for schedule(static) if (d->n_idx * D > PD_OMP_MIN_WORK)
+    for (int64_t i = 0; i < d->n_idx; i++) {
+        if (d->idx[i] < 0) continue;
+        const pd_real *src = d->gy + (int64_t)d->idx[i] * D;
+        for (int64_t c = 0; c < D; c++) gx[i * D + c] += src[c];
     }
-#endif
-    scatter_add(gx, x->shape[0], n->out->grad, s->idx, s->n_idx, row_width(x));
+    return PD_OK;
 }
 
-static pd_tensor *gather_op(pd_graph *g, const char *name, pd_tensor *x, const int32_t *idx, int64_t n_idx,
-                            int allow_negative)
+/* ---- ops ---- */
+
+static int64_t row_width(const pd_tensor *x) { return x->ndim ? x->numel / (x->shape[0] ? x->shape[0] : 1) : 1; }
+
+/* Gather (incl. embedding) and scatter-add share their backward: the saved descriptor, the
+ * gradients filled in. */
+static void index_backward(pd_graph *g, pd_node *n)
 {
+    pd_real *gx = pd_grad(g, n->in[0]);
+    if (!gx) return;
+    pd_index_desc d = *(const pd_index_desc *)n->saved;
+    d.gy = n->out->grad;
+    d.gx = gx;
+    pd_op_backward(g, n, &d);
+}
+
+/* Copy the indices into graph memory (the backend reads them; the backward too), run op's
+ * forward from x into y and record the node. */
+static pd_tensor *index_run(pd_graph *g, pd_op op, pd_tensor *x, pd_tensor *y, const int32_t *idx, int64_t n_idx,
+                            int64_t n_dst)
+{
+    int32_t *copy = pd_graph_alloc(g, (size_t)(n_idx ? n_idx : 1) * sizeof(int32_t));
+    if (!copy) return NULL;
+    if (n_idx) memcpy(copy, idx, (size_t)n_idx * sizeof(int32_t));
+    /* A device backend keeps its index plan for the backward only when there will be one. */
+    const int backward = pd_graph_grad_enabled(g) && x->requires_grad;
+    pd_index_plan *plan = backward ? pd_graph_alloc(g, sizeof *plan) : NULL;
+    if (backward && !plan) return NULL;
+    pd_index_desc d = {.n_idx = n_idx, .n_dst = n_dst, .D = row_width(x), .idx = copy, .plan = plan, .x = x->data,
+                       .y = y->data};
+    if (!pd_op_forward(g, op, &d)) return NULL;
+    pd_node *n = pd_record_op(g, op, index_backward, y, 1, (pd_tensor *[]){x});
+    if (n) {
+        pd_index_desc *s = pd_node_save(g, n, sizeof *s);
+        if (!s) return NULL;
+        *s = d;
+    }
+    return y;
+}
+
+/* ---- gather rows / embedding (backward: scatter-add into the source) ---- */
+
+static pd_tensor *gather_op(pd_graph *g, pd_op op, pd_tensor *x, const int32_t *idx, int64_t n_idx, int allow_negative)
+{
+    const char *name = pd_op_name(op);
     if (!pd_graph_ok(g, x)) return NULL;
     if (x->ndim < 1) return pd_graph_fail(g, "%s: source must have a row dim", name);
     for (int64_t i = 0; i < n_idx; i++)
@@ -130,56 +133,21 @@ static pd_tensor *gather_op(pd_graph *g, const char *name, pd_tensor *x, const i
     shape[0] = n_idx;
     pd_tensor *y = pd_tensor_new(g, x->ndim, shape);
     if (!y) return NULL;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) return index_op_on_gpu(g, name, gather_backward, x, y, idx, n_idx, x->shape[0], 0);
-#endif
-    int64_t D = row_width(x);
-    gather(y->data, x->data, idx, n_idx, D);
-    pd_node *n = pd_record(g, name, gather_backward, y, 1, (pd_tensor *[]){x});
-    if (n) {
-        index_saved *s = pd_node_save(g, n, sizeof *s);
-        if (!s) return NULL;
-        s->idx = copy_index(g, idx, n_idx);
-        s->n_idx = n_idx;
-        if (!s->idx) return NULL;
-    }
-    return y;
+    return index_run(g, op, x, y, idx, n_idx, x->shape[0]);
 }
 
 pd_tensor *pd_gather_rows(pd_graph *g, pd_tensor *x, const int32_t *idx, int64_t n_idx)
 {
-    return gather_op(g, "gather_rows", x, idx, n_idx, 0);
+    return gather_op(g, PD_OP_GATHER_ROWS, x, idx, n_idx, 0);
 }
 
 pd_tensor *pd_embedding(pd_graph *g, pd_tensor *table, const int32_t *idx, int64_t n_idx)
 {
     if (table && table->ndim != 2) return pd_graph_fail(g, "embedding: table must be [V, D], got %s", pd_shape_of(table).s);
-    return gather_op(g, "embedding", table, idx, n_idx, 1);
+    return gather_op(g, PD_OP_EMBEDDING, table, idx, n_idx, 1);
 }
 
 /* ---- scatter-add rows ---- */
-
-static void scatter_backward(pd_graph *g, pd_node *n)
-{
-    const index_saved *s = n->saved;
-    pd_tensor *x = n->in[0];
-    pd_real *gx = pd_grad(g, x);
-    if (!gx) return;
-    int64_t D = row_width(x);
-    const pd_real *gy = n->out->grad;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) {
-        pd_graph_cuda_backward_done(g, pd_cuda_scatter_add_rows_backward(&s->plan, gy, gx, D), "scatter_add_rows");
-        return;
-    }
-#endif
-#pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
-    for (int64_t i = 0; i < s->n_idx; i++) {
-        if (s->idx[i] < 0) continue;
-        const pd_real *src = gy + (int64_t)s->idx[i] * D;
-        for (int64_t c = 0; c < D; c++) gx[i * D + c] += src[c];
-    }
-}
 
 pd_tensor *pd_scatter_add_rows(pd_graph *g, pd_tensor *x, const int32_t *idx, int64_t n_out)
 {
@@ -193,23 +161,7 @@ pd_tensor *pd_scatter_add_rows(pd_graph *g, pd_tensor *x, const int32_t *idx, in
     int64_t shape[PD_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
     shape[0] = n_out;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) { /* the segment sums assign every output row: no zeroing */
-        pd_tensor *yg = pd_tensor_new(g, x->ndim, shape);
-        if (!yg) return NULL;
-        return index_op_on_gpu(g, "scatter_add_rows", scatter_backward, x, yg, idx, n_idx, n_out, 1);
-    }
-#endif
-    pd_tensor *y = pd_tensor_zeros(g, x->ndim, shape);
+    pd_tensor *y = pd_tensor_new(g, x->ndim, shape); /* the kernels write every row */
     if (!y) return NULL;
-    scatter_add(y->data, n_out, x->data, idx, n_idx, row_width(x));
-    pd_node *n = pd_record(g, "scatter_add_rows", scatter_backward, y, 1, (pd_tensor *[]){x});
-    if (n) {
-        index_saved *s = pd_node_save(g, n, sizeof *s);
-        if (!s) return NULL;
-        s->idx = copy_index(g, idx, n_idx);
-        s->n_idx = n_idx;
-        if (!s->idx) return NULL;
-    }
-    return y;
+    return index_run(g, PD_OP_SCATTER_ADD_ROWS, x, y, idx, n_idx, n_out);
 }

@@ -1,8 +1,9 @@
 /* ops_loss.c — MSE and cross-entropy with masks, summed over valid elements and divided by a
  * normaliser: the local count (a mean) or a global count from the distributed engine, so that
  * 1 rank and N ranks compute the same gradient. The op functions resolve the normaliser and
- * copy masks and targets into the graph's arena (device-visible on a GPU graph); the CPU
- * kernels are here (backend_cpu.c's table), a device backend's run on a device graph. */
+ * copy masks and targets into the graph's arena (device-visible on a GPU graph; MSE through
+ * row_loss.h, shared with the KL); the CPU kernels are here (backend_cpu.c's table), a device
+ * backend's run on a device graph. */
 #include "nn/ops.h"
 
 #include <string.h>
@@ -12,48 +13,34 @@
 #include "nn/op_run.h"
 #include "nn/ops_internal.h"
 #include "nn/pointwise_ops.h"
-
-static const uint8_t *copy_mask(pd_graph *g, const uint8_t *m, int64_t n)
-{
-    if (!m) return NULL;
-    uint8_t *c = pd_graph_alloc(g, (size_t)(n ? n : 1));
-    if (c) memcpy(c, m, (size_t)n);
-    return c;
-}
+#include "nn/row_loss.h"
 
 /* ---- CPU kernels ---- */
+
+static double mse_term(double a, double b)
+{
+    const double v = a - b;
+    return v * v;
+}
+
+static void mse_grad(pd_real go, const pd_row_loss_desc *d, int64_t i)
+{
+    const pd_real v = pd_mse_grad(go, d->a[i], d->b[i]);
+    if (d->ga) d->ga[i] += v;
+    if (d->gb) d->gb[i] -= v;
+}
 
 pd_status pd_cpu_mse_forward(const void *desc)
 {
     const pd_row_loss_desc *d = desc;
-    const int64_t R = d->rows, D = d->D;
-    double total = 0;
-    for (int64_t r = 0; r < R; r++) {
-        if (d->row_valid && !d->row_valid[r]) continue;
-        for (int64_t j = 0; j < D; j++) {
-            double v = (double)d->a[r * D + j] - (double)d->b[r * D + j];
-            total += v * v;
-        }
-    }
-    d->y[0] = (pd_real)(total / d->norm);
+    d->y[0] = (pd_real)(pd_row_loss_sum(d, mse_term) / d->norm);
     return PD_OK;
 }
 
 pd_status pd_cpu_mse_backward(const void *desc)
 {
     const pd_row_loss_desc *d = desc;
-    const int64_t R = d->rows, D = d->D;
-    pd_real *gp = d->ga, *gt = d->gb;
-    pd_real go = d->gy[0] * d->inv_norm * 2;
-#pragma omp parallel for schedule(static) if (R * D > PD_OMP_MIN_WORK)
-    for (int64_t r = 0; r < R; r++) {
-        if (d->row_valid && !d->row_valid[r]) continue;
-        for (int64_t j = 0; j < D; j++) {
-            pd_real v = pd_mse_grad(go, d->a[r * D + j], d->b[r * D + j]);
-            if (gp) gp[r * D + j] += v;
-            if (gt) gt[r * D + j] -= v;
-        }
-    }
+    pd_row_loss_grad(d, d->gy[0] * d->inv_norm * 2, mse_grad);
     return PD_OK;
 }
 
@@ -93,39 +80,12 @@ pd_status pd_cpu_cross_entropy_backward(const void *desc)
 
 /* ---- MSE ---- */
 
-typedef struct mse_saved { const uint8_t *row_valid; pd_real inv_norm; double norm; } mse_saved;
-
-static void mse_backward(pd_graph *g, pd_node *n)
-{
-    const mse_saved *s = n->saved;
-    pd_tensor *p = n->in[0], *t = n->in[1];
-    pd_row_loss_desc d = {.rows = pd_tensor_rows(p), .D = pd_tensor_cols(p), .row_valid = s->row_valid,
-                          .norm = s->norm, .inv_norm = s->inv_norm, .a = p->data, .b = t->data,
-                          .gy = n->out->grad, .ga = pd_grad(g, p), .gb = pd_grad(g, t)};
-    pd_op_backward(g, n, &d);
-}
-
 pd_tensor *pd_mse(pd_graph *g, pd_tensor *pred, pd_tensor *target, const uint8_t *row_valid, double normaliser)
 {
     if (!pd_graph_ok(g, pred) || !pd_graph_ok(g, target)) return NULL;
     if (!pd_shape_equal(pred, target))
         return pd_graph_fail(g, "mse: prediction %s and target %s differ", pd_shape_of(pred).s, pd_shape_of(target).s);
-    int64_t D = pd_tensor_cols(pred), R = pd_tensor_rows(pred), valid = 0;
-    for (int64_t r = 0; r < R; r++) valid += (!row_valid || row_valid[r]) ? D : 0;
-    double norm = normaliser > 0 ? normaliser : (double)(valid ? valid : 1);
-    const uint8_t *mask = copy_mask(g, row_valid, R);
-    pd_tensor *y = pd_tensor_new1(g, 1);
-    if (!y || (row_valid && !mask)) return NULL;
-    pd_row_loss_desc d = {.rows = R, .D = D, .row_valid = mask, .norm = norm, .inv_norm = (pd_real)(1.0 / norm),
-                          .a = pred->data, .b = target->data, .y = y->data};
-    if (!pd_op_forward(g, PD_OP_MSE, &d)) return NULL;
-    pd_node *n = pd_record_op(g, PD_OP_MSE, mse_backward, y, 2, (pd_tensor *[]){pred, target});
-    if (n) {
-        mse_saved *s = pd_node_save(g, n, sizeof *s);
-        if (!s) return NULL;
-        *s = (mse_saved){mask, d.inv_norm, norm};
-    }
-    return y;
+    return pd_row_loss_op(g, PD_OP_MSE, pred, target, row_valid, normaliser, pd_tensor_cols(pred));
 }
 
 /* ---- cross-entropy ---- */

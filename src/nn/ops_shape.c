@@ -1,11 +1,157 @@
-/* ops_shape.c — reshape (shares data), permute/transpose, concat, slice and split (copies).
- * On a GPU graph the copies and their adjoints run cuda/ops_shape.cu's kernels. */
+/* ops_shape.c — reshape (shares data), permute/transpose, concat, slice and split (copies): the
+ * op functions (shape checks, output, one node) and the CPU kernels of the copies and their
+ * adjoints, registered in backend_cpu.c's table; on a device graph the backend's kernels run
+ * (op_run.h). */
 #include "nn/ops.h"
 
 #include <string.h>
 
-#include "nn/ops_device.h"
+#include "nn/backend_cpu.h"
+#include "nn/kernel_desc.h"
+#include "nn/op_run.h"
 #include "nn/ops_internal.h"
+
+_Static_assert(PD_MAX_DIMS <= PD_DESC_MAX_DIMS, "pd_permute_desc holds PD_MAX_DIMS dims");
+_Static_assert(PD_NODE_MAX_INPUTS <= PD_DESC_MAX_INPUTS, "pd_concat_desc holds PD_NODE_MAX_INPUTS inputs");
+
+/* ---- CPU kernels: permute ---- */
+
+/* y's shape and, for each of its dims, the stride of x it walks. */
+static void permute_layout(const pd_permute_desc *d, int64_t *y_shape, int64_t *stride_out_dim)
+{
+    int64_t in_stride[PD_DESC_MAX_DIMS];
+    int64_t s = 1;
+    for (int i = d->ndim - 1; i >= 0; i--) {
+        in_stride[i] = s;
+        s *= d->x_shape[i];
+    }
+    for (int i = 0; i < d->ndim; i++) {
+        stride_out_dim[i] = in_stride[d->perm[i]];
+        y_shape[i] = d->x_shape[d->perm[i]];
+    }
+}
+
+/* Offset in x of the first element of output row r (rows = all dims of y but the last). */
+static int64_t permute_row_offset(int ndim, const int64_t *y_shape, const int64_t *st, int64_t r)
+{
+    int64_t off = 0;
+    for (int i = ndim - 2; i >= 0; i--) {
+        off += (r % y_shape[i]) * st[i];
+        r /= y_shape[i];
+    }
+    return off;
+}
+
+/* y = permute(x) (scatter = 0), or gx += inverse-permute(gy) (scatter = 1): every x element is
+ * hit exactly once, so rows run in parallel. */
+static void permute_copy(const pd_permute_desc *d, int scatter)
+{
+    int64_t st[PD_DESC_MAX_DIMS], y_shape[PD_DESC_MAX_DIMS];
+    permute_layout(d, y_shape, st);
+    int64_t numel = 1;
+    for (int i = 0; i < d->ndim; i++) numel *= y_shape[i];
+    if (!numel) return;
+    int64_t cols = y_shape[d->ndim - 1], rows = numel / (cols ? cols : 1), cs = st[d->ndim - 1];
+    if (scatter) {
+        const pd_real *gy = d->gy;
+        pd_real *gx = d->gx;
+#pragma omp parallel for schedule(static) if (numel > PD_OMP_MIN_WORK)
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t off = permute_row_offset(d->ndim, y_shape, st, r);
+            for (int64_t c = 0; c < cols; c++) gx[off + c * cs] += gy[r * cols + c];
+        }
+    } else {
+        const pd_real *xs = d->x;
+        pd_real *ys = d->y;
+#pragma omp parallel for schedule(static) if (numel > PD_OMP_MIN_WORK)
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t off = permute_row_offset(d->ndim, y_shape, st, r);
+            for (int64_t c = 0; c < cols; c++) ys[r * cols + c] = xs[off + c * cs];
+        }
+    }
+}
+
+pd_status pd_cpu_permute_forward(const void *desc)
+{
+    permute_copy(desc, 0);
+    return PD_OK;
+}
+
+pd_status pd_cpu_permute_backward(const void *desc)
+{
+    permute_copy(desc, 1);
+    return PD_OK;
+}
+
+/* ---- CPU kernels: concat, slice ---- */
+
+pd_status pd_cpu_concat_forward(const void *desc)
+{
+    const pd_concat_desc *d = desc;
+    const int64_t outer = d->outer, dim = d->dim, inner = d->inner;
+    int64_t start = 0;
+    for (int k = 0; k < d->n; k++) {
+        const int64_t dk = d->sizes[k];
+        const pd_real *x = d->xs[k];
+#pragma omp parallel for schedule(static) if (outer * dk * inner > PD_OMP_MIN_WORK)
+        for (int64_t o = 0; o < outer; o++)
+            memcpy(d->y + (o * dim + start) * inner, x + o * dk * inner, (size_t)(dk * inner) * sizeof(pd_real));
+        start += dk;
+    }
+    return PD_OK;
+}
+
+pd_status pd_cpu_concat_backward(const void *desc)
+{
+    const pd_concat_desc *d = desc;
+    const int64_t outer = d->outer, dim = d->dim, inner = d->inner;
+    int64_t start = 0;
+    for (int k = 0; k < d->n; k++) {
+        const int64_t dk = d->sizes[k];
+        pd_real *gx = d->gxs[k];
+        if (gx) {
+#pragma omp parallel for schedule(static) if (outer * dk * inner > PD_OMP_MIN_WORK)
+            for (int64_t o = 0; o < outer; o++) {
+                const pd_real *src = d->gy + (o * dim + start) * inner;
+                pd_real *dst = gx + o * dk * inner;
+                for (int64_t i = 0; i < dk * inner; i++) dst[i] += src[i];
+            }
+        }
+        start += dk;
+    }
+    return PD_OK;
+}
+
+pd_status pd_cpu_slice_forward(const void *desc)
+{
+    const pd_slice_desc *d = desc;
+    const int64_t outer = d->outer, dim = d->dim, inner = d->inner, len = d->len;
+#pragma omp parallel for schedule(static) if (outer * len * inner > PD_OMP_MIN_WORK)
+    for (int64_t o = 0; o < outer; o++)
+        memcpy(d->y + o * len * inner, d->x + (o * dim + d->start) * inner, (size_t)(len * inner) * sizeof(pd_real));
+    return PD_OK;
+}
+
+pd_status pd_cpu_slice_backward(const void *desc)
+{
+    const pd_slice_desc *d = desc;
+    const int64_t outer = d->outer, dim = d->dim, inner = d->inner, len = d->len;
+    pd_real *gx = d->gx;
+#pragma omp parallel for schedule(static) if (outer * len * inner > PD_OMP_MIN_WORK)
+    for (int64_t o = 0; o < outer; o++) {
+        pd_real *dst = gx + (o * dim + d->start) * inner;
+        const pd_real *src = d->gy + o * len * inner;
+        for (int64_t i = 0; i < len * inner; i++) dst[i] += src[i];
+    }
+    return PD_OK;
+}
+
+/* Reshape's forward is a view: nothing to compute (its backward is the affine kernel, α = 1). */
+pd_status pd_cpu_view_forward(const void *desc)
+{
+    (void)desc;
+    return PD_OK;
+}
 
 /* ---- reshape ---- */
 
@@ -13,16 +159,8 @@ static void reshape_backward(pd_graph *g, pd_node *n)
 {
     pd_real *gx = pd_grad(g, n->in[0]);
     if (!gx) return;
-    const pd_real *gy = n->out->grad;
-    int64_t N = n->out->numel;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) { /* gx += 1·gy */
-        pd_graph_cuda_backward_done(g, pd_cuda_affine_backward(gy, gx, N, 1.0f), "reshape");
-        return;
-    }
-#endif
-#pragma omp parallel for schedule(static) if (N > PD_OMP_MIN_WORK)
-    for (int64_t i = 0; i < N; i++) gx[i] += gy[i];
+    pd_affine_desc d = {.n = n->out->numel, .alpha = 1, .gy = n->out->grad, .gx = gx};
+    pd_op_backward(g, n, &d);
 }
 
 pd_tensor *pd_reshape(pd_graph *g, pd_tensor *x, int ndim, const int64_t *shape)
@@ -46,82 +184,21 @@ pd_tensor *pd_reshape(pd_graph *g, pd_tensor *x, int ndim, const int64_t *shape)
                              (long long)x->numel, (long long)pd_shape_numel(ndim, s));
     pd_tensor *y = pd_tensor_wrap(g, ndim, s, x->data);
     if (!y) return NULL;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) {
-        pd_node_on_device(pd_record(g, "reshape", reshape_backward, y, 1, (pd_tensor *[]){x}));
-        return y;
-    }
-#endif
-    pd_record(g, "reshape", reshape_backward, y, 1, (pd_tensor *[]){x});
+    /* A view: no forward kernel runs (a device backend would only wait for its stream). */
+    pd_record_op(g, PD_OP_RESHAPE, reshape_backward, y, 1, (pd_tensor *[]){x});
     return y;
 }
 
 /* ---- permute ---- */
 
-typedef struct permute_saved { int perm[PD_MAX_DIMS]; } permute_saved;
-
-/* in-offset stride for each output dim */
-static void permute_strides(const pd_tensor *x, const int *perm, int64_t *stride_out_dim)
-{
-    int64_t in_stride[PD_MAX_DIMS];
-    int64_t s = 1;
-    for (int i = x->ndim - 1; i >= 0; i--) {
-        in_stride[i] = s;
-        s *= x->shape[i];
-    }
-    for (int i = 0; i < x->ndim; i++) stride_out_dim[i] = in_stride[perm[i]];
-}
-
-/* Offset in x of the first element of output row r (rows = all dims of y but the last). */
-static int64_t permute_row_offset(const pd_tensor *y, const int64_t *st, int64_t r)
-{
-    int64_t off = 0;
-    for (int i = y->ndim - 2; i >= 0; i--) {
-        off += (r % y->shape[i]) * st[i];
-        r /= y->shape[i];
-    }
-    return off;
-}
-
-/* y = permute(x) */
-static void permute_gather(const pd_tensor *x, const pd_tensor *y, const int *perm, const pd_real *xs, pd_real *ys)
-{
-    int64_t st[PD_MAX_DIMS];
-    permute_strides(x, perm, st);
-    int64_t cols = y->shape[y->ndim - 1], rows = y->numel / (cols ? cols : 1), cs = st[y->ndim - 1];
-#pragma omp parallel for schedule(static) if (y->numel > PD_OMP_MIN_WORK)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t off = permute_row_offset(y, st, r);
-        for (int64_t c = 0; c < cols; c++) ys[r * cols + c] = xs[off + c * cs];
-    }
-}
-
-/* gx += inverse-permute(gy); every x element is hit exactly once, so rows run in parallel. */
-static void permute_scatter_add(const pd_tensor *x, const pd_tensor *y, const int *perm, pd_real *gx, const pd_real *gy)
-{
-    int64_t st[PD_MAX_DIMS];
-    permute_strides(x, perm, st);
-    int64_t cols = y->shape[y->ndim - 1], rows = y->numel / (cols ? cols : 1), cs = st[y->ndim - 1];
-#pragma omp parallel for schedule(static) if (y->numel > PD_OMP_MIN_WORK)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t off = permute_row_offset(y, st, r);
-        for (int64_t c = 0; c < cols; c++) gx[off + c * cs] += gy[r * cols + c];
-    }
-}
-
 static void permute_backward(pd_graph *g, pd_node *n)
 {
-    const permute_saved *s = n->saved;
     pd_real *gx = pd_grad(g, n->in[0]);
     if (!gx) return;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) {
-        pd_graph_cuda_backward_done(g, pd_cuda_permute_backward(n->out->grad, gx, n->in[0]->ndim, n->in[0]->shape,
-                                                                s->perm), "permute");
-        return;
-    }
-#endif
-    permute_scatter_add(n->in[0], n->out, s->perm, gx, n->out->grad);
+    pd_permute_desc d = *(const pd_permute_desc *)n->saved;
+    d.gy = n->out->grad;
+    d.gx = gx;
+    pd_op_backward(g, n, &d);
 }
 
 pd_tensor *pd_permute(pd_graph *g, pd_tensor *x, const int *perm)
@@ -137,22 +214,15 @@ pd_tensor *pd_permute(pd_graph *g, pd_tensor *x, const int *perm)
     }
     pd_tensor *y = pd_tensor_new(g, x->ndim, shape);
     if (!y) return NULL;
-    int on_gpu = 0;
-#if PD_NN_CUDA
-    on_gpu = pd_graph_on_cuda(g);
-    if (on_gpu && !pd_graph_cuda_forward_done(g, pd_cuda_permute_forward(x->data, y->data, x->ndim, x->shape, perm),
-                                              "permute"))
-        return NULL;
-#endif
-    if (!on_gpu && y->numel) permute_gather(x, y, perm, x->data, y->data);
-    pd_node *n = pd_record(g, "permute", permute_backward, y, 1, (pd_tensor *[]){x});
-#if PD_NN_CUDA
-    if (on_gpu) pd_node_on_device(n);
-#endif
+    pd_permute_desc d = {.ndim = x->ndim, .x = x->data, .y = y->data};
+    memcpy(d.x_shape, x->shape, (size_t)x->ndim * sizeof(int64_t));
+    memcpy(d.perm, perm, (size_t)x->ndim * sizeof(int));
+    if (!pd_op_forward(g, PD_OP_PERMUTE, &d)) return NULL;
+    pd_node *n = pd_record_op(g, PD_OP_PERMUTE, permute_backward, y, 1, (pd_tensor *[]){x});
     if (n) {
-        permute_saved *s = pd_node_save(g, n, sizeof *s);
+        pd_permute_desc *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;
-        memcpy(s->perm, perm, (size_t)x->ndim * sizeof(int));
+        *s = d;
     }
     return y;
 }
@@ -171,35 +241,12 @@ pd_tensor *pd_transpose(pd_graph *g, pd_tensor *x, int axis0, int axis1)
 
 /* ---- concat ---- */
 
-typedef struct concat_saved { int axis; } concat_saved;
-
 static void concat_backward(pd_graph *g, pd_node *n)
 {
-    const concat_saved *s = n->saved;
-    int64_t outer, dim, inner;
-    pd_split_dims(n->out, s->axis, &outer, &dim, &inner);
-    int64_t start = 0;
-    for (int k = 0; k < n->n_in; k++) {
-        pd_tensor *x = n->in[k];
-        int64_t dk = x->shape[s->axis];
-        pd_real *gx = pd_grad(g, x);
-#if PD_NN_CUDA
-        if (gx && pd_graph_on_cuda(g)) {
-            pd_graph_cuda_backward_done(g, pd_cuda_copy_rows(n->out->grad + start * inner, dim * inner, gx, dk * inner,
-                                                             outer, dk * inner, 1), "concat");
-            gx = NULL;
-        }
-#endif
-        if (gx) {
-#pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
-            for (int64_t o = 0; o < outer; o++) {
-                const pd_real *src = n->out->grad + (o * dim + start) * inner;
-                pd_real *dst = gx + o * dk * inner;
-                for (int64_t i = 0; i < dk * inner; i++) dst[i] += src[i];
-            }
-        }
-        start += dk;
-    }
+    pd_concat_desc d = *(const pd_concat_desc *)n->saved;
+    d.gy = n->out->grad;
+    for (int k = 0; k < n->n_in; k++) d.gxs[k] = pd_grad(g, n->in[k]);
+    pd_op_backward(g, n, &d);
 }
 
 pd_tensor *pd_concat(pd_graph *g, int n, pd_tensor *const *xs, int axis)
@@ -222,67 +269,32 @@ pd_tensor *pd_concat(pd_graph *g, int n, pd_tensor *const *xs, int axis)
     }
     pd_tensor *y = pd_tensor_new(g, xs[0]->ndim, shape);
     if (!y) return NULL;
-    int64_t outer, dim, inner;
-    pd_split_dims(y, ax, &outer, &dim, &inner);
-    int64_t start = 0;
-    int on_gpu = 0;
-#if PD_NN_CUDA
-    on_gpu = pd_graph_on_cuda(g);
-    if (on_gpu) {
-        pd_status st = PD_OK;
-        for (int k = 0; k < n && st == PD_OK; k++) {
-            int64_t dk = xs[k]->shape[ax];
-            st = pd_cuda_copy_rows(xs[k]->data, dk * inner, y->data + start * inner, dim * inner, outer, dk * inner, 0);
-            start += dk;
-        }
-        if (!pd_graph_cuda_forward_done(g, st, "concat")) return NULL;
+    pd_concat_desc d = {.n = n, .y = y->data};
+    pd_split_dims(y, ax, &d.outer, &d.dim, &d.inner);
+    for (int k = 0; k < n; k++) {
+        d.sizes[k] = xs[k]->shape[ax];
+        d.xs[k] = xs[k]->data;
     }
-#endif
-    for (int k = 0; !on_gpu && k < n; k++) {
-        int64_t dk = xs[k]->shape[ax];
-#pragma omp parallel for schedule(static) if (xs[k]->numel > PD_OMP_MIN_WORK)
-        for (int64_t o = 0; o < outer; o++)
-            memcpy(y->data + (o * dim + start) * inner, xs[k]->data + o * dk * inner, (size_t)(dk * inner) * sizeof(pd_real));
-        start += dk;
-    }
-    pd_node *nd = pd_record(g, "concat", concat_backward, y, n, xs);
-#if PD_NN_CUDA
-    if (on_gpu) pd_node_on_device(nd);
-#endif
+    if (!pd_op_forward(g, PD_OP_CONCAT, &d)) return NULL;
+    pd_node *nd = pd_record_op(g, PD_OP_CONCAT, concat_backward, y, n, xs);
     if (nd) {
-        concat_saved *s = pd_node_save(g, nd, sizeof *s);
+        pd_concat_desc *s = pd_node_save(g, nd, sizeof *s);
         if (!s) return NULL;
-        s->axis = ax;
+        *s = d;
     }
     return y;
 }
 
 /* ---- slice / split ---- */
 
-typedef struct slice_saved { int axis; int64_t start; } slice_saved;
-
 static void slice_backward(pd_graph *g, pd_node *n)
 {
-    const slice_saved *s = n->saved;
-    pd_tensor *x = n->in[0], *y = n->out;
-    pd_real *gx = pd_grad(g, x);
+    pd_real *gx = pd_grad(g, n->in[0]);
     if (!gx) return;
-    int64_t outer, dim, inner;
-    pd_split_dims(x, s->axis, &outer, &dim, &inner);
-    int64_t len = y->shape[s->axis];
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) {
-        pd_graph_cuda_backward_done(g, pd_cuda_copy_rows(y->grad, len * inner, gx + s->start * inner, dim * inner, outer,
-                                                         len * inner, 1), "slice");
-        return;
-    }
-#endif
-#pragma omp parallel for schedule(static) if (y->numel > PD_OMP_MIN_WORK)
-    for (int64_t o = 0; o < outer; o++) {
-        pd_real *dst = gx + (o * dim + s->start) * inner;
-        const pd_real *src = y->grad + o * len * inner;
-        for (int64_t i = 0; i < len * inner; i++) dst[i] += src[i];
-    }
+    pd_slice_desc d = *(const pd_slice_desc *)n->saved;
+    d.gy = n->out->grad;
+    d.gx = gx;
+    pd_op_backward(g, n, &d);
 }
 
 pd_tensor *pd_slice(pd_graph *g, pd_tensor *x, int axis, int64_t start, int64_t len)
@@ -297,29 +309,14 @@ pd_tensor *pd_slice(pd_graph *g, pd_tensor *x, int axis, int64_t start, int64_t 
     shape[ax] = len;
     pd_tensor *y = pd_tensor_new(g, x->ndim, shape);
     if (!y) return NULL;
-    int64_t outer, dim, inner;
-    pd_split_dims(x, ax, &outer, &dim, &inner);
-    int on_gpu = 0;
-#if PD_NN_CUDA
-    on_gpu = pd_graph_on_cuda(g);
-    if (on_gpu && !pd_graph_cuda_forward_done(g, pd_cuda_copy_rows(x->data + start * inner, dim * inner, y->data,
-                                                                   len * inner, outer, len * inner, 0), "slice"))
-        return NULL;
-#endif
-    if (!on_gpu) {
-#pragma omp parallel for schedule(static) if (y->numel > PD_OMP_MIN_WORK)
-        for (int64_t o = 0; o < outer; o++)
-            memcpy(y->data + o * len * inner, x->data + (o * dim + start) * inner, (size_t)(len * inner) * sizeof(pd_real));
-    }
-    pd_node *n = pd_record(g, "slice", slice_backward, y, 1, (pd_tensor *[]){x});
-#if PD_NN_CUDA
-    if (on_gpu) pd_node_on_device(n);
-#endif
+    pd_slice_desc d = {.start = start, .len = len, .x = x->data, .y = y->data};
+    pd_split_dims(x, ax, &d.outer, &d.dim, &d.inner);
+    if (!pd_op_forward(g, PD_OP_SLICE, &d)) return NULL;
+    pd_node *n = pd_record_op(g, PD_OP_SLICE, slice_backward, y, 1, (pd_tensor *[]){x});
     if (n) {
-        slice_saved *s = pd_node_save(g, n, sizeof *s);
+        pd_slice_desc *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;
-        s->axis = ax;
-        s->start = start;
+        *s = d;
     }
     return y;
 }

@@ -2,8 +2,8 @@
  * RNG, so the same residue gets the same noise on any number of ranks) and the KL divergence
  * to the standard normal, normalised by a given (global) count: the op functions and their CPU
  * kernels (backend_cpu.c's table). On a device graph the backend's kernels run (the noise is
- * still drawn on the host, into the graph's device-visible memory; KL's row mask is copied
- * there first). */
+ * still drawn on the host, into the graph's device-visible memory; KL's op function is
+ * row_loss.h's, shared with MSE). */
 #include "nn/ops.h"
 
 #include <string.h>
@@ -14,6 +14,7 @@
 #include "nn/op_run.h"
 #include "nn/ops_internal.h"
 #include "nn/pointwise_ops.h"
+#include "nn/row_loss.h"
 
 /* ---- CPU kernels (backend_cpu.c's table) ---- */
 
@@ -41,37 +42,25 @@ pd_status pd_cpu_reparam_backward(const void *desc)
     return PD_OK;
 }
 
+static double kl_term(double mu, double logvar) { return pd_kl_normal_term(mu, logvar); }
+
+static void kl_grad(pd_real go, const pd_row_loss_desc *d, int64_t i)
+{
+    if (d->ga) d->ga[i] += pd_kl_grad_mu(go, d->a[i]);
+    if (d->gb) d->gb[i] += pd_kl_grad_logvar(go, d->b[i]);
+}
+
 pd_status pd_cpu_kl_normal_forward(const void *desc)
 {
     const pd_row_loss_desc *d = desc;
-    const int64_t R = d->rows, D = d->D;
-    double total = 0;
-    for (int64_t r = 0; r < R; r++) {
-        if (d->row_valid && !d->row_valid[r]) continue;
-        for (int64_t j = 0; j < D; j++) {
-            double m = d->a[r * D + j], l = d->b[r * D + j];
-            total += pd_kl_normal_term(m, l);
-        }
-    }
-    d->y[0] = (pd_real)(total / d->norm);
+    d->y[0] = (pd_real)(pd_row_loss_sum(d, kl_term) / d->norm);
     return PD_OK;
 }
 
 pd_status pd_cpu_kl_normal_backward(const void *desc)
 {
     const pd_row_loss_desc *d = desc;
-    const int64_t R = d->rows, D = d->D;
-    pd_real *gmu = d->ga, *glv = d->gb;
-    pd_real go = d->gy[0] * d->inv_norm;
-#pragma omp parallel for schedule(static) if (R * D > PD_OMP_MIN_WORK)
-    for (int64_t r = 0; r < R; r++) {
-        if (d->row_valid && !d->row_valid[r]) continue;
-        for (int64_t j = 0; j < D; j++) {
-            int64_t i = r * D + j;
-            if (gmu) gmu[i] += pd_kl_grad_mu(go, d->a[i]);
-            if (glv) glv[i] += pd_kl_grad_logvar(go, d->b[i]);
-        }
-    }
+    pd_row_loss_grad(d, d->gy[0] * d->inv_norm, kl_grad);
     return PD_OK;
 }
 
@@ -117,38 +106,10 @@ pd_tensor *pd_reparameterize(pd_graph *g, pd_tensor *mu, pd_tensor *logvar, uint
 
 /* ---- KL(N(mu, exp(logvar)) || N(0, 1)) ---- */
 
-typedef struct kl_saved { const uint8_t *row_valid; pd_real inv_norm; double norm; } kl_saved;
-
-static void kl_backward(pd_graph *g, pd_node *n)
-{
-    const kl_saved *s = n->saved;
-    pd_tensor *mu = n->in[0], *lv = n->in[1];
-    pd_row_loss_desc d = {.rows = pd_tensor_rows(mu), .D = pd_tensor_cols(mu), .row_valid = s->row_valid,
-                          .norm = s->norm, .inv_norm = s->inv_norm, .a = mu->data, .b = lv->data,
-                          .gy = n->out->grad, .ga = pd_grad(g, mu), .gb = pd_grad(g, lv)};
-    pd_op_backward(g, n, &d);
-}
-
 pd_tensor *pd_kl_normal(pd_graph *g, pd_tensor *mu, pd_tensor *logvar, const uint8_t *row_valid, double normaliser)
 {
     if (!pd_graph_ok(g, mu) || !pd_graph_ok(g, logvar)) return NULL;
     if (!pd_shape_equal(mu, logvar))
         return pd_graph_fail(g, "kl_normal: mu %s and logvar %s differ", pd_shape_of(mu).s, pd_shape_of(logvar).s);
-    int64_t D = pd_tensor_cols(mu), R = pd_tensor_rows(mu), valid = 0;
-    for (int64_t r = 0; r < R; r++) valid += (!row_valid || row_valid[r]) ? 1 : 0;
-    double norm = normaliser > 0 ? normaliser : (double)(valid ? valid : 1);
-    uint8_t *mask = row_valid ? pd_graph_alloc(g, (size_t)R) : NULL;   /* device-visible: the kernels read it */
-    pd_tensor *y = pd_tensor_new1(g, 1);
-    if (!y || (row_valid && !mask)) return NULL;
-    if (mask) memcpy(mask, row_valid, (size_t)R);
-    pd_row_loss_desc d = {.rows = R, .D = D, .row_valid = mask, .norm = norm, .inv_norm = (pd_real)(1.0 / norm),
-                          .a = mu->data, .b = logvar->data, .y = y->data};
-    if (!pd_op_forward(g, PD_OP_KL_NORMAL, &d)) return NULL;
-    pd_node *n = pd_record_op(g, PD_OP_KL_NORMAL, kl_backward, y, 2, (pd_tensor *[]){mu, logvar});
-    if (n) {
-        kl_saved *s = pd_node_save(g, n, sizeof *s);
-        if (!s) return NULL;
-        *s = (kl_saved){mask, d.inv_norm, norm};
-    }
-    return y;
+    return pd_row_loss_op(g, PD_OP_KL_NORMAL, mu, logvar, row_valid, normaliser, 1);
 }
