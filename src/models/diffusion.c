@@ -474,7 +474,7 @@ static pd_tensor *environment_message_passing(pd_graph *g, pd_diffusion *m, pd_t
     return x;
 }
 
-/* The float features of the environment into a new [rows, cols] tensor of the graph. */
+/* The float features of the environment into a new tensor of the graph of that shape. */
 static pd_tensor *tensor_from_floats(pd_graph *g, int ndim, const int64_t *shape, const float *src)
 {
     pd_tensor *t = pd_tensor_new(g, ndim, shape);
