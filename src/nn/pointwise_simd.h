@@ -40,7 +40,9 @@ static inline float pd_vexp(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    const int32_t bits = ((int32_t)n + 127) << 23;
+    /* NaN: any finite n (p is NaN already); keeps the conversion and the shift defined */
+    const float n_ok = n == n ? n : 0.0f;
+    const uint32_t bits = (uint32_t)((int32_t)n_ok + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
