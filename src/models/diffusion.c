@@ -497,9 +497,10 @@ static pd_tensor *environment_inputs(pd_graph *g, pd_diffusion *m, const layout 
     float *nf = pd_graph_alloc(g, (size_t)N * PD_DIFFUSION_ENV_NODE * sizeof *nf);
     float *mf = pd_graph_alloc(g, (size_t)(N * k) * sizeof *mf);
     float *wf = pd_graph_alloc(g, (size_t)(N * k) * sizeof *wf);
-    int32_t *nb = pd_graph_alloc(g, (size_t)(N * k) * sizeof *nb);
+    const int passing = m->cfg.environment_layers > 0;   /* only message passing reads the neighbours' rows */
+    int32_t *nb = passing ? pd_graph_alloc(g, (size_t)(N * k) * sizeof *nb) : NULL;
     int32_t *slot = pd_graph_alloc(g, (size_t)N * sizeof *slot);
-    if (!ef || !nf || !mf || !wf || !nb || !slot || !pd_diffusion_environment(in, (int)k, ef, nf, mf, wf, nb))
+    if (!ef || !nf || !mf || !wf || (passing && !nb) || !slot || !pd_diffusion_environment(in, (int)k, ef, nf, mf, wf, nb))
         return pd_graph_fail(g, "diffusion: out of memory for the environment of %lld residues x %lld neighbours",
                              (long long)N, (long long)k);
     pd_tensor *edge = tensor_from_floats(g, 2, (int64_t[]){N * k, PD_DIFFUSION_ENV_EDGE}, ef);
@@ -515,7 +516,7 @@ static pd_tensor *environment_inputs(pd_graph *g, pd_diffusion *m, const layout 
     pd_tensor *pooled = pd_sum_axis(g, pd_mul(g, h3, att), 1);
     pd_tensor *mean = pd_sum_axis(g, pd_mul(g, h3, mean_w), 1);
     pd_tensor *all = pd_concat(g, 3, (pd_tensor *[]){pooled, mean, own}, -1);
-    if (m->cfg.environment_layers > 0) {
+    if (passing) {
         pd_tensor *x = pd_apply_linear(g, pd_silu(g, pd_apply_linear(g, all, &m->env_node_fc1)), &m->env_node_fc2);
         all = environment_message_passing(g, m, x, h, nb, mean_w, N, k);
     }
