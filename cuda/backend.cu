@@ -10,8 +10,7 @@
 #include "nn/kernel_desc.h"
 
 /* Every op of the enum has a CUDA kernel except these (the pair-bias attention has none yet;
- * the VQ commitment loss is host-side). ROPE and ATTENTION still dispatch inline in
- * src/nn/ops_attention.c (through src/nn/ops_device.h), not through this table. */
+ * the VQ commitment loss is host-side). */
 static int cuda_supports(pd_op op)
 {
     if (op < 0 || op >= PD_OP_COUNT) return 0;
@@ -165,6 +164,16 @@ static pd_status forward_op(const pd_backend_ctx *ctx, pd_op op, const void *des
         const pd_softmax_desc *d = (const pd_softmax_desc *)desc;
         return pd_cuda_softmax_forward(d->x, d->y, d->rows, d->cols, d->take_log);
     }
+    case PD_OP_ROPE: {
+        const pd_rope_desc *d = (const pd_rope_desc *)desc;
+        const pd_cuda_rope_tables t = {(float *)d->cos_t, (float *)d->sin_t, d->rows, d->rope_dim / 2};
+        return pd_cuda_rope_forward(&t, d->x, d->y, d->rows, d->n_heads, d->head_dim, d->rope_dim);
+    }
+    case PD_OP_ATTENTION: {
+        const pd_attention_desc *d = (const pd_attention_desc *)desc;
+        return pd_cuda_attention_forward(work_of(ctx), precision_of(ctx), d->q, d->k, d->v, d->key_valid, d->probs,
+                                         d->o, d->B, d->Lq, d->Lk, d->n_heads, d->head_dim, d->scale);
+    }
     default:
         return not_in_table(op);
     }
@@ -279,6 +288,16 @@ static pd_status backward_op(const pd_backend_ctx *ctx, pd_op op, const void *de
     case PD_OP_SOFTMAX: case PD_OP_LOG_SOFTMAX: {
         const pd_softmax_desc *d = (const pd_softmax_desc *)desc;
         return pd_cuda_softmax_backward(d->y, d->gy, d->gx, d->rows, d->cols, d->take_log);
+    }
+    case PD_OP_ROPE: {
+        const pd_rope_desc *d = (const pd_rope_desc *)desc;
+        const pd_cuda_rope_tables t = {(float *)d->cos_t, (float *)d->sin_t, d->rows, d->rope_dim / 2};
+        return pd_cuda_rope_backward(&t, d->gy, d->gx, d->rows, d->n_heads, d->head_dim, d->rope_dim);
+    }
+    case PD_OP_ATTENTION: {
+        const pd_attention_desc *d = (const pd_attention_desc *)desc;
+        return pd_cuda_attention_backward(work_of(ctx), precision_of(ctx), d->q, d->k, d->v, d->probs, d->go, d->gq,
+                                          d->gk, d->gv, d->B, d->Lq, d->Lk, d->n_heads, d->head_dim, d->scale);
     }
     default:
         return not_in_table(op);

@@ -1,7 +1,6 @@
 /* backend_cpu.c — the reference backend: the table from op to CPU kernel (defined beside each
- * op, backend_cpu.h), host memory (device.c allocates it directly). It supports every op:
- * the ones not yet in the table (rope and the attentions, ops_attention.c) compute inline
- * in their op functions. */
+ * op, backend_cpu.h), host memory (device.c allocates it directly). It supports every op of
+ * the enum, each through this table. */
 #include "nn/backend_cpu.h"
 
 #include "nn/backend.h"
@@ -48,6 +47,9 @@ static const struct {
     [PD_OP_PERMUTE] = {pd_cpu_permute_forward, pd_cpu_permute_backward},
     [PD_OP_CONCAT] = {pd_cpu_concat_forward, pd_cpu_concat_backward},
     [PD_OP_SLICE] = {pd_cpu_slice_forward, pd_cpu_slice_backward},
+    [PD_OP_ROPE] = {pd_cpu_rope_forward, pd_cpu_rope_backward},
+    [PD_OP_ATTENTION] = {pd_cpu_attention_forward, pd_cpu_attention_backward},
+    [PD_OP_ATTENTION_BIASED] = {pd_cpu_attention_forward, pd_cpu_attention_backward},
     [PD_OP_VQ_STRAIGHT_THROUGH] = {pd_cpu_vq_forward, pd_cpu_vq_backward},
     [PD_OP_VQ_COMMITMENT] = {pd_cpu_commitment_forward, pd_cpu_commitment_backward},
 };

@@ -72,6 +72,12 @@ pd_status pd_cpu_concat_backward(const void *desc);
 pd_status pd_cpu_slice_forward(const void *desc);
 pd_status pd_cpu_slice_backward(const void *desc);
 
+/* ops_attention.c */
+pd_status pd_cpu_rope_forward(const void *desc);
+pd_status pd_cpu_rope_backward(const void *desc);
+pd_status pd_cpu_attention_forward(const void *desc);
+pd_status pd_cpu_attention_backward(const void *desc);
+
 /* vq_ops.c */
 pd_status pd_cpu_vq_forward(const void *desc);
 pd_status pd_cpu_vq_backward(const void *desc);

@@ -284,6 +284,36 @@ typedef struct pd_upsample_desc {
     pd_real *gx;
 } pd_upsample_desc;
 
+/* ROPE: y = R·x on the first rope_dim dims of each of the n_heads heads of x [rows, H·head_dim]
+ * (the other dims copied); backward gx += Rᵀ·gy. The cos/sin tables [rows, rope_dim/2] are
+ * computed on the host in double (the same bits on every backend). */
+typedef struct pd_rope_desc {
+    int64_t rows, head_dim;
+    int n_heads, rope_dim;
+    const pd_real *cos_t, *sin_t;
+    const pd_real *x;
+    pd_real *y;
+    const pd_real *gy;
+    pd_real *gx;
+} pd_rope_desc;
+
+/* ATTENTION, ATTENTION_BIASED: per (batch, head), o = softmax(scale·q·kᵀ + bias) v over the
+ * valid keys; q [B, Lq, H·Dh], k/v [B, Lk, H·Dh], bias [B, Lq, Lk, H] or NULL (its gradient is
+ * the score gradient itself), key_valid [B, Lk] or NULL (backend-readable copy). Forward writes
+ * probs [B, H, Lq, Lk] for the backward. The CPU backward takes its score-gradient rows from
+ * host_scratch (the graph's arena, rewound after the call). */
+typedef struct pd_attention_desc {
+    int64_t B, Lq, Lk, head_dim;
+    int n_heads;
+    pd_real scale;
+    const uint8_t *key_valid;
+    struct pd_arena *host_scratch;
+    const pd_real *q, *k, *v, *bias;
+    pd_real *probs, *o;
+    const pd_real *go;
+    pd_real *gq, *gk, *gv, *gbias;
+} pd_attention_desc;
+
 #ifdef __cplusplus
 }
 #endif

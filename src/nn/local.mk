@@ -7,7 +7,7 @@ PD_NN_SOURCES = \
 	src/nn/real.h src/nn/pointwise.h src/nn/pointwise_ops.h src/nn/pointwise_norm.h \
 	src/nn/pointwise_optim.h src/nn/pointwise_index.h src/nn/blas.c \
 	src/nn/pointwise_simd.h src/nn/pointwise_kernels.h src/nn/pointwise_kernels.c \
-	src/nn/arena.c src/nn/arena.h src/nn/device.c src/nn/device.h src/nn/ops_device.h \
+	src/nn/arena.c src/nn/arena.h src/nn/device.c src/nn/device.h \
 	src/nn/tensor.c src/nn/tensor.h \
 	src/nn/tape.c src/nn/tape.h \
 	src/nn/op.c src/nn/op.h src/nn/op_run.c src/nn/op_run.h src/nn/kernel_desc.h \

@@ -1,7 +1,9 @@
 /* ops_attention.c — rotary position embedding on part of each head, and multi-head softmax
- * attention with key padding masks and an optional additive pair bias per head. Attention keeps
- * the probabilities P [B, H, Lq, Lk] for backward; each (batch, head) pair is an independent pair
- * of GEMMs, run in parallel. */
+ * attention with key padding masks and an optional additive pair bias per head: the op
+ * functions (validate, allocate, fill a descriptor, record one node; op_run.h) and their CPU
+ * kernels, registered in backend_cpu.c's table (a device backend computes them from the same
+ * descriptors, kernel_desc.h). Attention keeps the probabilities P [B, H, Lq, Lk] for backward;
+ * each (batch, head) pair is an independent pair of GEMMs, run in parallel. */
 #include "nn/ops.h"
 
 #include <math.h>
@@ -10,60 +12,66 @@
 #include <omp.h>
 #endif
 
-#include "nn/ops_device.h"
+#include "nn/arena.h"
+#include "nn/backend_cpu.h"
+#include "nn/kernel_desc.h"
+#include "nn/op_run.h"
 #include "nn/ops_internal.h"
 #include "nn/pointwise_index.h"
 
 /* ---- rotary embedding ---- */
 
-typedef struct rope_saved { int n_heads, rope_dim; pd_real *cos_t, *sin_t; } rope_saved;
-
-/* y = R x (forward) or y += R^T x (backward, transpose = 1) on one head's first rope_dim dims. */
-static void rope_apply(pd_tensor *x, pd_real *dst, const pd_real *src, const pd_real *cos_t, const pd_real *sin_t,
-                       int n_heads, int rope_dim, int transpose)
+/* dst = R src (forward) or dst += Rᵀ src (backward, transpose = 1) on each head's first rope_dim dims. */
+static void rope_apply(const pd_rope_desc *d, pd_real *dst, const pd_real *src, int transpose)
 {
-    int64_t C = pd_tensor_cols(x), rows = pd_tensor_rows(x), Dh = C / n_heads;
-    int half = rope_dim / 2;
-#pragma omp parallel for schedule(static) if (x->numel > PD_OMP_MIN_WORK)
+    const int64_t Dh = d->head_dim, C = Dh * d->n_heads, rows = d->rows;
+    const int half = d->rope_dim / 2, n_heads = d->n_heads, rope_dim = d->rope_dim;
+#pragma omp parallel for schedule(static) if (rows * C > PD_OMP_MIN_WORK)
     for (int64_t r = 0; r < rows; r++) {
-        const pd_real *cr = cos_t + r * half, *sr = sin_t + r * half;
+        const pd_real *cr = d->cos_t + r * half, *sr = d->sin_t + r * half;
         for (int h = 0; h < n_heads; h++) {
             const pd_real *s = src + r * C + h * Dh;
-            pd_real *d = dst + r * C + h * Dh;
+            pd_real *o = dst + r * C + h * Dh;
             for (int j = 0; j < half; j++) {
                 pd_real ya, yb;
                 pd_rope_rotate(s[j], s[j + half], cr[j], transpose ? -sr[j] : sr[j], &ya, &yb);
                 if (transpose) {
-                    d[j] += ya;
-                    d[j + half] += yb;
+                    o[j] += ya;
+                    o[j + half] += yb;
                 } else {
-                    d[j] = ya;
-                    d[j + half] = yb;
+                    o[j] = ya;
+                    o[j + half] = yb;
                 }
             }
             for (int64_t j = rope_dim; j < Dh; j++) {
-                if (transpose) d[j] += s[j];
-                else d[j] = s[j];
+                if (transpose) o[j] += s[j];
+                else o[j] = s[j];
             }
         }
     }
 }
 
+pd_status pd_cpu_rope_forward(const void *desc)
+{
+    const pd_rope_desc *d = desc;
+    rope_apply(d, d->y, d->x, 0);
+    return PD_OK;
+}
+
+pd_status pd_cpu_rope_backward(const void *desc)
+{
+    const pd_rope_desc *d = desc;
+    if (d->gx) rope_apply(d, d->gx, d->gy, 1);
+    return PD_OK;
+}
+
 static void rope_backward(pd_graph *g, pd_node *n)
 {
-    const rope_saved *s = n->saved;
-    pd_real *gx = pd_grad(g, n->in[0]);
-    if (!gx) return;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) {
-        pd_tensor *x = n->in[0];
-        const pd_cuda_rope_tables t = {s->cos_t, s->sin_t, pd_tensor_rows(x), s->rope_dim / 2};
-        pd_graph_cuda_backward_done(g, pd_cuda_rope_backward(&t, n->out->grad, gx, t.rows, s->n_heads,
-                                                             x->shape[2] / s->n_heads, s->rope_dim), "rope");
-        return;
-    }
-#endif
-    rope_apply(n->in[0], gx, n->out->grad, s->cos_t, s->sin_t, s->n_heads, s->rope_dim, 1);
+    pd_rope_desc d = *(const pd_rope_desc *)n->saved;
+    d.gx = pd_grad(g, n->in[0]);
+    if (!d.gx) return;
+    d.gy = n->out->grad;
+    pd_op_backward(g, n, &d);
 }
 
 pd_tensor *pd_rope(pd_graph *g, pd_tensor *x, const int32_t *pos, int n_heads, int rope_dim, double base)
@@ -80,7 +88,8 @@ pd_tensor *pd_rope(pd_graph *g, pd_tensor *x, const int32_t *pos, int n_heads, i
     pd_real *cos_t = pd_graph_alloc(g, (size_t)(rows * half + 1) * sizeof(pd_real));
     pd_real *sin_t = pd_graph_alloc(g, (size_t)(rows * half + 1) * sizeof(pd_real));
     if (!cos_t || !sin_t) return NULL;
-    /* Angles in double: pos * base^(-2j/rope_dim) loses ~pos ulp in f32 at long lengths. */
+    /* Angles in double: pos * base^(-2j/rope_dim) loses ~pos ulp in f32 at long lengths. The
+     * tables live in the graph's memory, which a device backend reads. */
     for (int64_t r = 0; r < rows; r++) {
         double p = pos ? (double)pos[r] : (double)(r % L);
         for (int j = 0; j < half; j++) {
@@ -89,40 +98,19 @@ pd_tensor *pd_rope(pd_graph *g, pd_tensor *x, const int32_t *pos, int n_heads, i
             sin_t[r * half + j] = (pd_real)sin(theta);
         }
     }
-    int on_gpu = 0;
-#if PD_NN_CUDA
-    /* The tables stay host-computed (above, in the graph's managed memory): the same bits as
-     * the CPU's; the rotation runs on the GPU. */
-    on_gpu = pd_graph_on_cuda(g);
-    if (on_gpu) {
-        const pd_cuda_rope_tables t = {cos_t, sin_t, rows, half};
-        if (!pd_graph_cuda_forward_done(g, pd_cuda_rope_forward(&t, x->data, y->data, rows, n_heads, Dh, rope_dim),
-                                        "rope"))
-            return NULL;
-    }
-#endif
-    if (!on_gpu) rope_apply(x, y->data, x->data, cos_t, sin_t, n_heads, rope_dim, 0);
-    pd_node *n = pd_record(g, "rope", rope_backward, y, 1, (pd_tensor *[]){x});
-#if PD_NN_CUDA
-    if (on_gpu) pd_node_on_device(n);
-#endif
+    pd_rope_desc d = {.rows = rows, .head_dim = Dh, .n_heads = n_heads, .rope_dim = rope_dim, .cos_t = cos_t,
+                      .sin_t = sin_t, .x = x->data, .y = y->data};
+    if (!pd_op_forward(g, PD_OP_ROPE, &d)) return NULL;
+    pd_node *n = pd_record_op(g, PD_OP_ROPE, rope_backward, y, 1, (pd_tensor *[]){x});
     if (n) {
-        rope_saved *s = pd_node_save(g, n, sizeof *s);
+        pd_rope_desc *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;
-        *s = (rope_saved){n_heads, rope_dim, cos_t, sin_t};
+        *s = d;
     }
     return y;
 }
 
 /* ---- attention ---- */
-
-typedef struct attention_saved {
-    int n_heads;
-    int64_t B, Lq, Lk, Dh;
-    pd_real scale;
-    pd_real *probs;  /* [B, H, Lq, Lk] */
-    pd_tensor *bias; /* [B, Lq, Lk, H] or NULL */
-} attention_saved;
 
 static int max_threads(void)
 {
@@ -142,40 +130,68 @@ static int thread_id(void)
 #endif
 }
 
-static void attention_backward(pd_graph *g, pd_node *n)
+pd_status pd_cpu_attention_forward(const void *desc)
 {
-    const attention_saved *s = n->saved;
-    pd_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2];
-    pd_real *gq = pd_grad(g, q), *gk = pd_grad(g, k), *gv = pd_grad(g, v);
-    pd_real *gbias = s->bias ? pd_grad(g, s->bias) : NULL;
-    int H = s->n_heads;
-    int64_t Lq = s->Lq, Lk = s->Lk, Dh = s->Dh, HD = H * Dh;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g)) {
-        pd_cuda_arena *work = pd_graph_cuda_work(g);
-        if (!work) return;
-        size_t mark = work->used;
-        pd_graph_cuda_backward_done(g, pd_cuda_attention_backward(work, pd_graph_cuda_precision(g), q->data, k->data,
-                                                                  v->data, s->probs, n->out->grad, gq, gk, gv, s->B,
-                                                                  Lq, Lk, H, Dh, s->scale), "attention");
-        work->used = mark;
-        return;
-    }
-#endif
-    int nt = max_threads();
-    pd_real *scratch = pd_graph_alloc(g, (size_t)(nt * Lq * Lk + 1) * sizeof(pd_real));
-    if (!scratch) return;
-    const pd_real *go = n->out->grad;
-    int parallel = s->B * H > 1 && s->B * H * Lq * Lk * Dh > PD_OMP_MIN_WORK && nt > 1;
+    const pd_attention_desc *d = desc;
+    const int H = d->n_heads;
+    const int64_t B = d->B, Lq = d->Lq, Lk = d->Lk, Dh = d->head_dim, HD = H * Dh;
+    const pd_real sc = d->scale;
+    int parallel = B * H > 1 && B * H * Lq * Lk * Dh > PD_OMP_MIN_WORK && max_threads() > 1;
     int blas_threads = parallel ? pd_blas_set_threads(1) : 0;
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)
-    for (int64_t bh = 0; bh < s->B * H; bh++) {
+    for (int64_t bh = 0; bh < B * H; bh++) {
         int64_t b = bh / H, h = bh % H;
-        const pd_real *P = s->probs + bh * Lq * Lk;
+        pd_real *P = d->probs + bh * Lq * Lk;
+        int64_t qo = b * Lq * HD + h * Dh, ko = b * Lk * HD + h * Dh;
+        pd_gemm(0, 1, Lq, Lk, Dh, sc, d->q + qo, HD, d->k + ko, HD, 0, P, Lk);
+        if (d->bias)
+            for (int64_t ij = 0; ij < Lq * Lk; ij++) P[ij] += d->bias[(b * Lq * Lk + ij) * H + h];
+        const uint8_t *valid = d->key_valid ? d->key_valid + b * Lk : NULL;
+        for (int64_t i = 0; i < Lq; i++) {
+            pd_real *row = P + i * Lk;
+            pd_real mx = -INFINITY;
+            for (int64_t j = 0; j < Lk; j++)
+                if ((!valid || valid[j]) && row[j] > mx) mx = row[j];
+            if (mx == -INFINITY) {   /* every key is padding: attend to nothing */
+                memset(row, 0, (size_t)Lk * sizeof(pd_real));
+                continue;
+            }
+            pd_real sum = 0;
+            for (int64_t j = 0; j < Lk; j++) {
+                pd_real e = (!valid || valid[j]) ? pd_exp(row[j] - mx) : 0;
+                row[j] = e;
+                sum += e;
+            }
+            pd_real inv = 1 / sum;
+            for (int64_t j = 0; j < Lk; j++) row[j] *= inv;
+        }
+        pd_gemm(0, 0, Lq, Dh, Lk, 1, P, Lk, d->v + ko, HD, 0, d->o + qo, HD);
+    }
+    if (parallel) pd_blas_set_threads(blas_threads);
+    return PD_OK;
+}
+
+pd_status pd_cpu_attention_backward(const void *desc)
+{
+    const pd_attention_desc *d = desc;
+    const int H = d->n_heads;
+    const int64_t B = d->B, Lq = d->Lq, Lk = d->Lk, Dh = d->head_dim, HD = H * Dh;
+    int nt = max_threads();
+    const pd_arena_mark mark = pd_arena_mark_here(d->host_scratch);
+    pd_real *scratch = pd_arena_alloc(d->host_scratch, (size_t)(nt * Lq * Lk + 1) * sizeof(pd_real));
+    if (!scratch) return pd_fail(PD_ERR_NOMEM, "no memory for the attention backward's score gradients");
+    const pd_real *go = d->go;
+    pd_real *gq = d->gq, *gk = d->gk, *gv = d->gv, *gbias = d->gbias;
+    int parallel = B * H > 1 && B * H * Lq * Lk * Dh > PD_OMP_MIN_WORK && nt > 1;
+    int blas_threads = parallel ? pd_blas_set_threads(1) : 0;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+    for (int64_t bh = 0; bh < B * H; bh++) {
+        int64_t b = bh / H, h = bh % H;
+        const pd_real *P = d->probs + bh * Lq * Lk;
         pd_real *dP = scratch + (int64_t)thread_id() * Lq * Lk;
         int64_t qo = b * Lq * HD + h * Dh, ko = b * Lk * HD + h * Dh;
         /* dP = dO V^T ; dV += P^T dO */
-        pd_gemm(0, 1, Lq, Lk, Dh, 1, go + qo, HD, v->data + ko, HD, 0, dP, Lk);
+        pd_gemm(0, 1, Lq, Lk, Dh, 1, go + qo, HD, d->v + ko, HD, 0, dP, Lk);
         if (gv) pd_gemm(1, 0, Lk, Dh, Lq, 1, P, Lk, go + qo, HD, 1, gv + ko, HD);
         /* dS = P * (dP - rowsum(dP * P)) */
         for (int64_t i = 0; i < Lq; i++) {
@@ -186,10 +202,24 @@ static void attention_backward(pd_graph *g, pd_node *n)
             if (gbias)
                 for (int64_t j = 0; j < Lk; j++) gbias[((b * Lq + i) * Lk + j) * H + h] += dP[i * Lk + j];
         }
-        if (gq) pd_gemm(0, 0, Lq, Dh, Lk, s->scale, dP, Lk, k->data + ko, HD, 1, gq + qo, HD);
-        if (gk) pd_gemm(1, 0, Lk, Dh, Lq, s->scale, dP, Lk, q->data + qo, HD, 1, gk + ko, HD);
+        if (gq) pd_gemm(0, 0, Lq, Dh, Lk, d->scale, dP, Lk, d->k + ko, HD, 1, gq + qo, HD);
+        if (gk) pd_gemm(1, 0, Lk, Dh, Lq, d->scale, dP, Lk, d->q + qo, HD, 1, gk + ko, HD);
     }
     if (parallel) pd_blas_set_threads(blas_threads);
+    pd_arena_rewind(d->host_scratch, mark);
+    return PD_OK;
+}
+
+static void attention_backward(pd_graph *g, pd_node *n)
+{
+    pd_attention_desc d = *(const pd_attention_desc *)n->saved;
+    d.go = n->out->grad;
+    d.gq = pd_grad(g, n->in[0]);
+    d.gk = pd_grad(g, n->in[1]);
+    d.gv = pd_grad(g, n->in[2]);
+    d.gbias = n->n_in > 3 ? pd_grad(g, n->in[3]) : NULL;
+    if (!d.gq && !d.gk && !d.gv && !d.gbias) return;
+    pd_op_backward(g, n, &d);
 }
 
 pd_tensor *pd_attention(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tensor *v, int n_heads,
@@ -213,78 +243,26 @@ pd_tensor *pd_attention_biased(pd_graph *g, pd_tensor *q, pd_tensor *k, pd_tenso
                  bias->shape[3] != H))
         return pd_graph_fail(g, "attention: bias %s, want [B, Lq, Lk, H] = [%lld, %lld, %lld, %d]",
                              pd_shape_of(bias).s, (long long)B, (long long)Lq, (long long)Lk, H);
-    pd_real sc = (pd_real)(scale > 0 ? scale : 1.0 / sqrt((double)Dh));
+    const pd_op op = bias ? PD_OP_ATTENTION_BIASED : PD_OP_ATTENTION;
+    /* Ask before allocating: a device backend without the op fails here, naming it. */
+    if (!pd_graph_op_backend(g, op)) return NULL;
     pd_tensor *o = pd_tensor_new_like(g, q);
     if (!o) return NULL;
     pd_real *probs = pd_graph_alloc(g, (size_t)(B * H * Lq * Lk + 1) * sizeof(pd_real));
     if (!probs) return NULL;
-#if PD_NN_CUDA
-    if (pd_graph_on_cuda(g) && bias)
-        return pd_graph_fail(g, "attention with a pair bias (model.diffusion.geometry) has no CUDA kernel yet: "
-                                "run this model with run.device = \"cpu\"");
-    if (pd_graph_on_cuda(g)) {
-        /* The mask is host memory: copy it into the graph's (managed) arena for the kernels. */
-        uint8_t *valid_dev = NULL;
-        if (key_valid) {
-            valid_dev = pd_graph_alloc(g, (size_t)(B * Lk));
-            if (!valid_dev) return NULL;
-            memcpy(valid_dev, key_valid, (size_t)(B * Lk));
-        }
-        pd_cuda_arena *work = pd_graph_cuda_work(g);
-        if (!work) return NULL;
-        size_t mark = work->used;
-        pd_status st = pd_cuda_attention_forward(work, pd_graph_cuda_precision(g), q->data, k->data, v->data, valid_dev,
-                                                 probs, o->data, B, Lq, Lk, H, Dh, sc);
-        work->used = mark;
-        if (!pd_graph_cuda_forward_done(g, st, "attention")) return NULL;
-        pd_node *nd = pd_record(g, "attention", attention_backward, o, 3, (pd_tensor *[]){q, k, v});
-        pd_node_on_device(nd);
-        if (nd) {
-            attention_saved *s = pd_node_save(g, nd, sizeof *s);
-            if (!s) return NULL;
-            *s = (attention_saved){H, B, Lq, Lk, Dh, sc, probs, NULL};
-        }
-        return o;
-    }
-#endif
-    int parallel = B * H > 1 && B * H * Lq * Lk * Dh > PD_OMP_MIN_WORK && max_threads() > 1;
-    int blas_threads = parallel ? pd_blas_set_threads(1) : 0;
-#pragma omp parallel for schedule(dynamic, 1) if (parallel)
-    for (int64_t bh = 0; bh < B * H; bh++) {
-        int64_t b = bh / H, h = bh % H;
-        pd_real *P = probs + bh * Lq * Lk;
-        int64_t qo = b * Lq * HD + h * Dh, ko = b * Lk * HD + h * Dh;
-        pd_gemm(0, 1, Lq, Lk, Dh, sc, q->data + qo, HD, k->data + ko, HD, 0, P, Lk);
-        if (bias)
-            for (int64_t ij = 0; ij < Lq * Lk; ij++) P[ij] += bias->data[(b * Lq * Lk + ij) * H + h];
-        const uint8_t *valid = key_valid ? key_valid + b * Lk : NULL;
-        for (int64_t i = 0; i < Lq; i++) {
-            pd_real *row = P + i * Lk;
-            pd_real mx = -INFINITY;
-            for (int64_t j = 0; j < Lk; j++)
-                if ((!valid || valid[j]) && row[j] > mx) mx = row[j];
-            if (mx == -INFINITY) {   /* every key is padding: attend to nothing */
-                memset(row, 0, (size_t)Lk * sizeof(pd_real));
-                continue;
-            }
-            pd_real sum = 0;
-            for (int64_t j = 0; j < Lk; j++) {
-                pd_real e = (!valid || valid[j]) ? pd_exp(row[j] - mx) : 0;
-                row[j] = e;
-                sum += e;
-            }
-            pd_real inv = 1 / sum;
-            for (int64_t j = 0; j < Lk; j++) row[j] *= inv;
-        }
-        pd_gemm(0, 0, Lq, Dh, Lk, 1, P, Lk, v->data + ko, HD, 0, o->data + qo, HD);
-    }
-    if (parallel) pd_blas_set_threads(blas_threads);
-    pd_node *n = bias ? pd_record_op(g, PD_OP_ATTENTION_BIASED, attention_backward, o, 4, (pd_tensor *[]){q, k, v, bias})
-                      : pd_record(g, "attention", attention_backward, o, 3, (pd_tensor *[]){q, k, v});
+    const uint8_t *valid = NULL;
+    if (key_valid && !(valid = pd_graph_backend_copy(g, (void *)key_valid, (size_t)(B * Lk)))) return NULL;
+    pd_attention_desc d = {.B = B, .Lq = Lq, .Lk = Lk, .head_dim = Dh, .n_heads = H,
+                           .scale = (pd_real)(scale > 0 ? scale : 1.0 / sqrt((double)Dh)), .key_valid = valid,
+                           .host_scratch = pd_graph_arena(g), .q = q->data, .k = k->data, .v = v->data,
+                           .bias = bias ? bias->data : NULL, .probs = probs, .o = o->data};
+    if (!pd_op_forward(g, op, &d)) return NULL;
+    pd_node *n = bias ? pd_record_op(g, op, attention_backward, o, 4, (pd_tensor *[]){q, k, v, bias})
+                      : pd_record_op(g, op, attention_backward, o, 3, (pd_tensor *[]){q, k, v});
     if (n) {
-        attention_saved *s = pd_node_save(g, n, sizeof *s);
+        pd_attention_desc *s = pd_node_save(g, n, sizeof *s);
         if (!s) return NULL;
-        *s = (attention_saved){H, B, Lq, Lk, Dh, sc, probs, bias};
+        *s = d;
     }
     return o;
 }

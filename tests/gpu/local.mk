@@ -1,11 +1,12 @@
 # tests/gpu/local.mk — GPU tests: they SKIP (exit 77) where no GPU is visible or the build has
 # no CUDA. test_shared_formulas and test_bf16_emulation run on the CPU in every build: they
 # check the gather forms and index maps the CUDA kernels use, and the cost of BF16 mode.
+# gpu_check.sh checks tools/gpu-check (shellcheck, --dry-run) everywhere.
 check_PROGRAMS += tests/gpu/test_shared_formulas tests/gpu/test_bf16_emulation tests/gpu/test_gpu_ops \
 	tests/gpu/test_gpu_nccl tests/gpu/test_placement tests/gpu/test_gpu_step
-TESTS += tests/gpu/test_shared_formulas tests/gpu/test_bf16_emulation tests/gpu/test_gpu_ops tests/gpu/nccl.sh \
+TESTS += tests/gpu/test_shared_formulas tests/gpu/test_bf16_emulation tests/gpu/test_gpu_ops tests/gpu/nccl.sh tests/gpu/gpu_check.sh \
 	tests/gpu/test_placement tests/gpu/test_gpu_step
-EXTRA_DIST += tests/gpu/nccl.sh
+EXTRA_DIST += tests/gpu/nccl.sh tests/gpu/gpu_check.sh
 tests_gpu_test_shared_formulas_SOURCES = tests/gpu/test_shared_formulas.c
 tests_gpu_test_shared_formulas_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_gpu_test_shared_formulas_LDADD = $(PD_TEST_LDADD)
