@@ -8,8 +8,14 @@ chain read; a diagnosis tool, not part of the product (PyTorch is not a runtime 
 
 usage: tools/diagnose-environment-probe.py DATASET.h5 [--k 24] [--width 128] [--minutes 10]
                                            [--threads 1] [--seed 0] [--layers 0] [--hidden 128]
-                                           [--epochs 0]
-Prints one line per epoch: elapsed seconds, valid and test (recovery, perplexity)."""
+                                           [--epochs 0] [--sequence] [--rounds 8]
+Prints one line per epoch: elapsed seconds, valid and test (recovery, perplexity).
+
+--sequence: each neighbour's amino acid (20 + masked) is a feature of its slot; training shows a
+random fraction (uniform per entry) of the native sequence and scores the rest (order-agnostic
+autoregression); scoring decodes with nothing shown in --rounds rounds, the most confident
+residues of each entry first (docs/models/design-quality.md, "Session 9"), and prints the
+one-pass figure too."""
 import argparse
 import time
 
@@ -100,9 +106,11 @@ class Probe(torch.nn.Module):
     residual + LayerNorm, ProteinMPNN's encoder layer without its edge update), then a 2-layer
     classifier instead of the DiT. layers = 0 is the session-6 probe."""
 
-    def __init__(self, width, layers, hidden=128):
+    def __init__(self, width, layers, hidden=128, sequence=False):
         super().__init__()
-        self.edge = torch.nn.Sequential(torch.nn.Linear(EDGE, width), torch.nn.SiLU(), torch.nn.Linear(width, width),
+        self.sequence = sequence
+        edge_in = EDGE + (21 if sequence else 0)
+        self.edge = torch.nn.Sequential(torch.nn.Linear(edge_in, width), torch.nn.SiLU(), torch.nn.Linear(width, width),
                                         torch.nn.SiLU())
         self.att = torch.nn.Linear(width, 1)
         self.node = mlp(2 * width + 15, 256, hidden) if layers else None
@@ -113,7 +121,9 @@ class Probe(torch.nn.Module):
         self.head = torch.nn.Sequential(torch.nn.Linear(head_in, 256), torch.nn.SiLU(), torch.nn.Linear(256, 256),
                                         torch.nn.SiLU(), torch.nn.Linear(256, 20))
 
-    def forward(self, e, own, real, nb):
+    def forward(self, e, own, real, nb, shown=None):
+        if self.sequence:  # shown [n]: 0..19 the amino acid shown, 20 masked
+            e = torch.cat([e, F.one_hot(shown[nb], 21).float()], -1)
         h = self.edge(e)
         w = torch.softmax(self.att(h).squeeze(-1).masked_fill(~real, -1e9), -1).unsqueeze(-1)
         cnt = real.sum(1, keepdim=True).clamp(min=1)
@@ -141,6 +151,8 @@ def main():
     ap.add_argument("--layers", type=int, default=0, help="message-passing layers after the reader")
     ap.add_argument("--hidden", type=int, default=128, help="the message-passing layers' width")
     ap.add_argument("--epochs", type=int, default=0, help="stop after this many epochs (0: --minutes only)")
+    ap.add_argument("--sequence", action="store_true", help="neighbours' amino acids as features (see above)")
+    ap.add_argument("--rounds", type=int, default=8, help="decoding rounds with --sequence")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -150,15 +162,31 @@ def main():
     scored = [int((d[4] >= 0).sum()) for d in (tr, va, te)]
     print(f"features: {scored[0]} train / {scored[1]} valid / {scored[2]} test residues, k = {a.k}, "
           f"{a.layers} message-passing layers ({time.time() - t0:.0f} s)", flush=True)
-    net = Probe(a.width, a.layers, a.hidden)
+    net = Probe(a.width, a.layers, a.hidden, a.sequence)
     opt = torch.optim.AdamW(net.parameters(), 2e-3, weight_decay=1e-2)
 
-    def score(d):
+    def score(d, rounds=1):
         net.eval()
-        with torch.no_grad():
-            lg = net(d[0], d[1], d[2], d[3])
-        net.train()
         y = d[4]
+        shown = torch.full_like(y, 20)
+        with torch.no_grad():
+            lg = net(d[0], d[1], d[2], d[3], shown)
+            if rounds > 1:
+                final = lg.clone()
+                open_ = torch.ones_like(y, dtype=torch.bool)
+                for r in range(rounds):
+                    conf = torch.softmax(lg, -1).max(-1).values
+                    for en in range(len(d[6])):
+                        idx = torch.arange(int(d[5][en]), int(d[5][en] + d[6][en]))
+                        idx = idx[open_[idx]]
+                        take = len(idx) if r == rounds - 1 else -(-len(idx) // (rounds - r))
+                        pick = idx[torch.argsort(conf[idx], descending=True)[:take]]
+                        final[pick] = lg[pick]
+                        shown[pick] = lg[pick].argmax(-1)
+                        open_[pick] = False
+                    lg = net(d[0], d[1], d[2], d[3], shown)
+                lg = final
+        net.train()
         use = y >= 0
         return (lg[use].argmax(1) == y[use]).float().mean().item(), F.cross_entropy(lg[use], y[use]).exp().item()
 
@@ -176,7 +204,14 @@ def main():
             batches.append(cur)
         for b in batches:
             e, own, real, nb, y = batch_of(tr, b)
-            loss = F.cross_entropy(net(e, own, real, nb), y, ignore_index=-100, label_smoothing=0.05)
+            shown = None
+            if a.sequence:  # a uniform fraction of each entry shown; the loss on the rest
+                lens = torch.tensor([int(tr[6][en]) for en in b])
+                frac = torch.repeat_interleave(torch.rand(len(b)), lens)
+                vis = (torch.rand(len(y)) < frac) & (y >= 0)
+                shown = torch.where(vis, y, torch.full_like(y, 20))
+                y = torch.where(vis, torch.full_like(y, -100), y)
+            loss = F.cross_entropy(net(e, own, real, nb, shown), y, ignore_index=-100, label_smoothing=0.05)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -184,6 +219,10 @@ def main():
         (vr, vp), (tr_, tp) = score(va), score(te)
         print(f"epoch {epoch} {time.time() - t0:.0f} s: valid recovery {vr:.3f} perplexity {vp:.2f}; "
               f"test recovery {tr_:.3f} perplexity {tp:.2f}", flush=True)
+        if a.sequence:
+            (vr, vp), (tr_, tp) = score(va, a.rounds), score(te, a.rounds)
+            print(f"  decoded in {a.rounds} rounds: valid recovery {vr:.3f} perplexity {vp:.2f}; "
+                  f"test recovery {tr_:.3f} perplexity {tp:.2f}", flush=True)
 
 
 if __name__ == "__main__":

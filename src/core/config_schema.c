@@ -139,6 +139,8 @@ const pd_cfg_key pd_cfg_schema[] = {
      "Message-passing layers after the environment's reader (model.diffusion.environment): each residue reads its k neighbours' hidden states through a shared message MLP, mean-pooled, then a residual feed-forward, LayerNorm after each (0: the pooled reader alone)."},
     {"model.diffusion.design_fraction", PD_CFG_FLOAT, "0.0", 0, 1, NULL, 0,
      "Share of training entries drawn as design asks: pure noise (t = T-1) and every amino acid masked; the others draw t and the revealed share uniformly (0: SPEC)."},
+    {"model.diffusion.sequence_head", PD_CFG_STRING, "\"latent\"", NR, "latent|hidden", 0,
+     "What the sequence loss's weighted term reads (needs sequence_loss > 0): latent, the latent classifier on the DiT's x0 estimate; or hidden, a head (W -> W -> 20) on the DiT's last hidden state, which design.classifier = hidden then reads."},
     {"model.tokenizer.levels", PD_CFG_INT, "3", 1, 12, NULL, 0, "Hierarchy levels n (image side padded to a multiple of 2^n)."},
     {"model.tokenizer.width", PD_CFG_INT, "128", 1, 16384, NULL, 0, "Transformer width."},
     {"model.tokenizer.mlp", PD_CFG_INT, "256", 1, 65536, NULL, 0, "MLP hidden width."},
@@ -177,9 +179,10 @@ const pd_cfg_key pd_cfg_schema[] = {
      "evaluate: diffusion samples per test entry; their classifier distributions are averaged."},
     {"design.decode_rows", PD_CFG_INT, "512", 1, 1 << 24, NULL, 0,
      "Residues decoded by the SC-VAE decoder + classifier at once (bounds design memory)."},
-    {"design.classifier", PD_CFG_STRING, "\"decoder\"", NR, "decoder|latent", 0,
-     "What reads the sampled side-chain latents: the SC-VAE decoder + amino-acid classifier (SPEC §7), or "
-     "the DiT's own latent classifier (trained with model.diffusion.sequence_loss > 0)."},
+    {"design.classifier", PD_CFG_STRING, "\"decoder\"", NR, "decoder|latent|hidden", 0,
+     "What gives the amino-acid distribution: the SC-VAE decoder + amino-acid classifier on the sampled side-chain latents (SPEC §7); "
+     "the DiT's own latent classifier on them (trained with model.diffusion.sequence_loss > 0); or the DiT's sequence head on its last "
+     "hidden state at the sampler's last call (model.diffusion.sequence_head = hidden)."},
     {"design.classifier_temperature", PD_CFG_FLOAT, "1.0", 0.05, 100, NULL, 0,
      "The classifier's logits are divided by this before its distribution is used (temperature scaling: fit it on the valid split with evaluate --diagnose --split valid; 1 = as trained)."},
 

@@ -64,9 +64,13 @@ pd_status pd_designer_init(pd_designer *d, pd_design_models *models, const pd_co
     d->decode_rows = (int)pd_cfg_int(cfg, "design.decode_rows");
     d->classifier_temperature = pd_cfg_float(cfg, "design.classifier_temperature");
     d->latent_classifier = strcmp(pd_cfg_str(cfg, "design.classifier"), "latent") == 0;
+    d->hidden_classifier = strcmp(pd_cfg_str(cfg, "design.classifier"), "hidden") == 0;
     if (d->latent_classifier && pd_diffusion_get_config(models->dit)->sequence_loss <= 0)
         return pd_fail(PD_ERR_CONFIG, "design.classifier = \"latent\" needs a diffusion model trained with "
                                       "model.diffusion.sequence_loss > 0 (this one has none)");
+    if (d->hidden_classifier && pd_diffusion_get_config(models->dit)->sequence_head != PD_SEQ_HEAD_HIDDEN)
+        return pd_fail(PD_ERR_CONFIG, "design.classifier = \"hidden\" needs a diffusion model trained with "
+                                      "model.diffusion.sequence_head = \"hidden\" (this one has none)");
     PD_TRY(pd_sampler_config_from(cfg, &d->sampler));
     const int T = pd_diffusion_get_config(models->dit)->timesteps;
     pd_status st = d->sampler.kind == PD_SAMPLER_DDIM && d->sampler.steps > T
@@ -82,8 +86,8 @@ pd_status pd_designer_init(pd_designer *d, pd_design_models *models, const pd_co
 void pd_designer_free(pd_designer *d)
 {
     if (d->runs > 0 && d->peak_plan > 0) {
-        char decode[160] = "no SC-VAE decode (design.classifier = \"latent\")";
-        if (!d->latent_classifier)
+        char decode[160] = "no SC-VAE decode (design.classifier = \"latent\" or \"hidden\")";
+        if (!d->latent_classifier && !d->hidden_classifier)
             snprintf(decode, sizeof decode, "largest SC-VAE decode call %.2f MiB against %.2f MiB (%+.0f %%)",
                      mib(d->decode_peak), mib(d->decode_plan),
                      d->decode_plan > 0 ? 100.0 * (d->decode_peak / d->decode_plan - 1) : 0);
@@ -136,6 +140,16 @@ static pd_status encode_backbone(pd_designer *d, const pd_design_backbone *bb, f
     free(seq);
     pd_bb_graph_free(&graph);
     return st;
+}
+
+pd_status pd_designer_logits_to_logp(const pd_designer *d, const float *logits, int64_t n, float *logp)
+{
+    pd_real *l = pd_malloc((size_t)n * PD_DESIGN_AA * sizeof *l);
+    if (!l) return PD_ERR_NOMEM;
+    for (int64_t i = 0; i < n * PD_DESIGN_AA; i++) l[i] = (pd_real)logits[i];
+    log_softmax_rows(l, n, d->classifier_temperature, logp);
+    free(l);
+    return PD_OK;
 }
 
 pd_status pd_designer_decode_classify(pd_designer *d, const float *x0, int64_t n, float *logp)
@@ -195,6 +209,7 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
     float *mu = pd_malloc((size_t)L * (size_t)B * sizeof *mu);
     float *bb_rows = pd_malloc((size_t)N * (size_t)B * sizeof *bb_rows);
     float *x0 = pd_malloc((size_t)N * (size_t)D * sizeof *x0);
+    float *seq_logits = d->hidden_classifier ? pd_malloc((size_t)N * PD_DESIGN_AA * sizeof *seq_logits) : NULL;
     int32_t *tokens = pd_malloc((size_t)N * sizeof *tokens);
     uint8_t *valid_rows = pd_malloc((size_t)N);
     uint64_t *row_ids = pd_malloc((size_t)N * sizeof *row_ids);
@@ -202,7 +217,7 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
     /* the backbone of every sample, when the DiT reads geometry */
     float *atom14 = dc->geometry ? pd_malloc((size_t)N * 14 * 3 * sizeof *atom14) : NULL;
     uint8_t *chain = dc->geometry ? pd_malloc((size_t)N) : NULL;
-    pd_status st = mu && bb_rows && x0 && tokens && valid_rows && row_ids && offset &&
+    pd_status st = mu && bb_rows && x0 && (!d->hidden_classifier || seq_logits) && tokens && valid_rows && row_ids && offset &&
                    (!dc->geometry || (atom14 && chain)) ? PD_OK : PD_ERR_NOMEM;
     if (st == PD_OK) st = encode_backbone(d, bb, mu, valid, head_logp);
     if (st == PD_OK) {
@@ -229,7 +244,7 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
         pd_diffusion_cond cond = {.n_entries = n, .offset = offset, .bb_mu = bb_rows, .tokens = tokens,
                                   .valid = valid_rows, .atom14 = atom14, .chain = chain};
         pd_arena_window_start(arena);
-        st = pd_diffusion_sample(d->g, d->models->dit, &cond, &d->sampler, seed, row_ids, x0);
+        st = pd_diffusion_sample_seq(d->g, d->models->dit, &cond, &d->sampler, seed, row_ids, x0, seq_logits);
         const double peak = (double)pd_arena_window_peak(arena);
         if (st == PD_OK && peak > d->peak_bytes) {
             d->peak_bytes = peak;
@@ -237,7 +252,11 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
         }
         d->groups++;
         const int64_t rows = (int64_t)n * L;
-        if (st == PD_OK) st = pd_designer_decode_classify(d, x0, rows, logp + (int64_t)first * L * PD_DESIGN_AA);
+        if (st == PD_OK && seq_logits) {
+            st = pd_designer_logits_to_logp(d, seq_logits, rows, logp + (int64_t)first * L * PD_DESIGN_AA);
+        } else if (st == PD_OK) {
+            st = pd_designer_decode_classify(d, x0, rows, logp + (int64_t)first * L * PD_DESIGN_AA);
+        }
         if (st == PD_OK)
             for (int64_t r = 0; r < rows; r++)
                 if (!valid_rows[r]) memset(logp + ((int64_t)first * L + r) * PD_DESIGN_AA, 0, PD_DESIGN_AA * sizeof *logp);
@@ -246,6 +265,7 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
     free(mu);
     free(bb_rows);
     free(x0);
+    free(seq_logits);
     free(tokens);
     free(valid_rows);
     free(row_ids);

@@ -31,6 +31,7 @@ typedef struct pd_designer {
     int decode_rows;            /* residues per SC-VAE decode call (design.decode_rows, capped by the budget) */
     double classifier_temperature;   /* logits / T before the softmax (design.classifier_temperature) */
     int latent_classifier;      /* design.classifier = "latent": the DiT's latent classifier reads x0 */
+    int hidden_classifier;      /* design.classifier = "hidden": the DiT's sequence head on its last hidden state */
     /* The memory plan (issue 21): the per-rank budget less the models' parameters is the room for one
      * network call; a backbone's samples go through the sampler in groups that fit it. */
     double budget, room, model_bytes;
@@ -65,5 +66,8 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
  * ("latent") on latents x0 [n, latent] in blocks of decode_rows residues: log-probabilities
  * logp [n, 20] of logits / classifier_temperature. */
 pd_status pd_designer_decode_classify(pd_designer *d, const float *x0, int64_t n, float *logp);
+
+/* log-softmax(logits / classifier_temperature) of n rows of 20 (the hidden head's logits). */
+pd_status pd_designer_logits_to_logp(const pd_designer *d, const float *logits, int64_t n, float *logp);
 
 #endif

@@ -67,10 +67,10 @@ static pd_status diagnose_entry(diag_ctx *x, int64_t index, const pd_entry_info 
     float *bb = pd_malloc((size_t)L * Bd * sizeof(float)), *xt = pd_malloc((size_t)L * D * sizeof(float));
     float *pred = pd_malloc((size_t)L * D * sizeof(float)), *x0 = pd_malloc((size_t)L * D * sizeof(float));
     float *logp = pd_malloc((size_t)(L * 20 * (x->samples > 1 ? x->samples : 1)) * sizeof(float));
-    float *mean = pd_malloc((size_t)L * 20 * sizeof(float));
+    float *mean = pd_malloc((size_t)L * 20 * sizeof(float)), *logits = pd_malloc((size_t)L * 20 * sizeof(float));
     int32_t *tokens = pd_malloc((size_t)L * sizeof(int32_t));
     pd_status st = aa && chain && use && sc_ok && bb_ok && valid && atom14 && mu && bb && xt && pred && x0 && logp &&
-                   mean && tokens ? PD_OK : PD_ERR_NOMEM;
+                   mean && logits && tokens ? PD_OK : PD_ERR_NOMEM;
     if (st == PD_OK) st = pd_dataset_read_sequence(x->ds, index, aa, chain);
     if (st == PD_OK) st = pd_dataset_read_atom14(x->ds, index, atom14);
     if (st == PD_OK) st = pd_latent_file_read(&x->sc, info->residue_offset, L, mu, sc_ok);
@@ -95,9 +95,11 @@ static pd_status diagnose_entry(diag_ctx *x, int64_t index, const pd_entry_info 
         pd_rng_init(&rng, x->seed, (uint64_t)k, (uint64_t)index, PD_RNG_DESIGN);
         for (int64_t j = 0; j < L * D; j++) xt[j] = (float)(sqrt(ab) * mu[j] + sqrt(1 - ab) * pd_rng_normal(&rng));
         pd_graph_reset(x->d->g);
-        st = pd_diffusion_predict(x->d->g, dit, &cond, xt, &t, pred);
+        st = pd_diffusion_predict_seq(x->d->g, dit, &cond, xt, &t, pred, x->d->hidden_classifier ? logits : NULL);
         pd_graph_reset(x->d->g);
-        if (st == PD_OK) {
+        if (st == PD_OK && x->d->hidden_classifier) {
+            st = pd_designer_logits_to_logp(x->d, logits, L, logp);
+        } else if (st == PD_OK) {
             pd_diffusion_split_prediction(dc->target, ab, L * D, xt, pred, x0, NULL);
             st = pd_designer_decode_classify(x->d, x0, L, logp);
         }
@@ -136,7 +138,7 @@ static pd_status diagnose_entry(diag_ctx *x, int64_t index, const pd_entry_info 
     }
     if (st != PD_OK) pd_error_context("diagnosing entry %s", info->name);
     free(aa), free(chain), free(use), free(sc_ok), free(bb_ok), free(valid), free(atom14), free(mu), free(bb);
-    free(xt), free(pred), free(x0), free(logp), free(mean), free(tokens);
+    free(xt), free(pred), free(x0), free(logp), free(mean), free(logits), free(tokens);
     return st;
 }
 

@@ -51,6 +51,7 @@ struct pd_diffusion {
     pd_linear_layer final_out;      /* W -> sc_latent */
     int unit_seq;                /* sequence_loss > 0: the latent classifier, sc_latent -> W -> 20 */
     pd_linear_layer seq_fc1, seq_fc2;
+    pd_linear_layer hid_fc1, hid_fc2; /* sequence_head "hidden": the last hidden state, W -> W -> 20 */
 };
 
 /* ---- configuration ----------------------------------------------------------------------------- */
@@ -71,6 +72,7 @@ void pd_diffusion_config_default(pd_diffusion_config *c)
     c->environment_width = 64;
     c->environment_layers = 0;
     c->design_fraction = 0;
+    c->sequence_head = PD_SEQ_HEAD_LATENT;
 }
 
 pd_status pd_diffusion_config_check(const pd_diffusion_config *c)
@@ -107,6 +109,11 @@ pd_status pd_diffusion_config_check(const pd_diffusion_config *c)
     if (!(c->sequence_loss >= 0))
         return pd_fail(PD_ERR_CONFIG, "diffusion: sequence_loss %g must be >= 0 (model.diffusion.sequence_loss)",
                        c->sequence_loss);
+    if (c->sequence_head != PD_SEQ_HEAD_LATENT && c->sequence_head != PD_SEQ_HEAD_HIDDEN)
+        return pd_fail(PD_ERR_CONFIG, "diffusion: unknown sequence head %d (model.diffusion.sequence_head)", c->sequence_head);
+    if (c->sequence_head == PD_SEQ_HEAD_HIDDEN && !(c->sequence_loss > 0))
+        return pd_fail(PD_ERR_CONFIG, "diffusion: model.diffusion.sequence_head = \"hidden\" is trained by the sequence loss: "
+                                      "set model.diffusion.sequence_loss > 0");
     if (c->sequence_loss > 0 && c->target != PD_TARGET_X0)
         return pd_fail(PD_ERR_CONFIG,
                        "diffusion: model.diffusion.sequence_loss = %g reads x̂0, which needs model.diffusion.target = \"x0\"",
@@ -131,6 +138,8 @@ pd_status pd_diffusion_config_from(const pd_config *cfg, pd_diffusion_config *c)
     c->environment_width = (int)pd_cfg_int(cfg, "model.diffusion.environment_width");
     c->environment_layers = (int)pd_cfg_int(cfg, "model.diffusion.environment_layers");
     c->design_fraction = pd_cfg_float(cfg, "model.diffusion.design_fraction");
+    const char *head = pd_cfg_str(cfg, "model.diffusion.sequence_head");
+    c->sequence_head = head && strcmp(head, "hidden") == 0 ? PD_SEQ_HEAD_HIDDEN : PD_SEQ_HEAD_LATENT;
     pd_status s = pd_diffusion_target_parse(pd_cfg_str(cfg, "model.diffusion.target"), &c->target);
     if (s == PD_OK) s = pd_diffusion_config_check(c);
     if (s != PD_OK) pd_error_context("run file %s", cfg->file ? cfg->file : "<none>");
@@ -250,6 +259,11 @@ pd_status pd_diffusion_create(pd_diffusion **out, const pd_diffusion_config *c, 
         m->unit_seq = pd_params_unit_begin(P, "seq_head");
         m->seq_fc1 = pd_declare_linear_init(P, NULL, "seq_head.fc1", W, c->sc_latent, PD_INIT_XAVIER_UNIFORM, 1.0);
         m->seq_fc2 = pd_declare_linear_init(P, NULL, "seq_head.fc2", PD_DIFFUSION_SEQ_CLASSES, W, PD_INIT_XAVIER_UNIFORM, 1.0);
+        if (c->sequence_head == PD_SEQ_HEAD_HIDDEN) {
+            m->hid_fc1 = pd_declare_linear_init(P, NULL, "seq_head.hidden.fc1", W, W, PD_INIT_XAVIER_UNIFORM, 1.0);
+            m->hid_fc2 = pd_declare_linear_init(P, NULL, "seq_head.hidden.fc2", PD_DIFFUSION_SEQ_CLASSES, W,
+                                                PD_INIT_XAVIER_UNIFORM, 1.0);
+        }
         pd_params_unit_end(P);
     }
     s = pd_params_finalize(P, pd_model_pad(opts));
@@ -525,10 +539,13 @@ static pd_tensor *environment_inputs(pd_graph *g, pd_diffusion *m, const layout 
 }
 
 /* The whole network on a padded batch: x_t [B, L, sc], bb [B, L, bb], t per entry, tokens per
- * padded row (-1 in padding), the backbone when the model reads geometry. Returns pred [B, L, sc]. */
+ * padded row (-1 in padding), the backbone when the model reads geometry. Returns pred [B, L, sc];
+ * *hidden (may be NULL) the last hidden state [B, L, W] that final.linear reads. */
 static pd_tensor *dit_forward(pd_graph *g, pd_diffusion *m, const layout *lay, pd_tensor *x_t, pd_tensor *bb,
-                              const int32_t *t, const int32_t *tokens_padded, const pd_diffusion_geo_input *geo)
+                              const int32_t *t, const int32_t *tokens_padded, const pd_diffusion_geo_input *geo,
+                              pd_tensor **hidden)
 {
+    if (hidden) *hidden = NULL;
     const pd_diffusion_config *c = &m->cfg;
     int64_t BL = lay->B * lay->L;
     pd_tensor *freq = pd_tensor_new2(g, BL, PD_DIFFUSION_FREQ_DIM);
@@ -576,6 +593,7 @@ static pd_tensor *dit_forward(pd_graph *g, pd_diffusion *m, const layout *lay, p
     if (ada && pd_split(g, ada, -1, 2, (int64_t[]){c->width, c->width}, mod) == PD_OK) {
         pd_tensor *h = pd_modulate(g, pd_layernorm(g, x, NULL, NULL, PD_DIFFUSION_LN_EPS), mod[0], mod[1]);
         pred = pd_apply_linear(g, h, &m->final_out);
+        if (hidden) *hidden = h;
     }
     pd_unit_end(g, m->unit_final);
     return pred;
@@ -639,6 +657,12 @@ static pd_tensor *seq_head(pd_graph *g, pd_diffusion *m, pd_tensor *z, int froze
     return pd_linear(g, pd_silu(g, h), pd_detach(g, l2->w), pd_detach(g, l2->b));
 }
 
+/* sequence_head "hidden": the last hidden state [.., W] -> W -> 20 logits. */
+static pd_tensor *hidden_head(pd_graph *g, pd_diffusion *m, pd_tensor *h)
+{
+    return pd_apply_linear(g, pd_silu(g, pd_apply_linear(g, h, &m->hid_fc1)), &m->hid_fc2);
+}
+
 /* Arg-max of row r of logits [.., C]. */
 static int argmax_row(const pd_tensor *logits, int64_t r, int C)
 {
@@ -649,10 +673,11 @@ static int argmax_row(const pd_tensor *logits, int64_t r, int C)
 }
 
 /* mse + CE(head(x0)) + w · CE(frozen head(x̂0)) over valid residues with a standard amino acid
- * (model.diffusion.sequence_loss; the target tensor is x0 = sc_mu, it carries no gradient). */
+ * (model.diffusion.sequence_loss; the target tensor is x0 = sc_mu, it carries no gradient). With
+ * sequence_head "hidden" the last term is w · CE(hidden head(last hidden state)) instead. */
 static pd_tensor *sequence_loss(pd_graph *g, pd_diffusion *m, const layout *lay, const uint8_t *aa,
-                                const int32_t *tokens, pd_tensor *x0, pd_tensor *x0_hat, pd_tensor *mse,
-                                double normaliser, pd_diffusion_terms *terms)
+                                const int32_t *tokens, pd_tensor *x0, pd_tensor *x0_hat, pd_tensor *hidden,
+                                pd_tensor *mse, double normaliser, pd_diffusion_terms *terms)
 {
     const int64_t BL = lay->B * lay->L;
     const int C = PD_DIFFUSION_SEQ_CLASSES;
@@ -663,7 +688,7 @@ static pd_tensor *sequence_loss(pd_graph *g, pd_diffusion *m, const layout *lay,
         if (lay->key_valid[lay->slot[r]] && aa[r] < C) label[lay->slot[r]] = aa[r];
     pd_unit_begin(g, m->unit_seq);
     pd_tensor *head_logits = seq_head(g, m, x0, 0);
-    pd_tensor *hat_logits = seq_head(g, m, x0_hat, 1);
+    pd_tensor *hat_logits = m->cfg.sequence_head == PD_SEQ_HEAD_HIDDEN ? hidden_head(g, m, hidden) : seq_head(g, m, x0_hat, 1);
     pd_unit_end(g, m->unit_seq);
     pd_tensor *ce_head = pd_cross_entropy(g, head_logits, label, -1, normaliser);
     pd_tensor *ce_hat = pd_cross_entropy(g, hat_logits, label, -1, normaliser);
@@ -717,13 +742,14 @@ pd_tensor *pd_diffusion_loss_given(pd_graph *g, pd_diffusion *m, const pd_diffus
     if (!xt_pad || !bb_pad || !target || !tok) return NULL;
 
     const pd_diffusion_geo_input geo = {b->n_entries, b->offset, b->atom14, b->chain, b->valid};
-    pd_tensor *pred = dit_forward(g, m, &lay, xt_pad, bb_pad, t, tok, &geo);
+    pd_tensor *hidden = NULL;
+    pd_tensor *pred = dit_forward(g, m, &lay, xt_pad, bb_pad, t, tok, &geo, &hidden);
     int64_t n_valid = 0;
     for (int64_t i = 0; i < lay.B * lay.L; i++) n_valid += lay.key_valid[i];
     if (normaliser <= 0) normaliser = n_valid > 0 ? (double)n_valid : 1.0;
     pd_tensor *mse = pd_mse(g, pred, target, lay.key_valid, normaliser * D);
     pd_tensor *loss = mse;
-    if (mse && c->sequence_loss > 0) loss = sequence_loss(g, m, &lay, b->aa, tokens, target, pred, mse, normaliser, terms);
+    if (mse && c->sequence_loss > 0) loss = sequence_loss(g, m, &lay, b->aa, tokens, target, pred, hidden, mse, normaliser, terms);
     if (!loss) return NULL;
     if (terms) {
         terms->loss = loss->data[0];
@@ -762,8 +788,17 @@ pd_tensor *pd_diffusion_loss(pd_graph *g, pd_diffusion *m, const pd_diffusion_ba
 pd_status pd_diffusion_predict(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const float *x_t,
                                const int32_t *t, float *pred)
 {
+    return pd_diffusion_predict_seq(g, m, c, x_t, t, pred, NULL);
+}
+
+pd_status pd_diffusion_predict_seq(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const float *x_t,
+                                   const int32_t *t, float *pred, float *seq_logits)
+{
+    if (seq_logits && m->cfg.sequence_head != PD_SEQ_HEAD_HIDDEN)
+        return pd_fail(PD_ERR_CONFIG, "diffusion: this model has no sequence head on its hidden state (it was trained "
+                                      "without model.diffusion.sequence_head = \"hidden\")");
     int grad = pd_graph_set_grad(g, 0);
-    pd_tensor *out = NULL;
+    pd_tensor *out = NULL, *hidden = NULL, *logits = NULL;
     layout lay = {0};
     int D = m->cfg.sc_latent;
     int t_ok = 1;
@@ -776,16 +811,20 @@ pd_status pd_diffusion_predict(pd_graph *g, pd_diffusion *m, const pd_diffusion_
         int32_t *tok = pad_tokens(g, &lay, c->tokens);
         pd_tensor *xt_pad = pad_rows(g, &lay, x_t, D), *bb_pad = pad_rows(g, &lay, c->bb_mu, m->cfg.bb_latent);
         const pd_diffusion_geo_input geo = {c->n_entries, c->offset, c->atom14, c->chain, c->valid};
-        if (tok && xt_pad && bb_pad) out = dit_forward(g, m, &lay, xt_pad, bb_pad, t, tok, &geo);
+        if (tok && xt_pad && bb_pad) out = dit_forward(g, m, &lay, xt_pad, bb_pad, t, tok, &geo, &hidden);
+        if (out && seq_logits) logits = hidden_head(g, m, hidden);
     }
     pd_graph_set_grad(g, grad);
     pd_status s = pd_graph_status(g);
-    if (s != PD_OK || !out) {
+    if (s != PD_OK || !out || (seq_logits && !logits)) {
         pd_error_context("diffusion predict");
         return s != PD_OK ? s : PD_ERR;
     }
     for (int64_t r = 0; r < lay.N; r++)
         for (int j = 0; j < D; j++) pred[r * D + j] = (float)out->data[lay.slot[r] * D + j];
+    const int C = PD_DIFFUSION_SEQ_CLASSES;
+    for (int64_t r = 0; seq_logits && r < lay.N; r++)
+        for (int a = 0; a < C; a++) seq_logits[r * C + a] = (float)logits->data[lay.slot[r] * C + a];
     return PD_OK;
 }
 
@@ -812,6 +851,7 @@ typedef struct sample_ctx {
     pd_diffusion *m;
     const pd_diffusion_cond *cond;
     int32_t *t;        /* [n_entries], all equal */
+    float *seq_logits; /* NULL, or the hidden head's logits of every call (the last call's remain) */
 } sample_ctx;
 
 static pd_status denoise_with_dit(void *user, int t, const float *x_t, float *pred)
@@ -819,15 +859,22 @@ static pd_status denoise_with_dit(void *user, int t, const float *x_t, float *pr
     sample_ctx *s = user;
     for (int e = 0; e < s->cond->n_entries; e++) s->t[e] = t;
     pd_graph_reset(s->g);
-    return pd_diffusion_predict(s->g, s->m, s->cond, x_t, s->t, pred);
+    return pd_diffusion_predict_seq(s->g, s->m, s->cond, x_t, s->t, pred, s->seq_logits);
 }
 
 pd_status pd_diffusion_sample(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const pd_sampler_config *sc,
                               uint64_t seed, const uint64_t *row_ids, float *x0)
 {
+    return pd_diffusion_sample_seq(g, m, c, sc, seed, row_ids, x0, NULL);
+}
+
+pd_status pd_diffusion_sample_seq(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const pd_sampler_config *sc,
+                                  uint64_t seed, const uint64_t *row_ids, float *x0, float *seq_logits)
+{
     if (!c || c->n_entries < 1 || !c->offset)
         return pd_fail(PD_ERR, "diffusion sample: conditioning needs >= 1 entry and residue offsets");
-    sample_ctx ctx = {.g = g, .m = m, .cond = c, .t = pd_malloc((size_t)c->n_entries * sizeof(int32_t))};
+    sample_ctx ctx = {.g = g, .m = m, .cond = c, .t = pd_malloc((size_t)c->n_entries * sizeof(int32_t)),
+                      .seq_logits = seq_logits};
     if (!ctx.t) return PD_ERR_NOMEM;
     pd_sampler_problem p = {
         .rows = c->offset[c->n_entries] - c->offset[0],

@@ -58,7 +58,13 @@ typedef struct pd_diffusion_config {
     double design_fraction; /* model.diffusion.design_fraction: the share of training entries drawn
                              * as design asks — t = T - 1 (pure noise) and every amino acid masked —
                              * instead of a uniform t and a uniform share of revealed amino acids */
+    int sequence_head;      /* model.diffusion.sequence_head: what the sequence loss's w-weighted term
+                             * reads — PD_SEQ_HEAD_LATENT, the latent classifier on x̂0, or
+                             * PD_SEQ_HEAD_HIDDEN, a head W -> W -> 20 on the DiT's last hidden state
+                             * (the state final.linear reads x̂0 from) */
 } pd_diffusion_config;
+
+enum { PD_SEQ_HEAD_LATENT = 0, PD_SEQ_HEAD_HIDDEN = 1 };
 
 /* Schema defaults: depth 4, width 128, heads 4, T 1000, latents 16 / 32, target eps. */
 void pd_diffusion_config_default(pd_diffusion_config *c);
@@ -102,10 +108,11 @@ typedef struct pd_diffusion_terms {
     int64_t n_revealed;     /* valid residues whose amino acid was shown to the model */
     int n_entries;
     /* with sequence_loss > 0 (else 0): over valid residues with a standard amino acid */
-    double seq_ce;          /* CE of the native amino acid under the latent classifier on x̂0 / normaliser */
+    double seq_ce;          /* CE of the native amino acid under the latent classifier on x̂0 (sequence_head
+                             * "hidden": under the hidden head) / normaliser */
     double seq_head_ce;     /* CE of the latent classifier on the true SC μ / normaliser */
     int64_t n_labelled;     /* valid residues with amino acid 0..19 */
-    int64_t n_seq_correct;  /* ... whose x̂0 the latent classifier reads as the native amino acid */
+    int64_t n_seq_correct;  /* ... read as the native amino acid (by the term seq_ce measures) */
     int64_t n_seq_correct_masked, n_labelled_masked; /* the same over residues shown <mask> */
 } pd_diffusion_terms;
 
@@ -115,7 +122,8 @@ typedef struct pd_diffusion_terms {
  * target ε or sc_mu. Loss = Σ_valid ‖pred - target‖² / (normaliser · sc_latent); normaliser is
  * the global count of valid residues (0: this batch's). With sequence_loss w > 0 the loss adds
  * CE(head(sc_mu)) (trains the latent classifier) + w · CE(head'(x̂0)) (head' = the same weights,
- * detached: trains the DiT to put x̂0 where the native amino acid's latents are), each summed
+ * detached: trains the DiT to put x̂0 where the native amino acid's latents are; with sequence_head
+ * "hidden", w · CE(hidden head(last hidden state)) instead), each summed
  * over valid residues with a standard amino acid and divided by the normaliser. Returns [1] (NULL if the graph failed:
  * pd_graph_status says why); call pd_backward on it. */
 pd_tensor *pd_diffusion_loss(pd_graph *g, pd_diffusion *m, const pd_diffusion_batch *b, uint64_t seed, uint64_t step,
@@ -143,12 +151,19 @@ typedef struct pd_diffusion_cond {
  * pred [N, sc_latent] (eps or x0 as the model's target). Uses g's arena (reset it after). */
 pd_status pd_diffusion_predict(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const float *x_t,
                                const int32_t *t, float *pred);
+/* The same, and the hidden sequence head's logits seq_logits [N, 20] (model.diffusion.sequence_head
+ * = "hidden"; NULL: not wanted; wanted from a model without that head: PD_ERR_CONFIG). */
+pd_status pd_diffusion_predict_seq(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const float *x_t,
+                                   const int32_t *t, float *pred, float *seq_logits);
 
 /* Sample clean side-chain latents x0 [N, sc_latent] for every residue of the conditioning with
  * the configured sampler (every entry at the same timestep per step). Noise keyed as in
  * samplers.h by (seed, stage, row_ids[i] (NULL: i)). Resets g before every network call. */
 pd_status pd_diffusion_sample(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const pd_sampler_config *sc,
                               uint64_t seed, const uint64_t *row_ids, float *x0);
+/* The same, and the hidden sequence head's logits [N, 20] of the sampler's last network call. */
+pd_status pd_diffusion_sample_seq(pd_graph *g, pd_diffusion *m, const pd_diffusion_cond *c, const pd_sampler_config *sc,
+                                  uint64_t seed, const uint64_t *row_ids, float *x0, float *seq_logits);
 
 /* The latent classifier of the sequence loss (unit "seq_head", present when the model was trained
  * with sequence_loss > 0) on latents z [n, sc_latent] -> logits [n, 20], without gradients. Uses

@@ -201,7 +201,8 @@ static pd_tensor *diff_loss(pd_stage *s, pd_graph *g, pd_stage_batch *b, int64_t
     if (pd_diffusion_get_config(s->model)->sequence_loss > 0) {
         pd_stage_term_add(terms, "seq_ce", t.seq_ce);
         pd_stage_term_add(terms, "seq_head_ce", t.seq_head_ce);
-        /* fraction of the batch's residues whose x̂0 the latent classifier reads as native */
+        /* fraction of the batch's residues the sequence term reads as native (x̂0 through the
+         * latent classifier, or the hidden head with model.diffusion.sequence_head = "hidden") */
         pd_stage_term_add(terms, "seq_hit", normaliser > 0 ? (double)t.n_seq_correct / normaliser : 0);
     }
     return loss;
@@ -288,8 +289,9 @@ static void diff_val_finish(pd_stage *s, const double *sums, pd_stage_metrics *o
     pd_stage_metric_add(out, "val_baseline_loss", sums[S_TARGET_SQ] / n);
     pd_stage_metric_add(out, "val_revealed", sums[S_N] > 0 ? sums[S_REVEALED] / sums[S_N] : 0);
     pd_stage_metric_add(out, "val_residues", sums[S_N] / VAL_GRID);
-    /* sequence_loss: the latent classifier on x̂0, every residue masked, mean over the t grid, and
-     * at t = T - 1 alone (val_design_recovery: what one-step design reads) */
+    /* sequence_loss: the sequence term (the latent classifier on x̂0, or the hidden head), every
+     * residue masked, mean over the t grid, and at t = T - 1 alone (val_design_recovery: what
+     * one-step design reads) */
     if (pd_diffusion_get_config(s->model)->sequence_loss > 0) {
         pd_stage_metric_add(out, "val_x0_recovery", sums[S_SEQ_LABELLED] > 0 ? sums[S_SEQ_CORRECT] / sums[S_SEQ_LABELLED] : 0);
         pd_stage_metric_add(out, "val_design_recovery",

@@ -4,7 +4,10 @@
 # an interruption (the last diffusion checkpoint and evaluate.json removed) a run resumes diffusion
 # from its newest checkpoint and evaluates again; evaluate.json has the SPEC §8 keys and its
 # composition baseline equals an independent numpy computation from the dataset file; evaluate
-# gives the same figures on 1 and 2 ranks; tools/plot-evaluate draws the PNG.
+# gives the same figures on 1 and 2 ranks; tools/plot-evaluate draws the PNG. Then a DiT with
+# its sequence head on the hidden state (model.diffusion.sequence_head = "hidden") is trained on
+# the same latents and read by evaluate with design.classifier = "hidden"; asking the first DiT,
+# which has no such head, fails naming the key.
 . "$top_srcdir/tests/design/designlib.sh"
 write_run_file
 if run_pipeline 2 first.log; then pass "run on 2 ranks"; else
@@ -66,6 +69,20 @@ rm -f "$TMP/run/checkpoints/diffusion-step00000006.h5" "$TMP/run/evaluate.json"
 if run_pipeline 1 third.log; then pass "run after an interruption"; else fail "run after an interruption"; sed 's/^/  | /' "$TMP/third.log" >&2; fi
 expect_contains "$TMP/third.log" "diffusion stopped at step 3 of 6; resuming" "diffusion resumes from its newest checkpoint"
 expect_contains "$TMP/third.log" "ran: diffusion, evaluate;" "only diffusion and evaluate run again"
+
+# The hidden sequence head: a copy of the run directory, its DiT re-trained with the head
+cp -r "$TMP/run" "$TMP/run_hidden" && rm -f "$TMP"/run_hidden/checkpoints/diffusion-* "$TMP/run_hidden/evaluate.json"
+HIDDEN="--set run.dir=\"run_hidden\" --set model.diffusion.target=\"x0\" --set model.diffusion.sequence_loss=1.0"
+HIDDEN="$HIDDEN --set model.diffusion.sequence_head=\"hidden\" --set design.classifier=\"hidden\" --set design.steps=1"
+# shellcheck disable=SC2086
+if (cd "$TMP" && "$MPIRUN_SH" 2 "$PROTEINDIFF" train run.cfg --stage diffusion $HIDDEN &&
+    "$MPIRUN_SH" 2 "$PROTEINDIFF" evaluate run.cfg $HIDDEN) > "$TMP/hidden.log" 2>&1 &&
+   "$PY" -c 'import json, sys; d = json.load(open(sys.argv[1]))["diffusion"]; assert 0 <= d["recovery"] <= 1 and d["perplexity"] > 1, d' \
+       "$TMP/run_hidden/evaluate.json"; then pass "a DiT with the hidden sequence head trains and evaluate reads it"; else
+    fail "hidden sequence head"; sed 's/^/  | /' "$TMP/hidden.log" >&2; fi
+if (cd "$TMP" && "$MPIRUN_SH" 1 "$PROTEINDIFF" evaluate run.cfg --set design.classifier=\"hidden\") > "$TMP/nohead.log" 2>&1; then
+    fail "design.classifier = hidden on a DiT without the head should fail"; else
+    expect_contains "$TMP/nohead.log" "model.diffusion.sequence_head" "design.classifier = hidden without the head: the error names the key"; fi
 
 if "$top_srcdir/tools/plot-evaluate" "$TMP/run/evaluate.json" -o "$TMP/ev.png" > "$TMP/plot.log" 2>&1 && [ -s "$TMP/ev.png" ] &&
    [ "$(head -c 4 "$TMP/ev.png" | tail -c 3)" = PNG ]; then pass "plot-evaluate draws a PNG"; else

@@ -468,6 +468,66 @@ static void check_classify(void)
     pd_diffusion_destroy(m);
 }
 
+/* model.diffusion.sequence_head = "hidden": a config error without the sequence loss; the head's
+ * logits come with every prediction and with the sampler's last call (what design.classifier =
+ * "hidden" reads), the samples themselves are those of pd_diffusion_sample, and a model without
+ * the head refuses to give them. (The head's values against PyTorch: test_diffusion_parity.) */
+static void check_hidden_head(void)
+{
+    pd_diffusion_config c = {.depth = 2, .width = 16, .heads = 2, .timesteps = 100, .sc_latent = 4, .bb_latent = 5,
+                             .target = PD_TARGET_X0, .sequence_head = PD_SEQ_HEAD_HIDDEN};
+    CHECK(pd_diffusion_config_check(&c) == PD_ERR_CONFIG);
+    CHECK_MSG(strstr(pd_last_error(), "sequence_loss"), "%s", pd_last_error());
+    c.sequence_loss = 1.0;
+    pd_diffusion *m = NULL, *plain = NULL;
+    CHECK(pd_diffusion_create(&m, &c, &(pd_model_opts){.seed = 2}) == PD_OK);
+    c.sequence_head = PD_SEQ_HEAD_LATENT;
+    CHECK(pd_diffusion_create(&plain, &c, &(pd_model_opts){.seed = 2}) == PD_OK);
+    if (!m || !plain) return;
+    randomise(m, 6);
+    CHECK(pd_params_find(pd_diffusion_params(m), "seq_head.hidden.fc2.weight") != NULL);
+    CHECK(pd_params_find(pd_diffusion_params(plain), "seq_head.hidden.fc2.weight") == NULL);
+    tdu_batch tb;
+    tdu_batch_make(&tb, 3, three, 4, 5, 8);
+    int32_t tokens[19], t[3] = {99, 99, 99};
+    uint64_t ids[19];
+    for (int i = 0; i < 19; i++) {
+        tokens[i] = PD_DIFFUSION_TOKEN_MASK;
+        ids[i] = 700 + (uint64_t)i;
+    }
+    pd_diffusion_cond cond = {.n_entries = 3, .offset = tb.offset, .bb_mu = tb.bb_mu, .tokens = tokens};
+    pd_sampler_config sc;
+    pd_sampler_config_default(&sc);
+    sc.steps = 1;
+    pd_graph *g;
+    CHECK(pd_graph_create(&g, 0) == PD_OK);
+    float x[19 * 4], y[19 * 4], pred[19 * 4], logits[19 * 20], again[19 * 20];
+    CHECK(pd_diffusion_predict_seq(g, plain, &cond, tb.sc_mu, t, pred, logits) == PD_ERR_CONFIG);
+    CHECK_MSG(strstr(pd_last_error(), "sequence_head"), "%s", pd_last_error());
+    pd_graph_reset(g);
+    CHECK(pd_diffusion_sample(g, m, &cond, &sc, 42, ids, x) == PD_OK);
+    CHECK(pd_diffusion_sample_seq(g, m, &cond, &sc, 42, ids, y, logits) == PD_OK);
+    CHECK_MSG(memcmp(x, y, sizeof x) == 0, "asking for the head's logits changed the sample");
+    /* one DDIM step: the logits of its one call, at t = T - 1 on the start noise */
+    double lo = 1e30, hi = -1e30;
+    int finite = 1;
+    for (int i = 0; i < 19 * 20; i++) {
+        finite &= isfinite(logits[i]);
+        lo = fmin(lo, logits[i]);
+        hi = fmax(hi, logits[i]);
+    }
+    CHECK_MSG(finite && hi - lo > 1e-3, "hidden-head logits: finite %d, range %g", finite, hi - lo);
+    CHECK(pd_diffusion_sample_seq(g, m, &cond, &sc, 42, ids, y, again) == PD_OK);
+    CHECK(memcmp(logits, again, sizeof logits) == 0);
+    /* the logits depend on the input: another seed, other start noise, other logits */
+    CHECK(pd_diffusion_sample_seq(g, m, &cond, &sc, 43, ids, y, again) == PD_OK);
+    CHECK(memcmp(logits, again, sizeof logits) != 0);
+    pd_graph_destroy(g);
+    tdu_batch_free(&tb);
+    pd_diffusion_destroy(m);
+    pd_diffusion_destroy(plain);
+}
+
 int main(void)
 {
     check_config();
@@ -477,5 +537,6 @@ int main(void)
     check_sample();
     check_overfit();
     check_classify();
+    check_hidden_head();
     return pd_test_finish("test_diffusion");
 }

@@ -52,13 +52,13 @@ static void randomise(pd_diffusion *m, uint64_t seed)
 }
 
 static void make_case(parity_case *c, pd_diffusion_target target, int geometry, double sequence_loss, int pair_values,
-                      int environment, int env_layers)
+                      int environment, int env_layers, int seq_head)
 {
     memset(c, 0, sizeof *c);
     c->cfg = (pd_diffusion_config){.depth = 2, .width = 16, .heads = 2, .timesteps = 1000, .sc_latent = 4, .bb_latent = 6,
                                    .target = target, .geometry = geometry, .sequence_loss = sequence_loss,
                                    .pair_values = pair_values, .environment = environment,
-                                   .environment_width = 8, .environment_layers = env_layers};
+                                   .environment_width = 8, .environment_layers = env_layers, .sequence_head = seq_head};
     tdu_batch_make(&c->tb, 2, lengths, 4, 6, 99);
     c->tb.valid[2] = 0;                         /* entry 0, residue 2: no key, no loss */
     c->t[0] = 17;
@@ -94,13 +94,14 @@ static int write_inputs(const char *path, const parity_case *c, pd_diffusion *m)
     FILE *f = tdu_bundle_open(path);
     if (!f) return -1;
     const pd_diffusion_config *k = &c->cfg;
-    int32_t config[12] = {k->depth, k->width, k->heads, k->timesteps, k->sc_latent, k->bb_latent, (int32_t)k->target,
-                          k->geometry, k->pair_values, k->environment, k->environment_width, k->environment_layers};
+    int32_t config[13] = {k->depth, k->width, k->heads, k->timesteps, k->sc_latent, k->bb_latent, (int32_t)k->target,
+                          k->geometry, k->pair_values, k->environment, k->environment_width, k->environment_layers,
+                          k->sequence_head};
     int32_t offset[3], valid[8];
     for (int i = 0; i < 3; i++) offset[i] = (int32_t)c->tb.offset[i];
     for (int i = 0; i < 8; i++) valid[i] = c->tb.valid[i];
     float normaliser = (float)c->normaliser;
-    tdu_bundle_i32(f, "config", 1, (int64_t[]){12}, config);
+    tdu_bundle_i32(f, "config", 1, (int64_t[]){13}, config);
     if (k->geometry) {
         int32_t chain[8];
         for (int i = 0; i < 8; i++) chain[i] = c->chain[i];
@@ -198,7 +199,9 @@ static int compare(pd_diffusion *m, const parity_case *c, const pd_bundle *ref, 
     }
     pd_diffusion_cond cond = {.n_entries = 2, .offset = c->tb.offset, .bb_mu = c->tb.bb_mu, .tokens = c->tokens,
                               .valid = c->tb.valid, .atom14 = c->atom14, .chain = c->chain};
-    if (pd_diffusion_predict(g, m, &cond, x_t, c->t, pred_f) != PD_OK) {
+    const int hidden = c->cfg.sequence_head == PD_SEQ_HEAD_HIDDEN;
+    float logits_f[8 * 20];
+    if (pd_diffusion_predict_seq(g, m, &cond, x_t, c->t, pred_f, hidden ? logits_f : NULL) != PD_OK) {
         bad++;
         if (report) CHECK_MSG(0, "predict: %s", pd_last_error());
     } else {
@@ -210,6 +213,16 @@ static int compare(pd_diffusion *m, const parity_case *c, const pd_bundle *ref, 
             bad++;
             if (report) CHECK_MSG(0, "predictions: relative error %.3g", e);
         }
+        if (hidden) {   /* the hidden head's logits through the inference path (what design reads) */
+            pd_real logits[8 * 20];
+            for (int i = 0; i < 160; i++) logits[i] = logits_f[i];
+            e = rel_error(ref, "seq_logits", logits, 160, NULL);
+            worst = fmax(worst, e);
+            if (e > RTOL) {
+                bad++;
+                if (report) CHECK_MSG(0, "hidden-head logits: relative error %.3g", e);
+            }
+        }
     }
     pd_graph_destroy(g);
     if (worst_out) *worst_out = worst;
@@ -217,19 +230,19 @@ static int compare(pd_diffusion *m, const parity_case *c, const pd_bundle *ref, 
 }
 
 static void run_parity(const char *dir, pd_diffusion_target target, int geometry, double sequence_loss, int pair_values,
-                       int environment, int env_layers)
+                       int environment, int env_layers, int seq_head)
 {
     parity_case c;
-    make_case(&c, target, geometry, sequence_loss, pair_values, environment, env_layers);
+    make_case(&c, target, geometry, sequence_loss, pair_values, environment, env_layers, seq_head);
     pd_diffusion *m;
     CHECK(pd_diffusion_create(&m, &c.cfg, &(pd_model_opts){.seed = 3}) == PD_OK);
     if (!m) return;
     randomise(m, 77);
     char in[4200], out[4200], args[8600];
-    snprintf(in, sizeof in, "%s/in_%s_%d_%d_%d_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry,
-             sequence_loss > 0, pair_values, environment, env_layers);
-    snprintf(out, sizeof out, "%s/out_%s_%d_%d_%d_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry,
-             sequence_loss > 0, pair_values, environment, env_layers);
+    snprintf(in, sizeof in, "%s/in_%s_%d_%d_%d_%d_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry,
+             sequence_loss > 0, pair_values, environment, env_layers, seq_head);
+    snprintf(out, sizeof out, "%s/out_%s_%d_%d_%d_%d_%d_%d.bin", dir, pd_diffusion_target_name(target), geometry,
+             sequence_loss > 0, pair_values, environment, env_layers, seq_head);
     snprintf(args, sizeof args, "loss '%s' '%s'", in, out);
     CHECK(write_inputs(in, &c, m) == 0);
     CHECK(tdu_run_reference(args) == 0);
@@ -239,16 +252,17 @@ static void run_parity(const char *dir, pd_diffusion_target target, int geometry
     } else {
         double worst = 0;
         int bad = compare(m, &c, &ref, 1, &worst);
-        printf("%s target%s%s%s%s%s: %d parameter tensors, loss, predictions: worst relative error %.3g (tolerance %g)\n",
+        printf("%s target%s%s%s%s%s%s: %d parameter tensors, loss, predictions: worst relative error %.3g (tolerance %g)\n",
                pd_diffusion_target_name(target), geometry ? ", backbone geometry" : "",
-               sequence_loss > 0 ? ", sequence loss" : "", pair_values ? ", pair values" : "",
-               environment ? ", environment" : "", env_layers ? " + message passing" : "",
+               sequence_loss > 0 ? ", sequence loss" : "", seq_head ? " on the hidden state" : "",
+               pair_values ? ", pair values" : "", environment ? ", environment" : "", env_layers ? " + message passing" : "",
                pd_diffusion_params(m)->n_params, worst, RTOL);
         CHECK(bad == 0);
         /* the test can fail: one weight of the second block's attention (with the environment:
          * of the environment's neighbour MLP or its last message-passing layer, which the case
          * is about) moved by 1e-3 */
-        pd_param *p = pd_params_find(pd_diffusion_params(m), env_layers    ? "env_embed.layers.1.msg.fc1.weight"
+        pd_param *p = pd_params_find(pd_diffusion_params(m), seq_head      ? "seq_head.hidden.fc1.weight"
+                                                             : env_layers  ? "env_embed.layers.1.msg.fc1.weight"
                                                              : environment ? "env_embed.fc1.weight"
                                                                            : "blocks.1.attn.qkv.weight");
         CHECK(p != NULL);
@@ -316,17 +330,19 @@ int main(void)
     char *dir = tdu_tmpdir();
     CHECK(dir != NULL);
     if (dir) {
-        run_parity(dir, PD_TARGET_EPS, 0, 0, 0, 0, 0);
-        run_parity(dir, PD_TARGET_X0, 0, 0, 0, 0, 0);
-        run_parity(dir, PD_TARGET_X0, 1, 0, 0, 0, 0);      /* model.diffusion.geometry = "backbone" */
-        run_parity(dir, PD_TARGET_X0, 1, 0.75, 0, 0, 0);   /* model.diffusion.sequence_loss = 0.75 */
-        run_parity(dir, PD_TARGET_X0, 1, 0.75, 1, 0, 0);   /* model.diffusion.pair_values = true */
+        run_parity(dir, PD_TARGET_EPS, 0, 0, 0, 0, 0, 0);
+        run_parity(dir, PD_TARGET_X0, 0, 0, 0, 0, 0, 0);
+        run_parity(dir, PD_TARGET_X0, 1, 0, 0, 0, 0, 0);      /* model.diffusion.geometry = "backbone" */
+        run_parity(dir, PD_TARGET_X0, 1, 0.75, 0, 0, 0, 0);   /* model.diffusion.sequence_loss = 0.75 */
+        run_parity(dir, PD_TARGET_X0, 1, 0.75, 1, 0, 0, 0);   /* model.diffusion.pair_values = true */
         /* model.diffusion.environment = 4: entry 0 has 3 other valid residues (one empty slot),
          * entry 1 two (two empty slots); residue 6 has no O */
-        run_parity(dir, PD_TARGET_X0, 1, 0.75, 0, 4, 0);
+        run_parity(dir, PD_TARGET_X0, 1, 0.75, 0, 4, 0, 0);
+        /* model.diffusion.sequence_head = "hidden" on the same case */
+        run_parity(dir, PD_TARGET_X0, 1, 0.75, 0, 4, 0, PD_SEQ_HEAD_HIDDEN);
         /* model.diffusion.environment_layers = 2 on the same case: empty slots read the residue
          * itself with weight 0; residue 2 (no backbone) has no neighbours */
-        run_parity(dir, PD_TARGET_X0, 1, 0.75, 0, 4, 2);
+        run_parity(dir, PD_TARGET_X0, 1, 0.75, 0, 4, 2, 0);
     }
     tdu_rmdir(dir);
     return pd_test_finish("test_diffusion_parity");

@@ -339,7 +339,8 @@ class FinalLayer(nn.Module):
     def forward(self, x, c):
         W = x.shape[-1]
         shift, scale = self.adaLN(F.silu(c)).split(W, dim=-1)
-        return self.linear(modulate(F.layer_norm(x, (W,), eps=LN_EPS), shift, scale))
+        self.hidden = modulate(F.layer_norm(x, (W,), eps=LN_EPS), shift, scale)  # what sequence_head "hidden" reads
+        return self.linear(self.hidden)
 
 
 class GeoEmbed(nn.Module):
@@ -365,10 +366,23 @@ class SeqHead(nn.Module):
         return F.linear(F.silu(h), self.fc2.weight.detach(), self.fc2.bias.detach())
 
 
+class HiddenHead(nn.Module):
+    """model.diffusion.sequence_head = "hidden": Linear(W, W), SiLU, Linear(W, 20) on the final
+    layer's modulated hidden state (the state final.linear reads x̂0 from)."""
+    def __init__(self, width):
+        super().__init__()
+        self.fc1 = nn.Linear(width, width)
+        self.fc2 = nn.Linear(width, SEQ_CLASSES)
+
+    def forward(self, h):
+        return self.fc2(F.silu(self.fc1(h)))
+
+
 class DiT(nn.Module):
     def __init__(self, depth, width, heads, sc_latent, bb_latent, geometry=0, sequence_loss=0.0, pair_values=False,
-                 environment=0, environment_width=0, environment_layers=0):
+                 environment=0, environment_width=0, environment_layers=0, sequence_head=0):
         super().__init__()
+        self.sequence_head = sequence_head
         self.heads = heads
         self.sequence_loss = sequence_loss
         self.environment = environment
@@ -385,6 +399,8 @@ class DiT(nn.Module):
         if sequence_loss > 0:
             # model.diffusion.sequence_loss: the latent classifier sc -> width -> 20
             self.seq_head = SeqHead(sc_latent, width)
+            if sequence_head:
+                self.seq_head.hidden = HiddenHead(width)
 
     def forward(self, x_t, bb, t, tokens, key_valid, geo=None, env=None):
         """One entry: x_t [L, sc], bb [L, bb], scalar t, tokens [L], key_valid [L] bool, geo =
@@ -426,7 +442,7 @@ def diffusion_loss(model, items, alpha_bar, target, normaliser, dtype=torch.floa
     D = sc_mu.shape[1]
     total = torch.zeros((), dtype=dtype)
     seq_total = torch.zeros((), dtype=dtype)
-    preds = []
+    preds, seq_logits = [], []
     for e in range(len(offset) - 1):
         rows = slice(int(offset[e]), int(offset[e + 1]))
         ab = float(alpha_bar[t[e]])
@@ -444,9 +460,15 @@ def diffusion_loss(model, items, alpha_bar, target, normaliser, dtype=torch.floa
             aa = torch.tensor(items["aa"][rows].astype(np.int64))
             keep = valid[rows] & (aa < SEQ_CLASSES)
             ce_head = F.cross_entropy(model.seq_head(sc_mu[rows])[keep], aa[keep], reduction="sum")
-            ce_hat = F.cross_entropy(model.seq_head(pred, frozen=True)[keep], aa[keep], reduction="sum")
+            if model.sequence_head:  # the hidden head on the final layer's hidden state
+                logits = model.seq_head.hidden(model.final.hidden)
+                seq_logits.append(logits)
+                ce_hat = F.cross_entropy(logits[keep], aa[keep], reduction="sum")
+            else:
+                ce_hat = F.cross_entropy(model.seq_head(pred, frozen=True)[keep], aa[keep], reduction="sum")
             seq_total = seq_total + ce_head + model.sequence_loss * ce_hat
         preds.append(pred)
+    model.seq_logits = torch.cat(seq_logits, dim=0) if seq_logits else None  # [N, 20] with sequence_head "hidden"
     return total / (normaliser * D) + seq_total / normaliser, torch.cat(preds, dim=0)
 
 
@@ -458,9 +480,10 @@ def load_model(items, dtype=torch.float64):
     environment = config[9] if len(config) > 9 else 0
     environment_width = config[10] if len(config) > 10 else 0
     environment_layers = config[11] if len(config) > 11 else 0
+    sequence_head = config[12] if len(config) > 12 else 0
     sequence_loss = float(items["sequence_loss"][0]) if "sequence_loss" in items else 0.0
     model = DiT(depth, width, heads, sc, bb, geometry, sequence_loss, pair_values, environment,
-                environment_width, environment_layers).to(dtype)
+                environment_width, environment_layers, sequence_head).to(dtype)
     params = dict(model.named_parameters())
     for name, p in params.items():
         key = "param." + name
@@ -495,6 +518,8 @@ def main(argv):
         loss, pred = diffusion_loss(model, items, cosine_alpha_bar(T), target, normaliser)
         loss.backward()
         out = [("loss", loss.detach().numpy()), ("pred", pred.detach().numpy())]
+        if model.seq_logits is not None:
+            out.append(("seq_logits", model.seq_logits.detach().numpy()))
         for name, p in model.named_parameters():
             out.append(("grad." + name, p.grad.numpy()))
         write_bundle(argv[3], out)
