@@ -113,6 +113,16 @@ static void log_softmax_rows(const pd_real *logits, int64_t rows, double tempera
     }
 }
 
+/* The same for float logits [rows, 20], a row at a time through a copy (out may be logits). */
+static void log_softmax_float_rows(const float *logits, int64_t rows, double temperature, float *out)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        pd_real l[PD_DESIGN_AA];
+        for (int a = 0; a < PD_DESIGN_AA; a++) l[a] = (pd_real)logits[r * PD_DESIGN_AA + a];
+        log_softmax_rows(l, 1, temperature, out + r * PD_DESIGN_AA);
+    }
+}
+
 /* BB-VAE: μ [L, bb] (and the head's log-probabilities) of the backbone's graph. */
 static pd_status encode_backbone(pd_designer *d, const pd_design_backbone *bb, float *mu, uint8_t *valid,
                                  float *head_logp)
@@ -129,27 +139,16 @@ static pd_status encode_backbone(pd_designer *d, const pd_design_backbone *bb, f
     pd_graph_reset(d->g);
     if (st == PD_OK) {
         for (int i = 0; i < L; i++) valid[i] = graph.node_valid[i] ? 1 : 0;
-        if (head_logp) {
-            pd_real *tmp = pd_malloc((size_t)L * PD_DESIGN_AA * sizeof *tmp);
-            if (!tmp) st = PD_ERR_NOMEM;
-            for (int64_t i = 0; tmp && i < (int64_t)L * PD_DESIGN_AA; i++) tmp[i] = (pd_real)seq[i];
-            if (tmp) log_softmax_rows(tmp, L, 1.0, head_logp);
-            free(tmp);
-        }
+        if (head_logp) log_softmax_float_rows(seq, L, 1.0, head_logp);
     }
     free(seq);
     pd_bb_graph_free(&graph);
     return st;
 }
 
-pd_status pd_designer_logits_to_logp(const pd_designer *d, const float *logits, int64_t n, float *logp)
+void pd_designer_logits_to_logp(const pd_designer *d, const float *logits, int64_t n, float *logp)
 {
-    pd_real *l = pd_malloc((size_t)n * PD_DESIGN_AA * sizeof *l);
-    if (!l) return PD_ERR_NOMEM;
-    for (int64_t i = 0; i < n * PD_DESIGN_AA; i++) l[i] = (pd_real)logits[i];
-    log_softmax_rows(l, n, d->classifier_temperature, logp);
-    free(l);
-    return PD_OK;
+    log_softmax_float_rows(logits, n, d->classifier_temperature, logp);
 }
 
 pd_status pd_designer_decode_classify(pd_designer *d, const float *x0, int64_t n, float *logp)
@@ -162,11 +161,7 @@ pd_status pd_designer_decode_classify(pd_designer *d, const float *x0, int64_t n
             /* the latent classifier's logits go through the caller's rows, then in place */
             float *rows_logp = logp + at * PD_DESIGN_AA;
             PD_TRY(pd_diffusion_classify(d->g, d->models->dit, x0 + at * D, rows, rows_logp));
-            for (int64_t r = 0; r < rows; r++) {
-                pd_real l[PD_DESIGN_AA];
-                for (int a = 0; a < PD_DESIGN_AA; a++) l[a] = rows_logp[r * PD_DESIGN_AA + a];
-                log_softmax_rows(l, 1, d->classifier_temperature, rows_logp + r * PD_DESIGN_AA);
-            }
+            pd_designer_logits_to_logp(d, rows_logp, rows, rows_logp);
             continue;
         }
         pd_arena_window_start(pd_graph_arena(d->g));
@@ -252,11 +247,9 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
         }
         d->groups++;
         const int64_t rows = (int64_t)n * L;
-        if (st == PD_OK && seq_logits) {
-            st = pd_designer_logits_to_logp(d, seq_logits, rows, logp + (int64_t)first * L * PD_DESIGN_AA);
-        } else if (st == PD_OK) {
-            st = pd_designer_decode_classify(d, x0, rows, logp + (int64_t)first * L * PD_DESIGN_AA);
-        }
+        float *out = logp + (int64_t)first * L * PD_DESIGN_AA;
+        if (st == PD_OK && seq_logits) pd_designer_logits_to_logp(d, seq_logits, rows, out);
+        else if (st == PD_OK) st = pd_designer_decode_classify(d, x0, rows, out);
         if (st == PD_OK)
             for (int64_t r = 0; r < rows; r++)
                 if (!valid_rows[r]) memset(logp + ((int64_t)first * L + r) * PD_DESIGN_AA, 0, PD_DESIGN_AA * sizeof *logp);

@@ -67,7 +67,8 @@ pd_status pd_designer_run(pd_designer *d, const pd_design_backbone *bb, int n_sa
  * logp [n, 20] of logits / classifier_temperature. */
 pd_status pd_designer_decode_classify(pd_designer *d, const float *x0, int64_t n, float *logp);
 
-/* log-softmax(logits / classifier_temperature) of n rows of 20 (the hidden head's logits). */
-pd_status pd_designer_logits_to_logp(const pd_designer *d, const float *logits, int64_t n, float *logp);
+/* log-softmax(logits / classifier_temperature) of n rows of 20 (the DiT's latent classifier or
+ * hidden head); logp may be logits (in place). */
+void pd_designer_logits_to_logp(const pd_designer *d, const float *logits, int64_t n, float *logp);
 
 #endif

@@ -98,7 +98,7 @@ static pd_status diagnose_entry(diag_ctx *x, int64_t index, const pd_entry_info 
         st = pd_diffusion_predict_seq(x->d->g, dit, &cond, xt, &t, pred, x->d->hidden_classifier ? logits : NULL);
         pd_graph_reset(x->d->g);
         if (st == PD_OK && x->d->hidden_classifier) {
-            st = pd_designer_logits_to_logp(x->d, logits, L, logp);
+            pd_designer_logits_to_logp(x->d, logits, L, logp);
         } else if (st == PD_OK) {
             pd_diffusion_split_prediction(dc->target, ab, L * D, xt, pred, x0, NULL);
             st = pd_designer_decode_classify(x->d, x0, L, logp);
